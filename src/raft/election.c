@@ -1,0 +1,331 @@
+/*
+ * election.c — roles, terms and votes (Raft §5.2, §5.4.1), pre-vote and
+ * check-quorum (thesis §9.6), and the receiving side of leadership
+ * transfer (TimeoutNow, thesis §3.10).
+ *
+ * Why pre-vote: a node cut off from the cluster keeps timing out; without
+ * pre-vote it would raise its term each time and, on return, force the
+ * healthy leader to step down.  A pre-candidate asks "would you vote for me
+ * at term+1?" without changing anyone's term, and only a node that could
+ * win starts a real election.
+ *
+ * Why check-quorum: a leader that cannot hear from a majority for an
+ * election timeout steps down, so clients stop talking to a leader that
+ * cannot commit; and it lets followers ignore votes while they hear from a
+ * live leader (the "lease"), which a returning node cannot break.
+ */
+#include <string.h>
+
+#include "raft_int.h"
+
+void
+raft_reset_election_timer(raft_node *node)
+{
+	unsigned	span = node->electionTickMax - node->electionTickMin;
+
+	node->electionElapsed = 0;
+	node->randomizedElectionTimeout = node->electionTickMin +
+		(unsigned) (raft_rand_next(&node->rng) % span);
+}
+
+static void
+reset_votes(raft_node *node)
+{
+	memset(node->votes, 0, node->nVoters);
+}
+
+void
+raft_become_follower(raft_node *node, raft_term term, raft_node_id leader)
+{
+	if (node->role == RAFT_LEADER)
+		raft_read_drop_all(node);
+	if (term != node->currentTerm)
+	{
+		/* a new term: no vote cast in it yet (Figure 2, "Rules for Servers") */
+		node->currentTerm = term;
+		node->votedFor = RAFT_NONE;
+	}
+	node->role = RAFT_FOLLOWER;
+	node->leader = leader;
+	node->transferTarget = RAFT_NONE;
+	raft_reset_election_timer(node);
+}
+
+int
+raft_become_leader(raft_node *node)
+{
+	int			rc;
+	size_t		self = (size_t) raft_voter_slot(node, node->id);
+
+	node->role = RAFT_LEADER;
+	node->leader = node->id;
+	node->transferTarget = RAFT_NONE;
+	node->electionElapsed = 0;
+	node->heartbeatElapsed = 0;
+	raft_progress_reset(node);
+	node->progress[self].recentActive = true;
+
+	/*
+	 * A leader cannot know which entries of earlier terms are committed
+	 * until it commits one of its own (§5.4.2, §8): append a no-op now.
+	 */
+	rc = raft_log_append(&node->alloc, &node->log, node->currentTerm,
+						 RAFT_ENTRY_NOOP, NULL, 0);
+	if (rc != RAFT_OK)
+	{
+		/* cannot lead without the no-op; give the term up cleanly */
+		raft_become_follower(node, node->currentTerm, RAFT_NONE);
+		return rc;
+	}
+	return RAFT_OK;
+}
+
+static size_t
+count_votes(const raft_node *node, uint8_t which)
+{
+	size_t		i,
+				n = 0;
+
+	for (i = 0; i < node->nVoters; i++)
+		if (node->votes[i] == which)
+			n++;
+	return n;
+}
+
+/*
+ * Begin an election.  With preVote, only poll at term+1; otherwise become
+ * candidate: increment currentTerm and vote for self (§5.2).
+ */
+int
+raft_start_election(raft_node *node, bool preVote, bool transfer)
+{
+	size_t		i;
+	raft_term	voteTerm;
+	int			rc = RAFT_OK;
+
+	if (raft_voter_slot(node, node->id) < 0)
+		return RAFT_OK;			/* not a voter */
+
+	if (preVote)
+	{
+		node->role = RAFT_PRE_CANDIDATE;
+		voteTerm = node->currentTerm + 1;
+	}
+	else
+	{
+		node->role = RAFT_CANDIDATE;
+		node->currentTerm++;
+		node->votedFor = node->id;
+		voteTerm = node->currentTerm;
+	}
+	node->leader = RAFT_NONE;
+	node->transferTarget = RAFT_NONE;
+	raft_reset_election_timer(node);
+	reset_votes(node);
+	node->votes[raft_voter_slot(node, node->id)] = 1;
+
+	if (count_votes(node, 1) >= raft_quorum(node))
+	{
+		/* a single-node cluster wins at once */
+		if (preVote)
+			return raft_start_election(node, false, transfer);
+		return raft_become_leader(node);
+	}
+
+	for (i = 0; i < node->nVoters; i++)
+	{
+		raft_message m;
+		int			r;
+
+		if (node->voters[i] == node->id)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.type = preVote ? RAFT_MSG_PRE_VOTE : RAFT_MSG_REQUEST_VOTE;
+		m.to = node->voters[i];
+		m.lastLogIndex = raft_log_last_index(&node->log);
+		m.lastLogTerm = raft_log_last_term(&node->log);
+		m.leadershipTransfer = transfer;
+		r = raft_send(node, &m);
+		/* raft_send stamps currentTerm; a pre-vote asks about the next term */
+		if (r == RAFT_OK)
+			node->msgs[node->nMsgs - 1].term = voteTerm;
+		else
+			rc = r;				/* a lost request is a lost message */
+	}
+	return rc;
+}
+
+int
+raft_tick_election(raft_node *node)
+{
+	node->electionElapsed++;
+	if (node->electionElapsed >= node->randomizedElectionTimeout)
+	{
+		/* heard from no leader, granted no vote: try to become leader */
+		return raft_start_election(node, node->preVote, false);
+	}
+	return RAFT_OK;
+}
+
+int
+raft_tick_leader(raft_node *node)
+{
+	int			rc = RAFT_OK;
+
+	node->heartbeatElapsed++;
+	node->electionElapsed++;
+
+	if (node->electionElapsed >= node->electionTickMin)
+	{
+		node->electionElapsed = 0;
+		if (node->checkQuorum)
+		{
+			size_t		i,
+						active = 0;
+
+			for (i = 0; i < node->nVoters; i++)
+			{
+				if (node->voters[i] == node->id || node->progress[i].recentActive)
+					active++;
+				node->progress[i].recentActive = false;
+			}
+			if (active < raft_quorum(node))
+			{
+				raft_become_follower(node, node->currentTerm, RAFT_NONE);
+				return RAFT_OK;
+			}
+		}
+		/* a transfer that did not finish within an election timeout is abandoned */
+		node->transferTarget = RAFT_NONE;
+	}
+
+	if (node->heartbeatElapsed >= node->heartbeatTick)
+	{
+		size_t		i;
+
+		node->heartbeatElapsed = 0;
+
+		/*
+		 * A follower in REPLICATE whose matchIndex did not move for a whole
+		 * heartbeat interval while entries were outstanding has probably lost
+		 * an AppendEntries: fall back to probing from matchIndex + 1.
+		 */
+		for (i = 0; i < node->nVoters; i++)
+		{
+			raft_peer_progress *pr = &node->progress[i];
+
+			if (pr->id == node->id)
+				continue;
+			if (pr->state == RAFT_PROGRESS_REPLICATE &&
+				pr->inflightCount > 0 &&
+				pr->matchIndex == pr->matchAtLastHeartbeat)
+				raft_progress_become_probe(pr);
+			pr->matchAtLastHeartbeat = pr->matchIndex;
+		}
+		rc = raft_broadcast_heartbeat(node);
+	}
+	return rc;
+}
+
+static bool
+log_is_up_to_date(const raft_node *node, raft_term lastLogTerm, raft_index lastLogIndex)
+{
+	raft_term	myTerm = raft_log_last_term(&node->log);
+
+	/* §5.4.1: compare the terms of the last entries, then the lengths */
+	if (lastLogTerm != myTerm)
+		return lastLogTerm > myTerm;
+	return lastLogIndex >= raft_log_last_index(&node->log);
+}
+
+/* RequestVote and PreVote receiver; the term has been dealt with in raft_step. */
+int
+raft_handle_vote_request(raft_node *node, const raft_message *m)
+{
+	raft_message r;
+	bool		isPre = (m->type == RAFT_MSG_PRE_VOTE);
+	bool		canVote;
+	int			rc;
+
+	/*
+	 * One vote per term (Figure 2: votedFor is null or candidateId).  A node
+	 * that knows a leader for this term has no vote to give.  A pre-vote
+	 * for a later term commits to nothing and may be granted freely.
+	 */
+	canVote = node->votedFor == m->from ||
+		(node->votedFor == RAFT_NONE && node->leader == RAFT_NONE) ||
+		(isPre && m->term > node->currentTerm);
+
+	memset(&r, 0, sizeof(r));
+	r.type = isPre ? RAFT_MSG_PRE_VOTE_RESULT : RAFT_MSG_REQUEST_VOTE_RESULT;
+	r.to = m->from;
+	r.voteGranted = canVote && log_is_up_to_date(node, m->lastLogTerm, m->lastLogIndex);
+
+	if (r.voteGranted && !isPre)
+	{
+		/* durable before the grant leaves: the host persists before sending */
+		node->votedFor = m->from;
+		node->electionElapsed = 0;
+	}
+	rc = raft_send(node, &r);
+	/*
+	 * A granted pre-vote answers in the asked-for term, so the pre-candidate
+	 * can tell it from a stale answer; a refusal carries our own term.
+	 */
+	if (rc == RAFT_OK && isPre && r.voteGranted)
+		node->msgs[node->nMsgs - 1].term = m->term;
+	return rc;
+}
+
+int
+raft_handle_vote_result(raft_node *node, const raft_message *m)
+{
+	int			slot = raft_voter_slot(node, m->from);
+	size_t		granted,
+				refused;
+
+	if (slot < 0)
+		return RAFT_OK;
+	if (node->role == RAFT_PRE_CANDIDATE)
+	{
+		if (m->type != RAFT_MSG_PRE_VOTE_RESULT)
+			return RAFT_OK;
+		if (m->voteGranted ? m->term != node->currentTerm + 1 : m->term != node->currentTerm)
+			return RAFT_OK;		/* an answer to an older poll */
+	}
+	else if (node->role == RAFT_CANDIDATE)
+	{
+		if (m->type != RAFT_MSG_REQUEST_VOTE_RESULT || m->term != node->currentTerm)
+			return RAFT_OK;
+	}
+	else
+		return RAFT_OK;
+
+	if (node->votes[slot] == 0)
+		node->votes[slot] = m->voteGranted ? 1 : 2;
+
+	granted = count_votes(node, 1);
+	refused = count_votes(node, 2);
+	if (granted >= raft_quorum(node))
+	{
+		if (node->role == RAFT_PRE_CANDIDATE)
+			return raft_start_election(node, false, false);
+		return raft_become_leader(node);
+	}
+	if (refused >= raft_quorum(node))
+	{
+		/* lost: wait, as a follower, for a fresh random timeout */
+		raft_become_follower(node, node->currentTerm, RAFT_NONE);
+	}
+	return RAFT_OK;
+}
+
+int
+raft_handle_timeout_now(raft_node *node, const raft_message *m)
+{
+	(void) m;
+	if (node->role == RAFT_LEADER)
+		return RAFT_OK;
+	/* the leader asked us to take over: skip pre-vote and any lease */
+	return raft_start_election(node, false, true);
+}

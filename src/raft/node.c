@@ -1,0 +1,574 @@
+/*
+ * node.c — the node's life cycle and the host-facing calls: create, tick,
+ * step, propose, ready/advance, observation.
+ *
+ * raft_step() is where the term rules of Figure 2 ("Rules for Servers",
+ * all servers) apply to every message before the per-type handlers in
+ * election.c, replication.c and readindex.c see it.
+ */
+#include <string.h>
+
+#include "raft_int.h"
+
+size_t
+raft_quorum(const raft_node *node)
+{
+	return node->nVoters / 2 + 1;
+}
+
+int
+raft_voter_slot(const raft_node *node, raft_node_id id)
+{
+	size_t		i;
+
+	for (i = 0; i < node->nVoters; i++)
+		if (node->voters[i] == id)
+			return (int) i;
+	return -1;
+}
+
+/* Queue a message for the next ready batch, stamped with our id and term. */
+int
+raft_send(raft_node *node, raft_message *m)
+{
+	int			rc;
+
+	rc = raft_reserve(&node->alloc, (void **) &node->msgs, &node->capMsgs,
+					  node->nMsgs + 1, sizeof(raft_message));
+	if (rc != RAFT_OK)
+		return rc;
+	m->from = node->id;
+	m->term = node->currentTerm;
+	node->msgs[node->nMsgs++] = *m;
+	return RAFT_OK;
+}
+
+static int
+validate_config(const raft_config *c)
+{
+	size_t		i,
+				j;
+	bool		self = false;
+
+	if (c == NULL || c->voters == NULL || c->nVoters == 0 || c->id == RAFT_NONE)
+		return RAFT_EINVAL;
+	if (c->nVoters > 1024)
+		return RAFT_EINVAL;
+	for (i = 0; i < c->nVoters; i++)
+	{
+		if (c->voters[i] == RAFT_NONE)
+			return RAFT_EINVAL;
+		if (c->voters[i] == c->id)
+			self = true;
+		for (j = i + 1; j < c->nVoters; j++)
+			if (c->voters[i] == c->voters[j])
+				return RAFT_EINVAL;
+	}
+	if (!self)
+		return RAFT_EINVAL;
+	if (c->electionTickMin == 0 || c->electionTickMin >= c->electionTickMax)
+		return RAFT_EINVAL;
+	if (c->heartbeatTick == 0 || c->heartbeatTick >= c->electionTickMin)
+		return RAFT_EINVAL;
+	if (c->allocator != NULL &&
+		(c->allocator->malloc == NULL || c->allocator->realloc == NULL ||
+		 c->allocator->free == NULL))
+		return RAFT_EINVAL;
+	return RAFT_OK;
+}
+
+int
+raft_node_create(const raft_config *config, const raft_hard_state *hardState,
+				 const raft_entry *entries, size_t nEntries,
+				 raft_index lastApplied, raft_node **out)
+{
+	const raft_allocator *a;
+	raft_node  *node;
+	size_t		i;
+	int			rc;
+
+	if (out == NULL)
+		return RAFT_EINVAL;
+	*out = NULL;
+	rc = validate_config(config);
+	if (rc != RAFT_OK)
+		return rc;
+	if (nEntries > 0 && entries == NULL)
+		return RAFT_EINVAL;
+	for (i = 0; i < nEntries; i++)
+	{
+		if (entries[i].index != i + 1 || entries[i].type > RAFT_ENTRY_TYPE_MAX ||
+			(entries[i].len > 0 && entries[i].data == NULL) ||
+			(i > 0 && entries[i].term < entries[i - 1].term) ||
+			entries[i].term == 0)
+			return RAFT_EINVAL;
+	}
+	if (hardState != NULL && nEntries > 0 &&
+		entries[nEntries - 1].term > hardState->currentTerm)
+		return RAFT_EINVAL;
+	if (lastApplied > nEntries)
+		return RAFT_EINVAL;
+
+	a = config->allocator != NULL ? config->allocator : raft_default_allocator();
+	node = raft_malloc(a, sizeof(raft_node));
+	if (node == NULL)
+		return RAFT_ENOMEM;
+	memset(node, 0, sizeof(*node));
+	node->alloc = *a;
+	node->id = config->id;
+	node->nVoters = config->nVoters;
+	node->electionTickMin = config->electionTickMin;
+	node->electionTickMax = config->electionTickMax;
+	node->heartbeatTick = config->heartbeatTick;
+	node->maxMsgBytes = config->maxMsgBytes ? config->maxMsgBytes : 1024 * 1024;
+	node->maxInflight = config->maxInflight ? config->maxInflight : 64;
+	node->preVote = config->preVote;
+	node->checkQuorum = config->checkQuorum;
+	node->rng = config->seed ^ (config->id * 0x9E3779B97F4A7C15ULL);
+
+	node->voters = raft_malloc(a, config->nVoters * sizeof(raft_node_id));
+	node->votes = raft_malloc(a, config->nVoters);
+	if (node->voters == NULL || node->votes == NULL)
+	{
+		rc = RAFT_ENOMEM;
+		goto fail;
+	}
+	memcpy(node->voters, config->voters, config->nVoters * sizeof(raft_node_id));
+	rc = raft_progress_init(node);
+	if (rc != RAFT_OK)
+		goto fail;
+
+	for (i = 0; i < nEntries; i++)
+	{
+		rc = raft_log_append(&node->alloc, &node->log, entries[i].term,
+							 entries[i].type, entries[i].data, entries[i].len);
+		if (rc != RAFT_OK)
+			goto fail;
+	}
+	if (hardState != NULL)
+	{
+		node->currentTerm = hardState->currentTerm;
+		node->votedFor = hardState->votedFor;
+	}
+	node->persistedHardState.currentTerm = node->currentTerm;
+	node->persistedHardState.votedFor = node->votedFor;
+	node->stableIndex = raft_log_last_index(&node->log);
+
+	/* what was applied was committed; Figure 2 starts both at 0 otherwise */
+	node->lastApplied = lastApplied;
+	node->commitIndex = lastApplied;
+
+	node->role = RAFT_FOLLOWER;
+	node->leader = RAFT_NONE;
+	raft_reset_election_timer(node);
+	*out = node;
+	return RAFT_OK;
+
+fail:
+	raft_log_free(&node->alloc, &node->log);
+	raft_progress_free(node);
+	raft_free(&node->alloc, node->voters);
+	raft_free(&node->alloc, node->votes);
+	raft_free(a, node);
+	return rc;
+}
+
+void
+raft_node_destroy(raft_node *node)
+{
+	raft_allocator a;
+
+	if (node == NULL)
+		return;
+	a = node->alloc;
+	raft_log_free(&a, &node->log);
+	raft_progress_free(node);
+	raft_free(&a, node->voters);
+	raft_free(&a, node->votes);
+	raft_free(&a, node->reads);
+	raft_free(&a, node->msgs);
+	raft_free(&a, node->readStates);
+	raft_free(&a, node);
+}
+
+int
+raft_tick(raft_node *node)
+{
+	if (node == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role == RAFT_LEADER)
+		return raft_tick_leader(node);
+	return raft_tick_election(node);
+}
+
+static bool
+valid_message(const raft_node *node, const raft_message *m)
+{
+	uint32_t	i;
+
+	if (m->type < RAFT_MSG_APPEND_ENTRIES || m->type > RAFT_MSG_TYPE_MAX)
+		return false;
+	if (m->to != node->id || m->from == node->id || raft_voter_slot(node, m->from) < 0)
+		return false;
+	if (m->term == 0)
+		return false;
+	if (m->nEntries > 0 && (m->type != RAFT_MSG_APPEND_ENTRIES || m->entries == NULL))
+		return false;
+	if (m->nEntries > 0 && m->prevLogIndex > UINT64_MAX - m->nEntries)
+		return false;
+	for (i = 0; i < m->nEntries; i++)
+	{
+		const raft_entry *e = &m->entries[i];
+
+		/* entries never carry a term above the sender's, nor go backwards */
+		if (e->term == 0 || e->term > m->term || e->type > RAFT_ENTRY_TYPE_MAX ||
+			(e->len > 0 && e->data == NULL) ||
+			(i == 0 ? e->term < m->prevLogTerm : e->term < m->entries[i - 1].term))
+			return false;
+	}
+	return true;
+}
+
+int
+raft_step(raft_node *node, const raft_message *m)
+{
+	if (node == NULL || m == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (!valid_message(node, m))
+		return RAFT_EINVAL;
+
+	if (m->term > node->currentTerm)
+	{
+		if (m->type == RAFT_MSG_REQUEST_VOTE || m->type == RAFT_MSG_PRE_VOTE)
+		{
+			/*
+			 * Lease (thesis §4.2.3): while we hear from a live leader, a
+			 * candidate is probably a disrupted node; ignore it, unless the
+			 * leader itself handed over leadership.
+			 */
+			bool		inLease = node->checkQuorum && node->leader != RAFT_NONE &&
+				node->electionElapsed < node->electionTickMin;
+
+			if (inLease && !m->leadershipTransfer)
+				return RAFT_OK;
+		}
+		if (m->type == RAFT_MSG_PRE_VOTE ||
+			(m->type == RAFT_MSG_PRE_VOTE_RESULT && m->voteGranted))
+		{
+			/* pre-votes are about a term nobody has entered yet */
+		}
+		else if (m->type == RAFT_MSG_APPEND_ENTRIES)
+			raft_become_follower(node, m->term, m->from);
+		else
+			raft_become_follower(node, m->term, RAFT_NONE);
+	}
+	else if (m->term < node->currentTerm)
+	{
+		raft_message r;
+
+		/*
+		 * Figure 2: reply false if term < currentTerm.  The answer carries
+		 * our term, so a stale leader or candidate steps down.
+		 */
+		memset(&r, 0, sizeof(r));
+		r.to = m->from;
+		switch (m->type)
+		{
+			case RAFT_MSG_APPEND_ENTRIES:
+				r.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
+				r.success = false;
+				r.rejectedIndex = m->prevLogIndex;
+				return raft_send(node, &r);
+			case RAFT_MSG_REQUEST_VOTE:
+			case RAFT_MSG_PRE_VOTE:
+				r.type = m->type == RAFT_MSG_PRE_VOTE ? RAFT_MSG_PRE_VOTE_RESULT
+					: RAFT_MSG_REQUEST_VOTE_RESULT;
+				r.voteGranted = false;
+				return raft_send(node, &r);
+			default:
+				return RAFT_OK;
+		}
+	}
+
+	switch (m->type)
+	{
+		case RAFT_MSG_APPEND_ENTRIES:
+			if (node->role == RAFT_LEADER)
+				return RAFT_OK; /* impossible at one term: Election Safety */
+			if (node->role != RAFT_FOLLOWER || node->leader != m->from)
+				raft_become_follower(node, node->currentTerm, m->from);
+			node->electionElapsed = 0;
+			return raft_handle_append_entries(node, m);
+		case RAFT_MSG_APPEND_ENTRIES_RESULT:
+			return raft_handle_append_entries_result(node, m);
+		case RAFT_MSG_REQUEST_VOTE:
+		case RAFT_MSG_PRE_VOTE:
+			return raft_handle_vote_request(node, m);
+		case RAFT_MSG_REQUEST_VOTE_RESULT:
+		case RAFT_MSG_PRE_VOTE_RESULT:
+			return raft_handle_vote_result(node, m);
+		case RAFT_MSG_TIMEOUT_NOW:
+			return raft_handle_timeout_now(node, m);
+		case RAFT_MSG_READ_INDEX:
+			if (node->role != RAFT_LEADER)
+				return RAFT_OK;	/* the asker times out and retries */
+			{
+				int			slot = raft_voter_slot(node, m->from);
+
+				node->progress[slot].recentActive = true;
+			}
+			return raft_read_register(node, m->requestId, m->from);
+		case RAFT_MSG_READ_INDEX_RESULT:
+			if (node->role == RAFT_FOLLOWER && m->success)
+				return raft_read_push_state(node, m->requestId, m->readIndex);
+			return RAFT_OK;
+	}
+	return RAFT_OK;
+}
+
+int
+raft_propose(raft_node *node, const void *data, size_t len,
+			 raft_index *index, raft_term *term)
+{
+	int			rc;
+
+	if (node == NULL || (len > 0 && data == NULL) || len > RAFT_MAX_ENTRY_BYTES)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	if (node->transferTarget != RAFT_NONE)
+		return RAFT_EBUSY;		/* §3.10: stop accepting while handing over */
+	rc = raft_log_append(&node->alloc, &node->log, node->currentTerm,
+						 RAFT_ENTRY_NORMAL, data, (uint32_t) len);
+	if (rc != RAFT_OK)
+		return rc;
+	if (index != NULL)
+		*index = raft_log_last_index(&node->log);
+	if (term != NULL)
+		*term = node->currentTerm;
+	return RAFT_OK;
+}
+
+int
+raft_read_index(raft_node *node, uint64_t requestId)
+{
+	raft_message m;
+
+	if (node == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role == RAFT_LEADER)
+		return raft_read_register(node, requestId, node->id);
+	if (node->leader == RAFT_NONE)
+		return RAFT_ENOLEADER;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_READ_INDEX;
+	m.to = node->leader;
+	m.requestId = requestId;
+	return raft_send(node, &m);
+}
+
+int
+raft_transfer_leadership(raft_node *node, raft_node_id target)
+{
+	int			slot;
+
+	if (node == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	slot = raft_voter_slot(node, target);
+	if (slot < 0)
+		return RAFT_EINVAL;
+	if (target == node->id)
+		return RAFT_OK;
+	if (node->transferTarget == target)
+		return RAFT_OK;
+	node->transferTarget = target;
+	/* the transfer gets one election timeout to finish */
+	node->electionElapsed = 0;
+	return raft_maybe_send_timeout_now(node, (size_t) slot);
+}
+
+int
+raft_campaign(raft_node *node)
+{
+	if (node == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role == RAFT_LEADER)
+		return RAFT_OK;
+	return raft_start_election(node, false, false);
+}
+
+static raft_index
+apply_bound(const raft_node *node)
+{
+	raft_index	last = raft_log_last_index(&node->log);
+
+	/*
+	 * Everything in the log is durable once the batch is persisted, which
+	 * the host does before applying; never hand out past it.
+	 */
+	return node->commitIndex < last ? node->commitIndex : last;
+}
+
+static bool
+hard_state_changed(const raft_node *node)
+{
+	return node->currentTerm != node->persistedHardState.currentTerm ||
+		node->votedFor != node->persistedHardState.votedFor;
+}
+
+bool
+raft_has_ready(const raft_node *node)
+{
+	if (node == NULL || node->readyOutstanding)
+		return false;
+	return hard_state_changed(node) ||
+		node->stableIndex < raft_log_last_index(&node->log) ||
+		apply_bound(node) > node->lastApplied ||
+		node->nMsgs > 0 || node->nReadStates > 0 ||
+		raft_wants_append(node);
+}
+
+int
+raft_ready_get(raft_node *node, raft_ready *rd)
+{
+	raft_index	last;
+	raft_index	applyTo;
+	int			rc;
+
+	if (node == NULL || rd == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+
+	/* entry-bearing AppendEntries are built here; see replication.c */
+	rc = raft_send_append_entries_all(node);
+	if (rc != RAFT_OK)
+		return rc;
+
+	memset(rd, 0, sizeof(*rd));
+	last = raft_log_last_index(&node->log);
+	applyTo = apply_bound(node);
+
+	rd->hardStateChanged = hard_state_changed(node);
+	rd->hardState.currentTerm = node->currentTerm;
+	rd->hardState.votedFor = node->votedFor;
+	if (node->stableIndex < last)
+	{
+		rd->entries = raft_log_get(&node->log, node->stableIndex + 1);
+		rd->nEntries = (size_t) (last - node->stableIndex);
+	}
+	if (applyTo > node->lastApplied)
+	{
+		rd->committedEntries = raft_log_get(&node->log, node->lastApplied + 1);
+		rd->nCommittedEntries = (size_t) (applyTo - node->lastApplied);
+	}
+	rd->messages = node->msgs;
+	rd->nMessages = node->nMsgs;
+	rd->readStates = node->readStates;
+	rd->nReadStates = node->nReadStates;
+	rd->role = node->role;
+	rd->leader = node->leader;
+
+	node->readyOutstanding = true;
+	node->readyLastIndex = last;
+	node->readyAppliedTo = applyTo > node->lastApplied ? applyTo : node->lastApplied;
+	node->readyHardState = rd->hardState;
+	node->readyMsgs = node->nMsgs;
+	node->readyReadStates = node->nReadStates;
+	return RAFT_OK;
+}
+
+int
+raft_advance(raft_node *node, const raft_ready *rd)
+{
+	if (node == NULL || rd == NULL)
+		return RAFT_EINVAL;
+	if (!node->readyOutstanding)
+		return RAFT_EINVAL;
+	node->readyOutstanding = false;
+
+	node->persistedHardState = node->readyHardState;
+	node->stableIndex = node->readyLastIndex;
+	node->lastApplied = node->readyAppliedTo;
+	/* nothing can have been queued meanwhile: every mutator was refused */
+	node->nMsgs = 0;
+	node->nReadStates = 0;
+
+	/* our own entries are durable now, which may complete a majority */
+	return raft_maybe_commit(node);
+}
+
+void
+raft_get_status(const raft_node *node, raft_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = node->id;
+	out->role = node->role;
+	out->currentTerm = node->currentTerm;
+	out->votedFor = node->votedFor;
+	out->leader = node->leader;
+	out->commitIndex = node->commitIndex;
+	out->lastApplied = node->lastApplied;
+	out->lastLogIndex = raft_log_last_index(&node->log);
+	out->lastLogTerm = raft_log_last_term(&node->log);
+	out->stableIndex = node->stableIndex;
+	out->transferTarget = node->transferTarget;
+	out->nVoters = node->nVoters;
+}
+
+bool
+raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
+{
+	const raft_peer_progress *pr;
+
+	if (node->role != RAFT_LEADER || i >= node->nVoters)
+		return false;
+	pr = &node->progress[i];
+	out->id = pr->id;
+	if (pr->id == node->id)
+	{
+		out->matchIndex = node->stableIndex;
+		out->nextIndex = raft_log_last_index(&node->log) + 1;
+		out->state = RAFT_PROGRESS_REPLICATE;
+		out->inflight = 0;
+		out->recentActive = true;
+		return true;
+	}
+	out->nextIndex = pr->nextIndex;
+	out->matchIndex = pr->matchIndex;
+	out->state = pr->state;
+	out->inflight = pr->inflightCount;
+	out->recentActive = pr->recentActive;
+	return true;
+}
+
+bool
+raft_log_entry(const raft_node *node, raft_index index, raft_entry *out)
+{
+	const raft_entry *e = raft_log_get(&node->log, index);
+
+	if (e == NULL)
+		return false;
+	*out = *e;
+	return true;
+}
+
+raft_node_id
+raft_leader(const raft_node *node)
+{
+	return node->leader;
+}

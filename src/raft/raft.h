@@ -1,0 +1,374 @@
+/*
+ * raft.h — the pure Raft core of raft_ext: public interface.
+ *
+ * The core implements the Raft consensus algorithm (Ongaro & Ousterhout,
+ * "In Search of an Understandable Consensus Algorithm", Figure 2) plus the
+ * extensions production Raft needs: pre-vote, check-quorum, leadership
+ * transfer (TimeoutNow), ReadIndex, pipelined and flow-controlled
+ * AppendEntries with fast nextIndex back-off.
+ *
+ * It is shaped like etcd-io/raft's RawNode: the host drives it with
+ *   raft_tick()     -- time, as abstract ticks
+ *   raft_step()     -- a message received from a peer
+ *   raft_propose()  -- a new command (leader only)
+ * and then takes a ready batch with raft_ready(): hard state and entries to
+ * make durable, messages to send, committed entries to apply.  When the host
+ * has done what the batch asks it calls raft_advance().
+ *
+ * Rules for the host (these are what make the algorithm safe):
+ *   1. Make ready.hardState (if hardStateChanged) and ready.entries durable
+ *      before sending any message of the batch, EXCEPT messages of type
+ *      RAFT_MSG_APPEND_ENTRIES, which a leader may send before its own
+ *      flush completes (Raft thesis §10.2.1).  To persist entries: delete
+ *      every stored entry with index >= entries[0].index, then store them.
+ *   2. Apply ready.committedEntries in order, each exactly once.
+ *   3. Call raft_advance() with the same batch when done; between
+ *      raft_ready() and raft_advance() no other call that changes the node
+ *      is allowed (they return RAFT_EBUSY).  Pointers inside a ready batch
+ *      stay valid until raft_advance().
+ *
+ * The core does no I/O, reads no clock, has no globals and includes no
+ * PostgreSQL header.  All memory comes from the configured allocator, and
+ * every allocation failure is returned as RAFT_ENOMEM with the node left
+ * in a consistent state.  Randomness (election timeouts) comes from a
+ * generator seeded by the host, so a run is reproducible from its seed.
+ *
+ * Thread safety: none.  One node is driven by one thread.
+ */
+#ifndef RAFT_H
+#define RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t raft_term;
+typedef uint64_t raft_index;
+typedef uint64_t raft_node_id;	/* 0 means "none" */
+
+#define RAFT_NONE ((raft_node_id) 0)
+
+/* Error codes: every fallible function returns RAFT_OK or one of these. */
+#define RAFT_OK				0
+#define RAFT_ENOMEM			(-1)	/* allocation failed; nothing changed */
+#define RAFT_EINVAL			(-2)	/* invalid argument */
+#define RAFT_ENOTLEADER		(-3)	/* operation needs the leader */
+#define RAFT_EBUSY			(-4)	/* ready outstanding, or leadership transfer in progress */
+#define RAFT_EMALFORMED		(-5)	/* decoder: truncated or malformed input */
+#define RAFT_ETOOBIG		(-6)	/* decoder/encoder: over a size limit */
+#define RAFT_EVERSION		(-7)	/* decoder: unknown wire version */
+#define RAFT_ECLUSTER		(-8)	/* decoder: message of another cluster */
+#define RAFT_ENOLEADER		(-9)	/* no known leader to forward to */
+
+const char *raft_strerror(int rc);
+
+/* ---------------------------------------------------------------------
+ * Memory
+ * --------------------------------------------------------------------- */
+typedef struct raft_allocator
+{
+	void	   *(*malloc) (void *ctx, size_t size);
+	void	   *(*realloc) (void *ctx, void *ptr, size_t size);
+	void		(*free) (void *ctx, void *ptr);
+	void	   *ctx;
+} raft_allocator;
+
+/* ---------------------------------------------------------------------
+ * Log entries
+ * --------------------------------------------------------------------- */
+typedef enum raft_entry_type
+{
+	RAFT_ENTRY_NORMAL = 0,		/* opaque command from raft_propose() */
+	RAFT_ENTRY_NOOP = 1,		/* appended by every new leader (§5.4.2, §8) */
+	RAFT_ENTRY_CONFIG = 2		/* reserved for membership changes */
+} raft_entry_type;
+
+#define RAFT_ENTRY_TYPE_MAX RAFT_ENTRY_CONFIG
+
+typedef struct raft_entry
+{
+	raft_term	term;
+	raft_index	index;
+	uint8_t		type;			/* raft_entry_type */
+	uint32_t	len;
+	const void *data;			/* len bytes; NULL when len == 0 */
+} raft_entry;
+
+/* ---------------------------------------------------------------------
+ * Messages
+ *
+ * One flat struct; each type uses the fields listed beside it.  Unused
+ * fields are zero.  The names are the paper's.
+ * --------------------------------------------------------------------- */
+typedef enum raft_message_type
+{
+	RAFT_MSG_APPEND_ENTRIES = 1,	/* prevLogIndex, prevLogTerm, leaderCommit,
+									 * entries, readSeq.  No entries: a
+									 * heartbeat. */
+	RAFT_MSG_APPEND_ENTRIES_RESULT = 2, /* success; matchIndex (success: the
+										 * last index known to match);
+										 * rejectedIndex (failure: the
+										 * prevLogIndex refused),
+										 * conflictIndex, conflictTerm (hint),
+										 * lastLogIndex; readSeq echoed */
+	RAFT_MSG_REQUEST_VOTE = 3,	/* lastLogIndex, lastLogTerm,
+								 * leadershipTransfer */
+	RAFT_MSG_REQUEST_VOTE_RESULT = 4,	/* voteGranted */
+	RAFT_MSG_PRE_VOTE = 5,		/* term is the candidate's currentTerm + 1;
+								 * lastLogIndex, lastLogTerm */
+	RAFT_MSG_PRE_VOTE_RESULT = 6,	/* voteGranted */
+	RAFT_MSG_TIMEOUT_NOW = 7,	/* leader -> transfer target: campaign now */
+	RAFT_MSG_READ_INDEX = 8,	/* follower -> leader: requestId */
+	RAFT_MSG_READ_INDEX_RESULT = 9	/* leader -> follower: requestId,
+									 * readIndex, success */
+} raft_message_type;
+
+#define RAFT_MSG_TYPE_MAX RAFT_MSG_READ_INDEX_RESULT
+
+typedef struct raft_message
+{
+	uint8_t		type;			/* raft_message_type */
+	raft_node_id from;
+	raft_node_id to;
+	raft_term	term;
+
+	/* RequestVote, PreVote, AppendEntriesResult */
+	raft_index	lastLogIndex;
+	raft_term	lastLogTerm;
+	bool		leadershipTransfer;
+
+	/* RequestVoteResult, PreVoteResult */
+	bool		voteGranted;
+
+	/* AppendEntries */
+	raft_index	prevLogIndex;
+	raft_term	prevLogTerm;
+	raft_index	leaderCommit;
+	uint32_t	nEntries;
+	const raft_entry *entries;	/* entries[i].index == prevLogIndex + 1 + i */
+
+	/* AppendEntriesResult */
+	bool		success;
+	raft_index	matchIndex;
+	raft_index	rejectedIndex;
+	raft_index	conflictIndex;
+	raft_term	conflictTerm;
+
+	/* heartbeat rounds confirming leadership for ReadIndex */
+	uint64_t	readSeq;
+
+	/* ReadIndex, ReadIndexResult */
+	uint64_t	requestId;
+	raft_index	readIndex;
+} raft_message;
+
+/* ---------------------------------------------------------------------
+ * Wire encoding (encoding.c)
+ *
+ * Format, version 1, all integers unsigned LEB128 varints unless noted:
+ *   magic "RF" (2 bytes) | version (1 byte = 1) | type (1 byte)
+ *   clusterId (8 bytes, little endian) | from | to | term
+ *   then per type, in this order:
+ *   APPEND_ENTRIES:        prevLogIndex prevLogTerm leaderCommit readSeq
+ *                          nEntries, then per entry:
+ *                          term type(1 byte) len data[len]
+ *                          (entry index is implicit: prevLogIndex + 1 + i)
+ *   APPEND_ENTRIES_RESULT: success(1 byte 0/1) matchIndex rejectedIndex
+ *                          conflictIndex conflictTerm lastLogIndex readSeq
+ *   REQUEST_VOTE, PRE_VOTE: lastLogIndex lastLogTerm
+ *                          leadershipTransfer(1 byte 0/1)
+ *   REQUEST_VOTE_RESULT, PRE_VOTE_RESULT: voteGranted(1 byte 0/1)
+ *   TIMEOUT_NOW:           (nothing)
+ *   READ_INDEX:            requestId
+ *   READ_INDEX_RESULT:     requestId readIndex success(1 byte 0/1)
+ * Trailing bytes, a varint longer than 10 bytes or above 2^64-1, a bool
+ * byte other than 0/1, an unknown type, an entry type above
+ * RAFT_ENTRY_TYPE_MAX, an index that would overflow, more than
+ * RAFT_MAX_ENTRIES_PER_MESSAGE entries: all RAFT_EMALFORMED (or
+ * RAFT_ETOOBIG for the limits).
+ * --------------------------------------------------------------------- */
+#define RAFT_WIRE_VERSION 1
+#define RAFT_MAX_ENTRIES_PER_MESSAGE 65536
+#define RAFT_MAX_ENTRY_BYTES (64u * 1024 * 1024)
+
+/* Bytes raft_encode() will write for m. */
+size_t		raft_encoded_size(const raft_message *m);
+
+/*
+ * Encode m into buf (capacity cap).  RAFT_ETOOBIG if it does not fit,
+ * RAFT_EINVAL for a message that is not valid (unknown type, NULL entries
+ * with nEntries > 0, entry index not contiguous).
+ */
+int			raft_encode(const raft_message *m, uint64_t clusterId,
+						uint8_t *buf, size_t cap, size_t *written);
+
+/*
+ * Decode len bytes into *out.  The entries array is allocated with alloc
+ * (NULL: libc) and the entries' data point INTO buf (no copy), so buf must
+ * outlive *out.  Release with raft_message_free_decoded().  On error *out
+ * holds nothing to free.
+ */
+int			raft_decode(const uint8_t *buf, size_t len, uint64_t clusterId,
+						const raft_allocator *alloc, raft_message *out);
+void		raft_message_free_decoded(const raft_allocator *alloc,
+									  raft_message *m);
+
+/* ---------------------------------------------------------------------
+ * Node
+ * --------------------------------------------------------------------- */
+typedef enum raft_role
+{
+	RAFT_FOLLOWER = 0,
+	RAFT_PRE_CANDIDATE = 1,
+	RAFT_CANDIDATE = 2,
+	RAFT_LEADER = 3
+} raft_role;
+
+const char *raft_role_name(raft_role role);
+
+/* Figure 2's persistent state. */
+typedef struct raft_hard_state
+{
+	raft_term	currentTerm;
+	raft_node_id votedFor;
+} raft_hard_state;
+
+typedef struct raft_config
+{
+	raft_node_id id;			/* this node; must be among voters */
+	const raft_node_id *voters; /* every member, this node included */
+	size_t		nVoters;
+
+	/* election timeout is drawn uniformly from [electionTickMin, electionTickMax) */
+	unsigned	electionTickMin;
+	unsigned	electionTickMax;
+	unsigned	heartbeatTick;	/* < electionTickMin */
+
+	size_t		maxMsgBytes;	/* soft cap on entry payload per AppendEntries (0: 1 MiB) */
+	unsigned	maxInflight;	/* AppendEntries in flight per follower (0: 64) */
+
+	bool		preVote;
+	bool		checkQuorum;
+
+	uint64_t	seed;			/* seeds the election-timeout generator */
+	const raft_allocator *allocator;	/* NULL: libc */
+} raft_config;
+
+typedef struct raft_node raft_node;
+
+/*
+ * Create a node from what it had made durable: hard state, the log (entries
+ * with consecutive indexes from 1; may be empty) and the index of the last
+ * entry it had applied.  The entries are copied.
+ */
+int			raft_node_create(const raft_config *config,
+							 const raft_hard_state *hardState,
+							 const raft_entry *entries, size_t nEntries,
+							 raft_index lastApplied,
+							 raft_node **out);
+void		raft_node_destroy(raft_node *node);
+
+int			raft_tick(raft_node *node);
+int			raft_step(raft_node *node, const raft_message *m);
+
+/*
+ * Append a command (leader only).  On success *index and *term say where
+ * it went; the entry is committed once it shows up in committedEntries
+ * with that index AND that term.  RAFT_ENOTLEADER elsewhere (see
+ * raft_leader()), RAFT_EBUSY during a leadership transfer.
+ */
+int			raft_propose(raft_node *node, const void *data, size_t len,
+						 raft_index *index, raft_term *term);
+
+/*
+ * Ask for a linearizable read point.  Once confirmed, a raft_read_state
+ * {requestId, readIndex} appears in a ready batch: a read that waits until
+ * lastApplied >= readIndex sees every write committed before this call.
+ * Works on the leader and on a follower that knows the leader.
+ */
+int			raft_read_index(raft_node *node, uint64_t requestId);
+
+/* Leader only: hand leadership to target (§3.10 of the thesis). */
+int			raft_transfer_leadership(raft_node *node, raft_node_id target);
+
+/* Start an election now (skipping pre-vote); for tests and bootstrap. */
+int			raft_campaign(raft_node *node);
+
+typedef struct raft_read_state
+{
+	uint64_t	requestId;
+	raft_index	readIndex;
+} raft_read_state;
+
+typedef struct raft_ready
+{
+	bool		hardStateChanged;
+	raft_hard_state hardState;
+
+	const raft_entry *entries;	/* to make durable */
+	size_t		nEntries;
+
+	const raft_entry *committedEntries;	/* to apply, in order */
+	size_t		nCommittedEntries;
+
+	const raft_message *messages;	/* to send */
+	size_t		nMessages;
+
+	const raft_read_state *readStates;
+	size_t		nReadStates;
+
+	/* soft state, for the host's information */
+	raft_role	role;
+	raft_node_id leader;
+} raft_ready;
+
+bool		raft_has_ready(const raft_node *node);
+int			raft_ready_get(raft_node *node, raft_ready *ready);
+int			raft_advance(raft_node *node, const raft_ready *ready);
+
+/* ---------------------------------------------------------------------
+ * Observation (status views, tests)
+ * --------------------------------------------------------------------- */
+typedef enum raft_progress_state
+{
+	RAFT_PROGRESS_PROBE = 0,
+	RAFT_PROGRESS_REPLICATE = 1
+} raft_progress_state;
+
+typedef struct raft_progress
+{
+	raft_node_id id;
+	raft_index	nextIndex;
+	raft_index	matchIndex;
+	raft_progress_state state;
+	unsigned	inflight;
+	bool		recentActive;
+} raft_progress;
+
+typedef struct raft_status
+{
+	raft_node_id id;
+	raft_role	role;
+	raft_term	currentTerm;
+	raft_node_id votedFor;
+	raft_node_id leader;
+	raft_index	commitIndex;
+	raft_index	lastApplied;
+	raft_index	lastLogIndex;
+	raft_term	lastLogTerm;
+	raft_index	stableIndex;	/* last entry the host confirmed durable */
+	raft_node_id transferTarget;
+	size_t		nVoters;
+} raft_status;
+
+void		raft_get_status(const raft_node *node, raft_status *out);
+
+/* Leader only (false elsewhere): progress of voter number i (0-based). */
+bool		raft_get_progress(const raft_node *node, size_t i, raft_progress *out);
+
+/* Entry at index, if the log holds it.  data stays valid until the next call that changes the node. */
+bool		raft_log_entry(const raft_node *node, raft_index index, raft_entry *out);
+
+raft_node_id raft_leader(const raft_node *node);
+
+#endif							/* RAFT_H */

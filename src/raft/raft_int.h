@@ -1,0 +1,197 @@
+/*
+ * raft_int.h — internal state of the Raft core, shared by its files.
+ *
+ * Not part of the public interface; hosts include raft.h only.
+ *
+ * The split follows the paper's concerns:
+ *   node.c         creation, tick/step dispatch, propose, ready/advance
+ *   election.c     roles, terms, (pre-)votes, election timer, check-quorum
+ *   replication.c  AppendEntries both ways, commit rule, leadership transfer
+ *   progress.c     leader's per-follower nextIndex/matchIndex and flow control
+ *   readindex.c    ReadIndex (linearizable read points)
+ *   log.c          the in-memory log
+ *   util.c         allocation, randomness, error strings
+ *   encoding.c     the wire format
+ */
+#ifndef RAFT_INT_H
+#define RAFT_INT_H
+
+#include "raft.h"
+
+/* ---- allocation (util.c) ---- */
+void	   *raft_malloc(const raft_allocator *a, size_t size);
+void	   *raft_realloc(const raft_allocator *a, void *ptr, size_t size);
+void		raft_free(const raft_allocator *a, void *ptr);
+const raft_allocator *raft_default_allocator(void);
+
+/* Grow *array (element size elem) so it holds at least need elements. */
+int			raft_reserve(const raft_allocator *a, void **array, size_t *cap,
+						 size_t need, size_t elem);
+
+/* ---- randomness (util.c): splitmix64, reproducible from the seed ---- */
+uint64_t	raft_rand_next(uint64_t *state);
+
+/* ---- the log (log.c) ---- */
+typedef struct raft_log
+{
+	raft_entry *entries;		/* entries[i].index == i + 1 (no compaction yet) */
+	size_t		n;
+	size_t		cap;
+} raft_log;
+
+raft_index	raft_log_last_index(const raft_log *log);
+raft_term	raft_log_last_term(const raft_log *log);
+/* Term of the entry at index; 0 for index 0 or an index past the end. */
+raft_term	raft_log_term_at(const raft_log *log, raft_index index);
+const raft_entry *raft_log_get(const raft_log *log, raft_index index);
+/* Append a copy of e (data copied) at index last + 1. */
+int			raft_log_append(const raft_allocator *a, raft_log *log,
+							raft_term term, uint8_t type,
+							const void *data, uint32_t len);
+/* Remove entries with index >= from. */
+void		raft_log_truncate(const raft_allocator *a, raft_log *log, raft_index from);
+void		raft_log_free(const raft_allocator *a, raft_log *log);
+/* First index holding term, scanning back from index; the conflict hint. */
+raft_index	raft_log_first_index_of_term(const raft_log *log, raft_index index);
+/* Last index <= upto holding term t, 0 if none. */
+raft_index	raft_log_last_index_of_term(const raft_log *log, raft_term t, raft_index upto);
+
+/* ---- leader's view of a follower (progress.c) ---- */
+typedef struct raft_peer_progress
+{
+	raft_node_id id;
+	raft_index	nextIndex;
+	raft_index	matchIndex;
+	raft_progress_state state;
+	bool		probeSent;		/* PROBE: one AppendEntries out, await answer */
+	bool		recentActive;	/* heard from since the last check-quorum round */
+	raft_index	matchAtLastHeartbeat;	/* loss detection in REPLICATE */
+	uint64_t	ackedReadSeq;	/* highest readSeq echoed at our term */
+
+	/* in-flight AppendEntries (REPLICATE): last index of each, oldest first */
+	raft_index *inflight;
+	unsigned	inflightStart;
+	unsigned	inflightCount;
+} raft_peer_progress;
+
+/* ---- pending linearizable reads (readindex.c) ---- */
+typedef struct raft_pending_read
+{
+	uint64_t	requestId;
+	raft_node_id from;			/* node that asked; our own id for local reads */
+	raft_index	readIndex;
+	uint64_t	seq;			/* 0: waiting for the first commit of our term */
+} raft_pending_read;
+
+/* ---- the node ---- */
+struct raft_node
+{
+	raft_allocator alloc;
+
+	/* configuration */
+	raft_node_id id;
+	raft_node_id *voters;
+	size_t		nVoters;
+	unsigned	electionTickMin;
+	unsigned	electionTickMax;
+	unsigned	heartbeatTick;
+	size_t		maxMsgBytes;
+	unsigned	maxInflight;
+	bool		preVote;
+	bool		checkQuorum;
+	uint64_t	rng;
+
+	/* persistent state on all servers (Figure 2) */
+	raft_term	currentTerm;
+	raft_node_id votedFor;
+	raft_log	log;
+
+	/* what the host has confirmed durable */
+	raft_index	stableIndex;
+	raft_hard_state persistedHardState;
+
+	/* volatile state on all servers (Figure 2) */
+	raft_index	commitIndex;
+	raft_index	lastApplied;	/* handed out for apply and confirmed */
+
+	raft_role	role;
+	raft_node_id leader;
+	unsigned	electionElapsed;
+	unsigned	heartbeatElapsed;
+	unsigned	randomizedElectionTimeout;
+
+	/* candidate / pre-candidate: per voter, 0 unknown, 1 granted, 2 refused */
+	uint8_t    *votes;
+
+	/* volatile state on leaders (Figure 2): nextIndex[], matchIndex[] */
+	raft_peer_progress *progress;	/* per voter, same order as voters */
+	raft_node_id transferTarget;
+
+	/* ReadIndex */
+	uint64_t	readSeq;
+	raft_pending_read *reads;
+	size_t		nReads;
+	size_t		capReads;
+
+	/* output, handed to the host in the next ready batch */
+	raft_message *msgs;
+	size_t		nMsgs;
+	size_t		capMsgs;
+	raft_read_state *readStates;
+	size_t		nReadStates;
+	size_t		capReadStates;
+
+	/* the batch handed out by raft_ready_get, until raft_advance */
+	bool		readyOutstanding;
+	raft_index	readyLastIndex;
+	raft_index	readyAppliedTo;
+	raft_hard_state readyHardState;
+	size_t		readyMsgs;
+	size_t		readyReadStates;
+};
+
+/* node.c */
+int			raft_send(raft_node *node, raft_message *m);	/* fills from, term */
+size_t		raft_quorum(const raft_node *node);
+int			raft_voter_slot(const raft_node *node, raft_node_id id);
+
+/* election.c */
+void		raft_reset_election_timer(raft_node *node);
+void		raft_become_follower(raft_node *node, raft_term term, raft_node_id leader);
+int			raft_become_leader(raft_node *node);
+int			raft_start_election(raft_node *node, bool preVote, bool transfer);
+int			raft_tick_election(raft_node *node);
+int			raft_tick_leader(raft_node *node);
+int			raft_handle_vote_request(raft_node *node, const raft_message *m);
+int			raft_handle_vote_result(raft_node *node, const raft_message *m);
+int			raft_handle_timeout_now(raft_node *node, const raft_message *m);
+
+/* replication.c */
+int			raft_handle_append_entries(raft_node *node, const raft_message *m);
+int			raft_handle_append_entries_result(raft_node *node, const raft_message *m);
+int			raft_broadcast_heartbeat(raft_node *node);
+int			raft_send_append_entries_all(raft_node *node);
+bool		raft_wants_append(const raft_node *node);
+int			raft_maybe_commit(raft_node *node);
+int			raft_maybe_send_timeout_now(raft_node *node, size_t slot);
+
+/* progress.c */
+int			raft_progress_init(raft_node *node);
+void		raft_progress_reset(raft_node *node);
+void		raft_progress_free(raft_node *node);
+void		raft_progress_become_probe(raft_peer_progress *pr);
+void		raft_progress_become_replicate(raft_peer_progress *pr);
+bool		raft_progress_inflight_full(const raft_node *node, const raft_peer_progress *pr);
+void		raft_progress_inflight_add(const raft_node *node, raft_peer_progress *pr, raft_index last);
+void		raft_progress_inflight_free_to(const raft_node *node, raft_peer_progress *pr, raft_index index);
+bool		raft_progress_update(raft_peer_progress *pr, raft_index matchIndex);
+
+/* readindex.c */
+int			raft_read_register(raft_node *node, uint64_t requestId, raft_node_id from);
+int			raft_read_on_commit_in_term(raft_node *node);
+int			raft_read_check_quorum(raft_node *node);
+void		raft_read_drop_all(raft_node *node);
+int			raft_read_push_state(raft_node *node, uint64_t requestId, raft_index readIndex);
+bool		raft_committed_in_current_term(const raft_node *node);
+
+#endif							/* RAFT_INT_H */

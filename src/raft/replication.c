@@ -1,0 +1,381 @@
+/*
+ * replication.c — AppendEntries, both sides (Raft §5.3), the commit rule
+ * (§5.4.2), heartbeats, and the sending side of leadership transfer.
+ *
+ * Entry-bearing AppendEntries are built only inside raft_ready_get(), never
+ * when a proposal or an acknowledgement arrives: every proposal made since
+ * the last batch then travels in one message per follower, and the
+ * message's entries can point straight into the log, which cannot change
+ * until raft_advance().
+ *
+ * Heartbeats and commit notifications are empty AppendEntries whose
+ * prevLogIndex is the follower's matchIndex: they always pass the
+ * consistency check, so they never disturb nextIndex probing, and the
+ * follower may take leaderCommit up to that index (Figure 2: "index of last
+ * new entry").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft_int.h"
+
+/* ---------------------------------------------------------------------
+ * Leader side
+ * --------------------------------------------------------------------- */
+
+static int
+send_heartbeat(raft_node *node, raft_peer_progress *pr)
+{
+	raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND_ENTRIES;
+	m.to = pr->id;
+	m.prevLogIndex = pr->matchIndex;
+	m.prevLogTerm = raft_log_term_at(&node->log, pr->matchIndex);
+	m.leaderCommit = node->commitIndex;
+	m.readSeq = node->readSeq;
+	return raft_send(node, &m);
+}
+
+int
+raft_broadcast_heartbeat(raft_node *node)
+{
+	size_t		i;
+	int			rc = RAFT_OK;
+
+	for (i = 0; i < node->nVoters; i++)
+	{
+		int			r;
+
+		if (node->voters[i] == node->id)
+			continue;
+		r = send_heartbeat(node, &node->progress[i]);
+		if (r != RAFT_OK)
+			rc = r;
+	}
+	return rc;
+}
+
+/* Would send_append() send anything to this follower now? */
+static bool
+can_send_append(const raft_node *node, const raft_peer_progress *pr)
+{
+	if (pr->id == node->id)
+		return false;
+	if (pr->state == RAFT_PROGRESS_PROBE)
+		return !pr->probeSent;
+	return pr->nextIndex <= raft_log_last_index(&node->log) &&
+		!raft_progress_inflight_full(node, pr);
+}
+
+bool
+raft_wants_append(const raft_node *node)
+{
+	size_t		i;
+
+	if (node->role != RAFT_LEADER)
+		return false;
+	for (i = 0; i < node->nVoters; i++)
+		if (can_send_append(node, &node->progress[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Send what this follower is missing: in PROBE one message (possibly empty,
+ * to find where logs match), in REPLICATE as many as flow control allows,
+ * each up to maxMsgBytes of payload.
+ */
+static int
+send_append(raft_node *node, raft_peer_progress *pr)
+{
+	raft_index	last = raft_log_last_index(&node->log);
+
+	while (can_send_append(node, pr))
+	{
+		raft_message m;
+		raft_index	i;
+		size_t		bytes = 0;
+		uint32_t	n = 0;
+		int			rc;
+
+		memset(&m, 0, sizeof(m));
+		m.type = RAFT_MSG_APPEND_ENTRIES;
+		m.to = pr->id;
+		m.prevLogIndex = pr->nextIndex - 1;
+		m.prevLogTerm = raft_log_term_at(&node->log, m.prevLogIndex);
+		m.leaderCommit = node->commitIndex;
+		m.readSeq = node->readSeq;
+		for (i = pr->nextIndex; i <= last && n < RAFT_MAX_ENTRIES_PER_MESSAGE; i++)
+		{
+			const raft_entry *e = raft_log_get(&node->log, i);
+
+			/* at least one entry, however large, else stay under the cap */
+			if (n > 0 && bytes + e->len > node->maxMsgBytes)
+				break;
+			bytes += e->len;
+			n++;
+		}
+		m.nEntries = n;
+		m.entries = n > 0 ? raft_log_get(&node->log, pr->nextIndex) : NULL;
+
+		rc = raft_send(node, &m);
+		if (rc != RAFT_OK)
+			return rc;
+
+		if (pr->state == RAFT_PROGRESS_PROBE)
+		{
+			pr->probeSent = true;
+			break;
+		}
+		raft_progress_inflight_add(node, pr, m.prevLogIndex + n);
+		pr->nextIndex = m.prevLogIndex + n + 1;
+	}
+	return RAFT_OK;
+}
+
+int
+raft_send_append_entries_all(raft_node *node)
+{
+	size_t		i;
+
+	if (node->role != RAFT_LEADER)
+		return RAFT_OK;
+	for (i = 0; i < node->nVoters; i++)
+	{
+		int			rc = send_append(node, &node->progress[i]);
+
+		if (rc != RAFT_OK)
+			return rc;
+	}
+	return RAFT_OK;
+}
+
+int
+raft_maybe_send_timeout_now(raft_node *node, size_t slot)
+{
+	raft_message m;
+	raft_peer_progress *pr = &node->progress[slot];
+
+	if (node->transferTarget != pr->id ||
+		pr->matchIndex != raft_log_last_index(&node->log))
+		return RAFT_OK;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_TIMEOUT_NOW;
+	m.to = pr->id;
+	return raft_send(node, &m);
+}
+
+static int
+compare_index_desc(const void *a, const void *b)
+{
+	raft_index	x = *(const raft_index *) a;
+	raft_index	y = *(const raft_index *) b;
+
+	return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+/*
+ * §5.3/§5.4.2: commitIndex = N if a majority has matchIndex >= N and
+ * log[N].term == currentTerm.  The leader counts itself only up to what its
+ * host has made durable.  Entries of earlier terms are never committed by
+ * counting replicas; they commit with the first entry of this term.
+ */
+int
+raft_maybe_commit(raft_node *node)
+{
+	raft_index	stackMatches[16];
+	raft_index *matches = stackMatches;
+	raft_index	n;
+	size_t		i;
+	int			rc = RAFT_OK;
+
+	if (node->role != RAFT_LEADER)
+		return RAFT_OK;
+	if (node->nVoters > 16)
+	{
+		matches = raft_malloc(&node->alloc, node->nVoters * sizeof(raft_index));
+		if (matches == NULL)
+			return RAFT_ENOMEM;
+	}
+	for (i = 0; i < node->nVoters; i++)
+		matches[i] = node->voters[i] == node->id ? node->stableIndex
+			: node->progress[i].matchIndex;
+	qsort(matches, node->nVoters, sizeof(raft_index), compare_index_desc);
+	n = matches[raft_quorum(node) - 1];
+	if (matches != stackMatches)
+		raft_free(&node->alloc, matches);
+
+	if (n > node->commitIndex &&
+		raft_log_term_at(&node->log, n) == node->currentTerm)
+	{
+		bool		firstInTerm = !raft_committed_in_current_term(node);
+
+		node->commitIndex = n;
+		if (firstInTerm)
+			rc = raft_read_on_commit_in_term(node);
+		/* followers learn the new commit index now, not a heartbeat later */
+		if (node->nVoters > 1)
+		{
+			int			r = raft_broadcast_heartbeat(node);
+
+			if (rc == RAFT_OK)
+				rc = r;
+		}
+	}
+	return rc;
+}
+
+int
+raft_handle_append_entries_result(raft_node *node, const raft_message *m)
+{
+	int			slot = raft_voter_slot(node, m->from);
+	raft_peer_progress *pr;
+	int			rc = RAFT_OK;
+
+	if (slot < 0 || node->role != RAFT_LEADER || m->from == node->id)
+		return RAFT_OK;
+	pr = &node->progress[slot];
+	pr->recentActive = true;
+	pr->probeSent = false;		/* an answer: PROBE may send again */
+
+	if (m->readSeq > pr->ackedReadSeq)
+	{
+		/* any answer at our term confirms we were still leader when it was sent */
+		pr->ackedReadSeq = m->readSeq;
+		rc = raft_read_check_quorum(node);
+		if (rc != RAFT_OK)
+			return rc;
+	}
+
+	if (!m->success)
+	{
+		raft_index	next;
+
+		/* stale refusals (duplicated, reordered) must not move nextIndex */
+		if (m->rejectedIndex <= pr->matchIndex)
+			return RAFT_OK;
+		if (pr->state == RAFT_PROGRESS_PROBE && m->rejectedIndex != pr->nextIndex - 1)
+			return RAFT_OK;
+
+		/*
+		 * Fast back-off (§5.3, last paragraphs): if we hold entries of the
+		 * conflicting term, resume after our last one; otherwise skip the
+		 * follower's whole conflicting term.
+		 */
+		next = m->conflictIndex;
+		if (m->conflictTerm != 0)
+		{
+			raft_index	l = raft_log_last_index_of_term(&node->log, m->conflictTerm,
+														m->rejectedIndex);
+
+			if (l != 0)
+				next = l + 1;
+		}
+		if (next > m->rejectedIndex)
+			next = m->rejectedIndex;
+		if (next < pr->matchIndex + 1)
+			next = pr->matchIndex + 1;
+		if (next < 1)
+			next = 1;
+		raft_progress_become_probe(pr);
+		pr->nextIndex = next;
+		return RAFT_OK;
+	}
+
+	if (raft_progress_update(pr, m->matchIndex))
+	{
+		raft_progress_inflight_free_to(node, pr, m->matchIndex);
+		if (pr->state == RAFT_PROGRESS_PROBE)
+			raft_progress_become_replicate(pr);
+		rc = raft_maybe_commit(node);
+		if (rc != RAFT_OK)
+			return rc;
+	}
+	else if (pr->state == RAFT_PROGRESS_PROBE && pr->matchIndex == pr->nextIndex - 1)
+	{
+		/* the probe point matched (e.g. matchIndex 0 on an empty log) */
+		raft_progress_become_replicate(pr);
+	}
+	return raft_maybe_send_timeout_now(node, (size_t) slot);
+}
+
+/* ---------------------------------------------------------------------
+ * Follower side (Figure 2, AppendEntries RPC, receiver implementation)
+ * --------------------------------------------------------------------- */
+int
+raft_handle_append_entries(raft_node *node, const raft_message *m)
+{
+	raft_message r;
+	raft_index	lastNew;
+	uint32_t	i;
+
+	memset(&r, 0, sizeof(r));
+	r.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
+	r.to = m->from;
+	r.readSeq = m->readSeq;
+
+	/* 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm */
+	if (m->prevLogIndex > raft_log_last_index(&node->log) ||
+		raft_log_term_at(&node->log, m->prevLogIndex) != m->prevLogTerm)
+	{
+		r.success = false;
+		r.rejectedIndex = m->prevLogIndex;
+		r.lastLogIndex = raft_log_last_index(&node->log);
+		if (m->prevLogIndex > raft_log_last_index(&node->log))
+		{
+			r.conflictIndex = raft_log_last_index(&node->log) + 1;
+			r.conflictTerm = 0;
+		}
+		else
+		{
+			r.conflictTerm = raft_log_term_at(&node->log, m->prevLogIndex);
+			r.conflictIndex = raft_log_first_index_of_term(&node->log, m->prevLogIndex);
+		}
+		return raft_send(node, &r);
+	}
+
+	/*
+	 * 3. If an existing entry conflicts with a new one (same index, different
+	 * term), delete it and all that follow.  4. Append any new entries not
+	 * already in the log.  Entries that already match are kept: a delayed
+	 * duplicate of an older AppendEntries must not cut off newer entries.
+	 */
+	for (i = 0; i < m->nEntries; i++)
+	{
+		const raft_entry *e = &m->entries[i];
+		raft_index	idx = m->prevLogIndex + 1 + i;
+
+		if (idx <= raft_log_last_index(&node->log))
+		{
+			if (raft_log_term_at(&node->log, idx) == e->term)
+				continue;
+			raft_log_truncate(&node->alloc, &node->log, idx);
+			if (node->stableIndex >= idx)
+				node->stableIndex = idx - 1;
+		}
+		{
+			int			rc = raft_log_append(&node->alloc, &node->log, e->term,
+											 e->type, e->data, e->len);
+
+			if (rc != RAFT_OK)
+				return rc;		/* what was appended stays; the leader resends */
+		}
+	}
+
+	/* 5. If leaderCommit > commitIndex, commitIndex = min(leaderCommit, index of last new entry) */
+	lastNew = m->prevLogIndex + m->nEntries;
+	if (m->leaderCommit > node->commitIndex)
+	{
+		raft_index	c = m->leaderCommit < lastNew ? m->leaderCommit : lastNew;
+
+		if (c > node->commitIndex)
+			node->commitIndex = c;
+	}
+
+	r.success = true;
+	r.matchIndex = lastNew;
+	r.lastLogIndex = raft_log_last_index(&node->log);
+	return raft_send(node, &r);
+}

@@ -1,0 +1,53 @@
+/*
+ * transport.h — raft_ext's node-to-node message transport over libpq.
+ *
+ * Used only by the Raft worker process.  The worker keeps one non-blocking
+ * libpq connection per peer (PQconnectStartParams/PQconnectPoll,
+ * PQsetnonblocking, pipeline mode).  A message is sent as
+ *     SELECT raft_ext.deliver($1::bytea)
+ * in binary parameter format; results are consumed and discarded.  Messages
+ * are one-way: the reply travels back on the peer's own connection to us.
+ * Raft tolerates lost messages, so when a peer is down or its send queue is
+ * full, messages are dropped (counted) rather than blocking the worker.
+ * Broken connections are retried with exponential back-off.
+ *
+ * Locking: none; transport state is private to the worker process.
+ */
+#ifndef RAFT_EXT_TRANSPORT_H
+#define RAFT_EXT_TRANSPORT_H
+
+#include "postgres.h"
+
+typedef struct RaftTransportPeerInfo
+{
+	int			node_id;
+	bool		connected;		/* connection established and usable */
+	int64		messages_sent;
+	int64		messages_dropped;
+	TimestampTz last_connect_attempt;	/* 0 if never */
+	char	   *last_error;		/* palloc'd in transport context, or NULL */
+} RaftTransportPeerInfo;
+
+/* conninfos[i] is the connection string of node_ids[i]; self excluded. Copies everything. */
+extern void raft_transport_init(int npeers, const int *node_ids, const char *const *conninfos);
+
+/* Queue one encoded message for node_id.  Never blocks. */
+extern void raft_transport_send(int node_id, const char *data, size_t len);
+
+/*
+ * Wait up to timeout_ms for the latch, postmaster death, or activity on any
+ * peer socket (read, or write when there is output pending / a connection
+ * in progress).  Returns the WL_* flags that fired (WL_TIMEOUT on timeout).
+ * Exits the process on postmaster death, as bgworkers should.
+ */
+extern int	raft_transport_wait(long timeout_ms, uint32 wait_event_info);
+
+/* Make progress on every connection: connect, flush, consume results. Never blocks. */
+extern void raft_transport_poll(void);
+
+extern bool raft_transport_peer_info(int node_id, RaftTransportPeerInfo *out);
+
+/* Close every connection (worker shutdown). */
+extern void raft_transport_shutdown(void);
+
+#endif

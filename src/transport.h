@@ -18,6 +18,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 typedef struct RaftTransportPeerInfo
 {
 	int			node_id;
@@ -44,6 +46,21 @@ extern int	raft_transport_wait(long timeout_ms, uint32 wait_event_info);
 
 /* Make progress on every connection: connect, flush, consume results. Never blocks. */
 extern void raft_transport_poll(void);
+
+/*
+ * True if raft_transport_send(node_id, ...) would queue a message now: the
+ * peer is connected and below its bounds on unanswered messages and bytes.
+ * Lets the worker skip encoding messages that would only be dropped.
+ */
+extern bool raft_transport_can_send(int node_id);
+
+/*
+ * Bounds on unanswered messages and their payload bytes per peer (defaults
+ * 1024 and 8 MB); beyond them raft_transport_send drops.  A message larger
+ * than max_bytes is still sent when nothing else is unanswered.  May be
+ * called at any time, also before raft_transport_init.
+ */
+extern void raft_transport_set_limits(int max_messages, size_t max_bytes);
 
 extern bool raft_transport_peer_info(int node_id, RaftTransportPeerInfo *out);
 

@@ -185,13 +185,21 @@ typedef struct raft_message
  * byte other than 0/1, an unknown type, an entry type above
  * RAFT_ENTRY_TYPE_MAX, an index that would overflow, more than
  * RAFT_MAX_ENTRIES_PER_MESSAGE entries: all RAFT_EMALFORMED (or
- * RAFT_ETOOBIG for the limits).
+ * RAFT_ETOOBIG for the limits).  Varints with redundant zero groups are
+ * refused too, so every message has exactly one encoding.  Fields a type
+ * does not use are neither checked nor sent, and decode as zero.  The
+ * decoder checks magic, then version, then cluster id, then type.
+ *
+ * There is no checksum: the transport (libpq over TCP, TLS where
+ * configured) carries integrity.  node ids and terms are not judged here;
+ * raft_step() refuses messages not addressed to this node, from a
+ * non-member, or with term 0.
  * --------------------------------------------------------------------- */
 #define RAFT_WIRE_VERSION 1
 #define RAFT_MAX_ENTRIES_PER_MESSAGE 65536
 #define RAFT_MAX_ENTRY_BYTES (64u * 1024 * 1024)
 
-/* Bytes raft_encode() will write for m. */
+/* Bytes raft_encode() will write for m; 0 for a message raft_encode would refuse. */
 size_t		raft_encoded_size(const raft_message *m);
 
 /*

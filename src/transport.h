@@ -12,6 +12,24 @@
  * Broken connections are retried with exponential back-off.
  *
  * Locking: none; transport state is private to the worker process.
+ *
+ * Use from the worker's main loop:
+ *     raft_transport_init(...);                  once, after reading the peers
+ *     for (;;)
+ *     {
+ *         rc = raft_transport_wait(ms_until_next_tick, PG_WAIT_EXTENSION);
+ *         if (rc & WL_LATCH_SET) { ResetLatch(MyLatch); CHECK_FOR_INTERRUPTS(); }
+ *         raft_transport_poll();
+ *         ... tick if due (by the clock: wait returns early on latch and
+ *             socket activity), drain the inbox, step, send, persist ...
+ *     }
+ *     raft_transport_shutdown();                 on SIGTERM (also run at exit)
+ * raft_transport_send only queues; what is queued goes out at the next
+ * raft_transport_wait or raft_transport_poll (and every 64 messages).
+ * Counters: messages_sent counts messages handed to the connection;
+ * messages_dropped counts those refused by send (peer not connected, queue
+ * full) plus those the peer answered with an error and those unanswered
+ * when a connection was lost, so the two can overlap.
  */
 #ifndef RAFT_EXT_TRANSPORT_H
 #define RAFT_EXT_TRANSPORT_H
@@ -27,7 +45,8 @@ typedef struct RaftTransportPeerInfo
 	int64		messages_sent;
 	int64		messages_dropped;
 	TimestampTz last_connect_attempt;	/* 0 if never */
-	char	   *last_error;		/* palloc'd in transport context, or NULL */
+	char	   *last_error;		/* palloc'd in transport context, or NULL;
+								 * valid until the next transport call */
 } RaftTransportPeerInfo;
 
 /* conninfos[i] is the connection string of node_ids[i]; self excluded. Copies everything. */
@@ -40,7 +59,9 @@ extern void raft_transport_send(int node_id, const char *data, size_t len);
  * Wait up to timeout_ms for the latch, postmaster death, or activity on any
  * peer socket (read, or write when there is output pending / a connection
  * in progress).  Returns the WL_* flags that fired (WL_TIMEOUT on timeout).
- * Exits the process on postmaster death, as bgworkers should.
+ * Exits the process on postmaster death, as bgworkers should.  timeout_ms
+ * < 0 waits without timeout.  Does not reset the latch.  Socket activity
+ * has already been processed when it returns (as raft_transport_poll would).
  */
 extern int	raft_transport_wait(long timeout_ms, uint32 wait_event_info);
 

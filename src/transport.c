@@ -1,0 +1,1366 @@
+/*
+ * transport.c — raft_ext's node-to-node message transport over libpq.
+ *
+ * The Raft worker sends every message to a peer as
+ *     SELECT raft_ext.deliver($1::pg_catalog.bytea)
+ * on one long-lived, non-blocking, pipelined libpq connection per peer.
+ * Messages are one-way; the peer answers on its own connection to us, so
+ * the rows that come back here are only acknowledgements and are thrown
+ * away.  Using libpq means peers are ordinary connection strings and the
+ * traffic gets pg_hba.conf, SCRAM, TLS and keepalives for free (design.md,
+ * decision 2).
+ *
+ * Life of a peer connection:
+ *
+ *   IDLE ──(back-off timer)──▶ CONNECTING ──(PQconnectPoll OK)──▶ PREPARING
+ *     ▲                            │                                  │
+ *     │                            │ failed / timed out               │ Prepare answered OK
+ *     └────────────────────────────┴──────── any error ◀────────── READY
+ *
+ * CONNECTING advances PQconnectPoll only when its socket is ready for what
+ * libpq last asked for, and gives up after connect_timeout (2 s unless the
+ * connection string says otherwise).  PREPARING has sent one Parse of the
+ * deliver statement and a Sync; messages are accepted only in READY.  Each
+ * message is a Bind/Execute of that statement with the payload as a binary
+ * parameter; a Sync follows every RAFT_TRANSPORT_SYNC_BATCH messages and
+ * whenever output is flushed (in raft_transport_poll/raft_transport_wait),
+ * so that the peer commits its implicit transaction and returns results.
+ * Results are matched to messages in order (a ring of message lengths) to
+ * bound the number of unanswered messages and bytes per peer; beyond the
+ * bounds, and whenever the peer is not READY, raft_transport_send drops the
+ * message and counts it: Raft tolerates loss and the leader retries.
+ * After a failure the connection is closed and retried after an
+ * exponential back-off (50 ms doubling to 2 s, with jitter), which starts
+ * over only once a connection has stayed up for 2 s, so a peer that
+ * accepts and then immediately drops us is not hammered.
+ *
+ * Delivery: a result row means raft_ext.deliver ran on the peer.  Messages
+ * on one connection run in the order sent.  Messages still unanswered when
+ * a connection is abandoned are counted as dropped, yet a peer backend that
+ * was merely slow may still run them later, after newer messages sent on
+ * the new connection: Raft tolerates loss, duplication and reordering, and
+ * the receiver must not assume more.  A message that fails on the peer
+ * also aborts the messages after it up to the next Sync (counted as
+ * dropped too).
+ *
+ * Nothing here blocks, with one libpq limitation: host names are resolved
+ * with a blocking getaddrinfo() when a connection attempt starts.  Use IP
+ * addresses (host= or hostaddr=) in raft_ext.peers where that matters.
+ *
+ * Passwords: connection strings are never logged or shown; messages name
+ * the peer by node id and, once connected, by host, port and database.
+ *
+ * Memory: everything lives in one context under TopMemoryContext, created
+ * by raft_transport_init and deleted by raft_transport_shutdown.  Sending
+ * a message allocates nothing (libpq copies the payload into its own
+ * output buffer); only errors allocate (the peer's last_error text).
+ *
+ * Locking: none.  All of this is private to the Raft worker process and
+ * must only be called from that process's main thread of control (not from
+ * signal handlers).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <poll.h>
+
+#include "catalog/pg_type_d.h"
+#include "common/pg_prng.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "transport.h"
+
+/* The statement every message runs on the peer, prepared once per connection. */
+#define RAFT_TRANSPORT_STMT_NAME	"raft_ext_deliver"
+#define RAFT_TRANSPORT_DELIVER_SQL	"SELECT raft_ext.deliver($1::pg_catalog.bytea)"
+
+/* Reconnection back-off: doubles from MIN to MAX; the wait is jittered to [d/2, d]. */
+#define RAFT_TRANSPORT_BACKOFF_MIN_MS	50
+#define RAFT_TRANSPORT_BACKOFF_MAX_MS	2000
+
+/* Give up a connection attempt after this long, unless connect_timeout says otherwise. */
+#define RAFT_TRANSPORT_CONNECT_TIMEOUT_MS	2000
+
+/*
+ * A connection with unanswered messages that has received nothing for this
+ * long is considered dead (peer stuck, or a network path that swallows
+ * packets without resetting the connection) and is re-established.
+ */
+#define RAFT_TRANSPORT_STALL_TIMEOUT_MS	10000
+
+/* Send a Sync at least every this many messages (see file header). */
+#define RAFT_TRANSPORT_SYNC_BATCH	64
+
+/* Default bounds on unanswered messages per peer (raft_transport_set_limits). */
+#define RAFT_TRANSPORT_DEFAULT_MAX_INFLIGHT	1024
+#define RAFT_TRANSPORT_DEFAULT_MAX_BYTES	(8 * 1024 * 1024)
+
+/* The largest payload a peer can receive as one bytea. */
+#define RAFT_TRANSPORT_MAX_MESSAGE	(MaxAllocSize - VARHDRSZ)
+
+/*
+ * Logging about one peer is rate-limited: at most BURST lines per WINDOW
+ * for connection events (lost, connected) and separately for errors that
+ * deliver returns.  While a peer stays unreachable only its first failed
+ * attempt is logged, then a reminder every DOWN_REMINDER.
+ */
+#define RAFT_TRANSPORT_LOG_WINDOW_MS	30000
+#define RAFT_TRANSPORT_LOG_BURST	4
+#define RAFT_TRANSPORT_DOWN_REMINDER_MS	30000
+
+/* Connection options added in front of the user's, so the user's win. */
+#define RAFT_TRANSPORT_KEEPALIVES_IDLE		"10"
+#define RAFT_TRANSPORT_KEEPALIVES_INTERVAL	"5"
+#define RAFT_TRANSPORT_KEEPALIVES_COUNT		"3"
+#define RAFT_TRANSPORT_TCP_USER_TIMEOUT		"10000"
+
+/* Fixed positions in the wait event set. */
+#define RAFT_TRANSPORT_WES_LATCH	0
+#define RAFT_TRANSPORT_WES_PMDEATH	1
+#define RAFT_TRANSPORT_WES_FIXED	2
+
+typedef enum RaftTransportState
+{
+	RAFT_TRANSPORT_IDLE,		/* no connection; next attempt at next_attempt */
+	RAFT_TRANSPORT_CONNECTING,	/* PQconnectPoll in progress */
+	RAFT_TRANSPORT_PREPARING,	/* connected; Parse of the deliver statement in flight */
+	RAFT_TRANSPORT_READY		/* accepting messages */
+} RaftTransportState;
+
+/* Outcome of the pipelined command whose results are being read. */
+typedef enum RaftTransportOutcome
+{
+	RAFT_TRANSPORT_OUTCOME_NONE,	/* no result seen yet */
+	RAFT_TRANSPORT_OUTCOME_OK,
+	RAFT_TRANSPORT_OUTCOME_ERROR
+} RaftTransportOutcome;
+
+typedef struct RaftTransportLogLimit
+{
+	TimestampTz window_start;
+	int			count;			/* lines logged in this window */
+	int			suppressed;		/* lines not logged since the last one */
+} RaftTransportLogLimit;
+
+typedef struct RaftTransportPeer
+{
+	int			node_id;
+	const char **keywords;		/* connection parameters, NULL-terminated; */
+	const char **values;		/* values[] holds the conninfo: never log it */
+	int			connect_timeout_ms;
+
+	RaftTransportState state;
+	PGconn	   *conn;			/* NULL in IDLE */
+	bool		holds_external_fd;	/* AcquireExternalFD() done for conn */
+	PostgresPollingStatusType connect_poll; /* what PQconnectPoll wants next */
+	TimestampTz connect_deadline;
+	TimestampTz next_attempt;	/* IDLE: when to connect again */
+	TimestampTz ready_since;
+	int			backoff_ms;		/* delay before the next retry, before jitter */
+
+	/* Unanswered messages, oldest first: a ring of payload lengths. */
+	uint32	   *inflight_len;
+	int			inflight_cap;
+	int			inflight_head;
+	int			inflight_count;
+	uint64		inflight_bytes;
+	int			unsynced;		/* messages sent since the last Sync */
+	int			pending_syncs;	/* Syncs whose PGRES_PIPELINE_SYNC is due */
+	bool		prepare_pending;	/* Parse result is due (PREPARING) */
+	RaftTransportOutcome current;	/* results seen for the command at the head */
+	bool		flush_pending;	/* libpq holds output the socket did not take */
+	TimestampTz last_progress;	/* last result received, or start of waiting */
+
+	/* Registration in the wait event set. */
+	pgsocket	wes_sock;
+	int			wes_pos;
+	uint32		wes_events;
+
+	/* Statistics. */
+	int64		messages_sent;
+	int64		messages_dropped;
+	int64		connect_attempts;
+	TimestampTz last_connect_attempt;
+	char	   *last_error;		/* in transport_context, or NULL */
+
+	/* Log rate limiting. */
+	RaftTransportLogLimit conn_log;
+	RaftTransportLogLimit msg_log;
+	bool		in_outage;		/* not READY since a failure */
+	bool		outage_logged;	/* ... and a line said so */
+	int			down_failures;	/* failed attempts not reported yet */
+	TimestampTz down_last_log;	/* last report about this outage */
+	bool		ever_ready;
+	char	   *peer_fatal;		/* FATAL text the peer sent before hanging up */
+} RaftTransportPeer;
+
+static MemoryContext transport_context = NULL;
+static RaftTransportPeer *transport_peers = NULL;
+static int	transport_npeers = 0;
+
+static WaitEventSet *transport_wes = NULL;
+static WaitEvent *transport_wes_events = NULL;
+static bool transport_wes_dirty = true;
+
+static int	transport_max_inflight = RAFT_TRANSPORT_DEFAULT_MAX_INFLIGHT;
+static uint64 transport_max_bytes = RAFT_TRANSPORT_DEFAULT_MAX_BYTES;
+
+static bool transport_exit_hook_registered = false;
+static TimestampTz transport_unknown_node_logged = 0;
+
+static void transport_peer_poll(RaftTransportPeer *peer, TimestampTz now);
+static void transport_peer_fail(RaftTransportPeer *peer, TimestampTz now,
+								int sqlstate, const char *what, const char *detail);
+
+
+/* ---------- small helpers ---------- */
+
+static RaftTransportPeer *
+transport_find_peer(int node_id)
+{
+	for (int i = 0; i < transport_npeers; i++)
+	{
+		if (transport_peers[i].node_id == node_id)
+			return &transport_peers[i];
+	}
+	return NULL;
+}
+
+/*
+ * Copy of a libpq message as one line, in context cxt: libpq's messages
+ * end in a newline and continue on tab-indented lines.
+ */
+static char *
+transport_one_line_copy(MemoryContext cxt, const char *s)
+{
+	char	   *copy = MemoryContextAlloc(cxt, strlen(s) + 1);
+	char	   *d = copy;
+
+	for (; *s; s++)
+	{
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+		{
+			if (d > copy && d[-1] != ' ')
+				*d++ = ' ';
+		}
+		else
+			*d++ = *s;
+	}
+	while (d > copy && d[-1] == ' ')
+		d--;
+	*d = '\0';
+	return copy;
+}
+
+static void
+transport_set_last_error(RaftTransportPeer *peer, const char *what, const char *detail)
+{
+	char	   *msg;
+	char	   *old = peer->last_error;
+
+	if (detail && detail[0])
+		msg = psprintf("%s: %s", what, detail);
+	else
+		msg = pstrdup(what);
+	peer->last_error = transport_one_line_copy(transport_context, msg);
+	pfree(msg);
+	if (old)
+		pfree(old);
+}
+
+/*
+ * May a line about this peer be logged now?  At most RAFT_TRANSPORT_LOG_BURST
+ * lines per window; the rest are counted and reported with the next line.
+ * *suppressed receives the count to report (and is then reset).
+ */
+static bool
+transport_log_allowed(RaftTransportLogLimit *lim, TimestampTz now, int *suppressed)
+{
+	if (lim->window_start == 0 ||
+		now - lim->window_start >= (int64) RAFT_TRANSPORT_LOG_WINDOW_MS * 1000)
+	{
+		lim->window_start = now;
+		lim->count = 0;
+	}
+	if (lim->count >= RAFT_TRANSPORT_LOG_BURST)
+	{
+		lim->suppressed++;
+		return false;
+	}
+	lim->count++;
+	*suppressed = lim->suppressed;
+	lim->suppressed = 0;
+	return true;
+}
+
+/*
+ * Case-insensitive "does s mention a password?".  Used to keep libpq's parse
+ * errors, which quote pieces of the connection string, out of the log.
+ */
+static bool
+transport_mentions_password(const char *s)
+{
+	for (; *s; s++)
+	{
+		if (pg_strncasecmp(s, "password", 8) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Does libpq treat this dbname value as a connection string (expand_dbname)? */
+static bool
+transport_is_conninfo_string(const char *s)
+{
+	return strncmp(s, "postgresql://", 13) == 0 ||
+		strncmp(s, "postgres://", 11) == 0 ||
+		strchr(s, '=') != NULL;
+}
+
+/* Delay before the next attempt: the current back-off, jittered to [d/2, d]. */
+static void
+transport_schedule_retry(RaftTransportPeer *peer, TimestampTz now)
+{
+	int			d = peer->backoff_ms;
+	int			delay_ms = d / 2 + (int) (pg_prng_double(&pg_global_prng_state) * (d - d / 2));
+
+	peer->next_attempt = TimestampTzPlusMilliseconds(now, delay_ms);
+	peer->backoff_ms = Min(d * 2, RAFT_TRANSPORT_BACKOFF_MAX_MS);
+}
+
+/* ---------- the ring of unanswered messages ---------- */
+
+static void
+transport_ring_reserve(RaftTransportPeer *peer, int cap)
+{
+	uint32	   *ring;
+
+	if (cap <= peer->inflight_cap)
+		return;
+	ring = MemoryContextAlloc(transport_context, sizeof(uint32) * cap);
+	for (int i = 0; i < peer->inflight_count; i++)
+		ring[i] = peer->inflight_len[(peer->inflight_head + i) % peer->inflight_cap];
+	if (peer->inflight_len)
+		pfree(peer->inflight_len);
+	peer->inflight_len = ring;
+	peer->inflight_cap = cap;
+	peer->inflight_head = 0;
+}
+
+static void
+transport_ring_push(RaftTransportPeer *peer, uint32 len)
+{
+	Assert(peer->inflight_count < peer->inflight_cap);
+	peer->inflight_len[(peer->inflight_head + peer->inflight_count) % peer->inflight_cap] = len;
+	peer->inflight_count++;
+	peer->inflight_bytes += len;
+}
+
+static void
+transport_ring_pop(RaftTransportPeer *peer)
+{
+	if (peer->inflight_count == 0)
+		return;
+	peer->inflight_bytes -= peer->inflight_len[peer->inflight_head];
+	peer->inflight_head = (peer->inflight_head + 1) % peer->inflight_cap;
+	peer->inflight_count--;
+}
+
+/* ---------- connection life cycle ---------- */
+
+/* Remember what the peer said before closing the connection, for the report. */
+static void
+transport_peer_note_fatal(RaftTransportPeer *peer, const PGresult *res)
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (peer->peer_fatal)
+		pfree(peer->peer_fatal);
+	peer->peer_fatal = transport_one_line_copy(transport_context,
+											   primary ? primary : PQresultErrorMessage(res));
+}
+
+static bool
+transport_is_fatal(const PGresult *res)
+{
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+	return severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0);
+}
+
+/*
+ * libpq notices.  An error that arrives while no command is in progress is
+ * passed here too: typically the FATAL a peer sends before hanging up,
+ * which is kept for the "lost connection" report.  Other warnings and
+ * errors are logged (rate-limited); plain notices only at DEBUG1.
+ */
+static void
+transport_notice_receiver(void *arg, const PGresult *res)
+{
+	RaftTransportPeer *peer = (RaftTransportPeer *) arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *message = primary ? primary : PQresultErrorMessage(res);
+	int			suppressed = 0;
+
+	if (transport_is_fatal(res))
+		transport_peer_note_fatal(peer, res);
+	else if (severity && (strcmp(severity, "ERROR") == 0 || strcmp(severity, "WARNING") == 0))
+	{
+		if (transport_log_allowed(&peer->conn_log, GetCurrentTimestamp(), &suppressed))
+			ereport(LOG,
+					(errmsg("raft_ext transport: node %d reports %s: %s",
+							peer->node_id, severity, message),
+					 suppressed ? errhint("%d similar messages about this node were suppressed.",
+										  suppressed) : 0));
+	}
+	else
+		ereport(DEBUG1,
+				(errmsg_internal("raft_ext transport: node %d reports %s: %s", peer->node_id,
+								 severity ? severity : "notice", message)));
+}
+
+/* Close the connection (if any); unanswered messages count as dropped. */
+static void
+transport_peer_close(RaftTransportPeer *peer)
+{
+	if (peer->conn)
+	{
+		/* Non-blocking: PQfinish only tries to send Terminate. */
+		PQfinish(peer->conn);
+		peer->conn = NULL;
+		transport_wes_dirty = true;
+	}
+	if (peer->holds_external_fd)
+	{
+		ReleaseExternalFD();
+		peer->holds_external_fd = false;
+	}
+	peer->messages_dropped += peer->inflight_count;
+	peer->inflight_head = 0;
+	peer->inflight_count = 0;
+	peer->inflight_bytes = 0;
+	peer->unsynced = 0;
+	peer->pending_syncs = 0;
+	peer->prepare_pending = false;
+	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
+	peer->flush_pending = false;
+	if (peer->peer_fatal)
+	{
+		pfree(peer->peer_fatal);
+		peer->peer_fatal = NULL;
+	}
+	peer->state = RAFT_TRANSPORT_IDLE;
+}
+
+/*
+ * A connection attempt failed or an established connection broke: log,
+ * remember the error, close, and schedule a retry.  what is a phrase like
+ * "could not connect to" that the node id completes; detail is libpq's
+ * message, which names host and port but never the password.
+ *
+ * An outage (a broken connection, or a first failed attempt) is logged,
+ * rate-limited for flapping peers; while the peer stays unreachable, a
+ * reminder with the number of failed attempts follows every
+ * RAFT_TRANSPORT_DOWN_REMINDER_MS; the reconnection that ends a logged
+ * outage is always logged.
+ */
+static void
+transport_peer_fail(RaftTransportPeer *peer, TimestampTz now, int sqlstate,
+					const char *what, const char *detail)
+{
+	int			suppressed = 0;
+	char	   *reason = NULL;
+	char	   *what_node = psprintf("%s node %d", what, peer->node_id);
+
+	/*
+	 * What the peer said before hanging up ("terminating connection due to
+	 * administrator command") beats libpq's "server closed the connection
+	 * unexpectedly".  Copy: detail may point into the PGconn about to go.
+	 */
+	if (peer->peer_fatal)
+		reason = pstrdup(peer->peer_fatal);
+	else if (detail && detail[0])
+		reason = transport_one_line_copy(CurrentMemoryContext, detail);
+
+	transport_set_last_error(peer, what_node, reason);
+
+	if (peer->state == RAFT_TRANSPORT_READY)
+	{
+		/* A connection that stayed up long enough earns a fresh back-off. */
+		if (now - peer->ready_since >= (int64) RAFT_TRANSPORT_BACKOFF_MAX_MS * 1000)
+			peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
+
+		peer->in_outage = true;
+		peer->outage_logged = false;
+		peer->down_failures = 0;
+		peer->down_last_log = now;
+		if (transport_log_allowed(&peer->conn_log, now, &suppressed))
+		{
+			ereport(LOG,
+					(errcode(sqlstate),
+					 errmsg("raft_ext transport: %s%s%s", what_node,
+							reason ? ": " : "", reason ? reason : ""),
+					 peer->inflight_count > 0 ?
+					 errdetail("%d unanswered messages are counted as dropped.",
+							   peer->inflight_count) : 0,
+					 suppressed ? errhint("%d similar messages about this node were suppressed.",
+										  suppressed) : 0));
+			peer->outage_logged = true;
+		}
+	}
+	else if (!peer->in_outage)
+	{
+		peer->in_outage = true;
+		peer->outage_logged = false;
+		peer->down_failures = 0;
+		peer->down_last_log = now;
+		if (transport_log_allowed(&peer->conn_log, now, &suppressed))
+		{
+			ereport(LOG,
+					(errcode(sqlstate),
+					 errmsg("raft_ext transport: %s%s%s", what_node,
+							reason ? ": " : "", reason ? reason : ""),
+					 errdetail("Retrying with back-off; further failures are reported every %d seconds.",
+							   RAFT_TRANSPORT_DOWN_REMINDER_MS / 1000),
+					 suppressed ? errhint("%d similar messages about this node were suppressed.",
+										  suppressed) : 0));
+			peer->outage_logged = true;
+		}
+		else
+			peer->down_failures++;
+	}
+	else
+	{
+		peer->down_failures++;
+		if (now - peer->down_last_log >= (int64) RAFT_TRANSPORT_DOWN_REMINDER_MS * 1000)
+		{
+			ereport(LOG,
+					(errcode(sqlstate),
+					 errmsg("raft_ext transport: node %d still unreachable: %d attempts failed in the last %ld seconds",
+							peer->node_id, peer->down_failures,
+							(long) ((now - peer->down_last_log) / USECS_PER_SEC)),
+					 errdetail("Last error: %s%s%s", what_node,
+							   reason ? ": " : "", reason ? reason : "")));
+			peer->down_failures = 0;
+			peer->down_last_log = now;
+		}
+	}
+
+	if (reason)
+		pfree(reason);
+	pfree(what_node);
+	transport_peer_close(peer);
+	transport_schedule_retry(peer, now);
+}
+
+static void
+transport_peer_start_connect(RaftTransportPeer *peer, TimestampTz now)
+{
+	Assert(peer->conn == NULL);
+
+	peer->connect_attempts++;
+	peer->last_connect_attempt = now;
+	peer->connect_deadline = TimestampTzPlusMilliseconds(now, peer->connect_timeout_ms);
+
+	/* Obey fd.c's limit on file descriptors not managed by it. */
+	if (!AcquireExternalFD())
+	{
+		transport_peer_fail(peer, now, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+							"could not connect to", "too many open files on the local server");
+		return;
+	}
+	peer->holds_external_fd = true;
+
+	peer->conn = PQconnectStartParams(peer->keywords, peer->values, true);
+	transport_wes_dirty = true;
+	if (peer->conn == NULL)
+	{
+		transport_peer_fail(peer, now, ERRCODE_OUT_OF_MEMORY,
+							"could not connect to", "out of memory");
+		return;
+	}
+	peer->state = RAFT_TRANSPORT_CONNECTING;
+	if (PQstatus(peer->conn) == CONNECTION_BAD)
+	{
+		transport_peer_fail(peer, now, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+							"could not connect to", PQerrorMessage(peer->conn));
+		return;
+	}
+	PQsetNoticeReceiver(peer->conn, transport_notice_receiver, peer);
+	/* Per libpq's contract, first wait until the socket is writable. */
+	peer->connect_poll = PGRES_POLLING_WRITING;
+	elog(DEBUG1, "raft_ext transport: connecting to node %d (attempt " INT64_FORMAT ")",
+		 peer->node_id, peer->connect_attempts);
+}
+
+/* The connection is up: switch to non-blocking pipeline mode and prepare. */
+static void
+transport_peer_start_session(RaftTransportPeer *peer, TimestampTz now)
+{
+	Oid			types[1] = {BYTEAOID};
+
+	if (PQsetnonblocking(peer->conn, 1) != 0 ||
+		PQenterPipelineMode(peer->conn) != 1 ||
+		PQsendPrepare(peer->conn, RAFT_TRANSPORT_STMT_NAME, RAFT_TRANSPORT_DELIVER_SQL,
+					  1, types) != 1 ||
+		PQpipelineSync(peer->conn) != 1)
+	{
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"could not start session with", PQerrorMessage(peer->conn));
+		return;
+	}
+	peer->state = RAFT_TRANSPORT_PREPARING;
+	peer->prepare_pending = true;
+	peer->pending_syncs = 1;
+	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
+	peer->last_progress = now;
+}
+
+/* Is sock ready for what PQconnectPoll asked?  Never waits. */
+static bool
+transport_socket_ready(pgsocket sock, bool for_read)
+{
+	struct pollfd pfd;
+	int			rc;
+
+	pfd.fd = sock;
+	pfd.events = for_read ? POLLIN : POLLOUT;
+	pfd.revents = 0;
+	do
+		rc = poll(&pfd, 1, 0);
+	while (rc < 0 && errno == EINTR);
+
+	/* On error, let PQconnectPoll find out what is wrong. */
+	return rc != 0;
+}
+
+static void
+transport_peer_connect_step(RaftTransportPeer *peer, TimestampTz now)
+{
+	/* A handful of steps per call; each step usually needs the network. */
+	for (int i = 0; i < 8 && peer->state == RAFT_TRANSPORT_CONNECTING; i++)
+	{
+		pgsocket	sock = PQsocket(peer->conn);
+		PostgresPollingStatusType st;
+
+		if (sock == PGINVALID_SOCKET ||
+			!transport_socket_ready(sock, peer->connect_poll == PGRES_POLLING_READING))
+			break;
+
+		st = PQconnectPoll(peer->conn);
+		if (PQsocket(peer->conn) != peer->wes_sock)
+			transport_wes_dirty = true; /* libpq moved on to another address */
+
+		if (st == PGRES_POLLING_OK)
+		{
+			transport_peer_start_session(peer, now);
+			return;
+		}
+		if (st == PGRES_POLLING_FAILED)
+		{
+			transport_peer_fail(peer, now, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+								"could not connect to", PQerrorMessage(peer->conn));
+			return;
+		}
+		peer->connect_poll = st;
+	}
+
+	if (peer->state == RAFT_TRANSPORT_CONNECTING && now >= peer->connect_deadline)
+	{
+		char	   *detail = psprintf("timeout expired after %d ms", peer->connect_timeout_ms);
+
+		transport_peer_fail(peer, now, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+							"could not connect to", detail);
+		pfree(detail);
+	}
+}
+
+/* Send a Sync for the messages sent since the last one. */
+static bool
+transport_peer_sync(RaftTransportPeer *peer, TimestampTz now)
+{
+	if (PQpipelineSync(peer->conn) != 1)
+	{
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"lost connection to", PQerrorMessage(peer->conn));
+		return false;
+	}
+	peer->pending_syncs++;
+	peer->unsynced = 0;
+	return true;
+}
+
+/* All results of the command at the head of the pipeline have been read. */
+static bool
+transport_peer_finish_command(RaftTransportPeer *peer, TimestampTz now, const char *errtext)
+{
+	bool		ok = peer->current == RAFT_TRANSPORT_OUTCOME_OK;
+
+	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
+
+	if (peer->prepare_pending)
+	{
+		int			suppressed = 0;
+
+		peer->prepare_pending = false;
+		if (!ok)
+		{
+			transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+								"could not prepare raft_ext.deliver on",
+								errtext ? errtext : "unknown error");
+			return false;
+		}
+		peer->state = RAFT_TRANSPORT_READY;
+		peer->ready_since = now;
+
+		/* The end of a logged outage, and the first connection, are always logged. */
+		if (peer->outage_logged || !peer->ever_ready ||
+			transport_log_allowed(&peer->conn_log, now, &suppressed))
+			ereport(LOG,
+					(errmsg("raft_ext transport: connected to node %d (host %s, port %s, database %s)",
+							peer->node_id, PQhost(peer->conn), PQport(peer->conn),
+							PQdb(peer->conn)),
+					 peer->down_failures > 0 ?
+					 errdetail("%d more connection attempts had failed.",
+							   peer->down_failures) : 0,
+					 suppressed ? errhint("%d similar messages about this node were suppressed.",
+										  suppressed) : 0));
+		peer->ever_ready = true;
+		peer->in_outage = false;
+		peer->outage_logged = false;
+		peer->down_failures = 0;
+		return true;
+	}
+
+	transport_ring_pop(peer);
+	if (!ok)
+		peer->messages_dropped++;
+	return true;
+}
+
+/*
+ * Remember and log (rate-limited) an error a peer returned for one message.
+ * A FATAL error is the peer closing the connection; the "lost connection"
+ * report that follows covers it.
+ */
+static void
+transport_peer_report_result_error(RaftTransportPeer *peer, TimestampTz now, const PGresult *res)
+{
+	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *message = primary ? primary : PQresultErrorMessage(res);
+	char	   *what = psprintf("raft_ext.deliver failed on node %d", peer->node_id);
+	int			code = ERRCODE_CONNECTION_EXCEPTION;
+	int			suppressed = 0;
+
+	if (transport_is_fatal(res))
+	{
+		transport_peer_note_fatal(peer, res);
+		pfree(what);
+		return;
+	}
+	transport_set_last_error(peer, what, message);
+	pfree(what);
+
+	if (!transport_log_allowed(&peer->msg_log, now, &suppressed))
+		return;
+	if (sqlstate && strlen(sqlstate) == 5)
+		code = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4]);
+	ereport(WARNING,
+			(errcode(code),
+			 errmsg("raft_ext transport: raft_ext.deliver failed on node %d: %s",
+					peer->node_id, message),
+			 errdetail("The message was dropped, as were the messages after it up to the next sync point."),
+			 suppressed ? errhint("%d similar messages about this node were suppressed.",
+								  suppressed) : 0));
+}
+
+/*
+ * Read every result that is available without blocking.  Returns false if
+ * the connection was closed.
+ */
+static bool
+transport_peer_drain(RaftTransportPeer *peer, TimestampTz now)
+{
+	char	   *errtext = NULL;
+	bool		alive = true;
+
+	while (peer->prepare_pending || peer->inflight_count > 0 || peer->pending_syncs > 0)
+	{
+		PGresult   *res;
+		ExecStatusType st;
+
+		if (PQstatus(peer->conn) == CONNECTION_BAD || PQisBusy(peer->conn))
+			break;
+
+		res = PQgetResult(peer->conn);
+		if (res == NULL)
+		{
+			/* End of one command's results, or nothing more queued in libpq. */
+			if (peer->current == RAFT_TRANSPORT_OUTCOME_NONE)
+				break;
+			alive = transport_peer_finish_command(peer, now, errtext);
+			if (errtext)
+			{
+				pfree(errtext);
+				errtext = NULL;
+			}
+			if (!alive)
+				break;
+			continue;
+		}
+
+		peer->last_progress = now;
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC)
+		{
+			/* Not followed by a NULL. */
+			if (peer->pending_syncs > 0)
+				peer->pending_syncs--;
+		}
+		else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		{
+			if (peer->current == RAFT_TRANSPORT_OUTCOME_NONE)
+				peer->current = RAFT_TRANSPORT_OUTCOME_OK;
+		}
+		else
+		{
+			/* PGRES_FATAL_ERROR, PGRES_PIPELINE_ABORTED, or anything unexpected. */
+			if (peer->current != RAFT_TRANSPORT_OUTCOME_ERROR && st != PGRES_PIPELINE_ABORTED)
+			{
+				if (peer->prepare_pending)
+				{
+					const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+					if (errtext == NULL)
+						errtext = pstrdup(primary ? primary : PQresultErrorMessage(res));
+				}
+				else
+					transport_peer_report_result_error(peer, now, res);
+			}
+			peer->current = RAFT_TRANSPORT_OUTCOME_ERROR;
+		}
+		PQclear(res);
+	}
+
+	if (errtext)
+		pfree(errtext);
+	return alive;
+}
+
+/* Flush, read and account for results of an established connection. */
+static void
+transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
+{
+	int			rc;
+
+	if (peer->unsynced > 0 && !transport_peer_sync(peer, now))
+		return;
+
+	rc = PQflush(peer->conn);
+	if (rc < 0)
+	{
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"lost connection to", PQerrorMessage(peer->conn));
+		return;
+	}
+	peer->flush_pending = (rc == 1);
+
+	if (PQconsumeInput(peer->conn) != 1)
+	{
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"lost connection to", PQerrorMessage(peer->conn));
+		return;
+	}
+
+	if (!transport_peer_drain(peer, now))
+		return;
+
+	if (PQstatus(peer->conn) == CONNECTION_BAD)
+	{
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"lost connection to", PQerrorMessage(peer->conn));
+		return;
+	}
+
+	if ((peer->prepare_pending || peer->inflight_count > 0 || peer->pending_syncs > 0) &&
+		now - peer->last_progress >= (int64) RAFT_TRANSPORT_STALL_TIMEOUT_MS * 1000)
+	{
+		char	   *detail = psprintf("no response for %d ms with %d messages unanswered",
+									  RAFT_TRANSPORT_STALL_TIMEOUT_MS, peer->inflight_count);
+
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"giving up on connection to", detail);
+		pfree(detail);
+	}
+}
+
+static void
+transport_peer_poll(RaftTransportPeer *peer, TimestampTz now)
+{
+	if (peer->state == RAFT_TRANSPORT_IDLE && now >= peer->next_attempt)
+		transport_peer_start_connect(peer, now);
+	if (peer->state == RAFT_TRANSPORT_CONNECTING)
+		transport_peer_connect_step(peer, now);
+	if (peer->state == RAFT_TRANSPORT_PREPARING || peer->state == RAFT_TRANSPORT_READY)
+		transport_peer_io(peer, now);
+}
+
+/* When does this peer next need attention without any socket event? 0 = never. */
+static TimestampTz
+transport_peer_next_timer(RaftTransportPeer *peer)
+{
+	switch (peer->state)
+	{
+		case RAFT_TRANSPORT_IDLE:
+			return peer->next_attempt;
+		case RAFT_TRANSPORT_CONNECTING:
+			return peer->connect_deadline;
+		case RAFT_TRANSPORT_PREPARING:
+		case RAFT_TRANSPORT_READY:
+			if (peer->prepare_pending || peer->inflight_count > 0 || peer->pending_syncs > 0)
+				return TimestampTzPlusMilliseconds(peer->last_progress,
+												   RAFT_TRANSPORT_STALL_TIMEOUT_MS);
+			return 0;
+	}
+	return 0;
+}
+
+/* ---------- the wait event set ---------- */
+
+/* The socket and events this peer wants in the wait set. */
+static pgsocket
+transport_peer_wanted_events(RaftTransportPeer *peer, uint32 *events)
+{
+	*events = 0;
+	if (peer->conn == NULL)
+		return PGINVALID_SOCKET;
+	switch (peer->state)
+	{
+		case RAFT_TRANSPORT_IDLE:
+			return PGINVALID_SOCKET;
+		case RAFT_TRANSPORT_CONNECTING:
+			*events = peer->connect_poll == PGRES_POLLING_READING ?
+				WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
+			break;
+		case RAFT_TRANSPORT_PREPARING:
+		case RAFT_TRANSPORT_READY:
+			*events = WL_SOCKET_READABLE | (peer->flush_pending ? WL_SOCKET_WRITEABLE : 0);
+			break;
+	}
+	return PQsocket(peer->conn);
+}
+
+/*
+ * Bring the wait event set up to date.  Sockets come and go with
+ * connections, and PG15 cannot remove an event from a set, so the set is
+ * rebuilt whenever a socket changed; a change of interest only (e.g. write
+ * readiness while output is pending) is a ModifyWaitEvent.
+ */
+static void
+transport_refresh_wait_set(void)
+{
+	if (!transport_wes_dirty)
+	{
+		for (int i = 0; i < transport_npeers; i++)
+		{
+			RaftTransportPeer *peer = &transport_peers[i];
+			uint32		events;
+			pgsocket	sock = transport_peer_wanted_events(peer, &events);
+
+			if (sock != peer->wes_sock)
+			{
+				transport_wes_dirty = true;
+				break;
+			}
+		}
+	}
+
+	if (transport_wes_dirty)
+	{
+		if (transport_wes)
+			FreeWaitEventSet(transport_wes);
+		transport_wes = NULL;
+		transport_wes = CreateWaitEventSet(transport_context,
+										   RAFT_TRANSPORT_WES_FIXED + transport_npeers);
+		AddWaitEventToSet(transport_wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(transport_wes, WL_POSTMASTER_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < transport_npeers; i++)
+		{
+			RaftTransportPeer *peer = &transport_peers[i];
+			uint32		events;
+			pgsocket	sock = transport_peer_wanted_events(peer, &events);
+
+			peer->wes_sock = sock;
+			peer->wes_events = events;
+			peer->wes_pos = -1;
+			if (sock != PGINVALID_SOCKET)
+				peer->wes_pos = AddWaitEventToSet(transport_wes, events, sock, NULL, peer);
+		}
+		transport_wes_dirty = false;
+		return;
+	}
+
+	for (int i = 0; i < transport_npeers; i++)
+	{
+		RaftTransportPeer *peer = &transport_peers[i];
+		uint32		events;
+
+		(void) transport_peer_wanted_events(peer, &events);
+		if (peer->wes_pos >= 0 && events != peer->wes_events)
+		{
+			ModifyWaitEvent(transport_wes, peer->wes_pos, events, NULL);
+			peer->wes_events = events;
+		}
+	}
+}
+
+/* ---------- public interface ---------- */
+
+static void
+transport_exit_hook(int code, Datum arg)
+{
+	raft_transport_shutdown();
+}
+
+void
+raft_transport_init(int npeers, const int *node_ids, const char *const *conninfos)
+{
+	MemoryContext oldcxt;
+	const char *local_id;
+	char	   *appname;
+	int		   *timeouts;
+
+	if (npeers < 0)
+		elog(ERROR, "raft_transport_init: negative number of peers");
+
+	/*
+	 * Validate everything before touching any state, so that an error leaves
+	 * the previous transport (if any) intact.  A malformed connection string
+	 * is refused now rather than failing at every retry.
+	 */
+	timeouts = palloc(sizeof(int) * Max(npeers, 1));
+	for (int i = 0; i < npeers; i++)
+	{
+		const char *conninfo = conninfos[i];
+
+		if (conninfo == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("no connection string for raft_ext node %d", node_ids[i]),
+					 errhint("Check raft_ext.peers.")));
+		for (int j = 0; j < i; j++)
+		{
+			if (node_ids[j] == node_ids[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("raft_ext node %d is listed twice", node_ids[i]),
+						 errhint("Check raft_ext.peers.")));
+		}
+
+		timeouts[i] = RAFT_TRANSPORT_CONNECT_TIMEOUT_MS;
+		if (transport_is_conninfo_string(conninfo))
+		{
+			char	   *err = NULL;
+			PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+
+			if (opts == NULL)
+			{
+				/* libpq's message quotes pieces of the string: not if it has a password. */
+				char	   *detail = NULL;
+
+				if (err && !transport_mentions_password(conninfo))
+					detail = transport_one_line_copy(CurrentMemoryContext, err);
+				if (err)
+					PQfreemem(err);
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid connection string for raft_ext node %d", node_ids[i]),
+						 detail ? errdetail_internal("%s", detail) :
+						 errdetail("The connection string could not be parsed; it is not shown because it contains a password."),
+						 errhint("Check raft_ext.peers.")));
+			}
+			for (PQconninfoOption *o = opts; o->keyword; o++)
+			{
+				/* connect_timeout is in seconds; honour it, as libpq would. */
+				if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
+				{
+					int			secs = atoi(o->val);
+
+					if (secs > 0)
+						timeouts[i] = Min(secs, INT_MAX / 1000) * 1000;
+				}
+			}
+			PQconninfoFree(opts);
+		}
+	}
+
+	if (transport_context)
+		raft_transport_shutdown();
+
+	transport_context = AllocSetContextCreate(TopMemoryContext, "raft_ext transport",
+											  ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(transport_context);
+
+	/* The name the peers see in pg_stat_activity: which node talks to them. */
+	local_id = GetConfigOption("raft_ext.node_id", true, false);
+	appname = local_id ? psprintf("raft_ext node %s", local_id) : pstrdup("raft_ext");
+
+	transport_peers = palloc0(sizeof(RaftTransportPeer) * Max(npeers, 1));
+	for (int i = 0; i < npeers; i++)
+	{
+		RaftTransportPeer *peer = &transport_peers[i];
+		int			k = 0;
+
+		peer->node_id = node_ids[i];
+		peer->connect_timeout_ms = timeouts[i];
+
+		/*
+		 * libpq applies keywords in order and expands the dbname entry into
+		 * the user's connection string, so everything before it is a default
+		 * that the user's string overrides.
+		 */
+		peer->keywords = palloc0(sizeof(char *) * 8);
+		peer->values = palloc0(sizeof(char *) * 8);
+		peer->keywords[k] = "application_name";
+		peer->values[k++] = appname;
+		peer->keywords[k] = "keepalives";
+		peer->values[k++] = "1";
+		peer->keywords[k] = "keepalives_idle";
+		peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_IDLE;
+		peer->keywords[k] = "keepalives_interval";
+		peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_INTERVAL;
+		peer->keywords[k] = "keepalives_count";
+		peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_COUNT;
+		peer->keywords[k] = "tcp_user_timeout";
+		peer->values[k++] = RAFT_TRANSPORT_TCP_USER_TIMEOUT;
+		peer->keywords[k] = "dbname";
+		peer->values[k++] = pstrdup(conninfos[i]);
+		peer->keywords[k] = NULL;
+		peer->values[k] = NULL;
+
+		peer->state = RAFT_TRANSPORT_IDLE;
+		peer->next_attempt = 0; /* connect at the first poll */
+		peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
+		peer->wes_sock = PGINVALID_SOCKET;
+		peer->wes_pos = -1;
+		transport_ring_reserve(peer, transport_max_inflight);
+	}
+	transport_npeers = npeers;
+
+	transport_wes_events = palloc0(sizeof(WaitEvent) * (RAFT_TRANSPORT_WES_FIXED + npeers));
+	transport_wes = NULL;
+	transport_wes_dirty = true;
+	MemoryContextSwitchTo(oldcxt);
+	pfree(timeouts);
+
+	if (!transport_exit_hook_registered)
+	{
+		on_proc_exit(transport_exit_hook, (Datum) 0);
+		transport_exit_hook_registered = true;
+	}
+}
+
+void
+raft_transport_set_limits(int max_messages, size_t max_bytes)
+{
+	transport_max_inflight = Max(max_messages, 1);
+	transport_max_bytes = Max(max_bytes, 1);
+	for (int i = 0; i < transport_npeers; i++)
+		transport_ring_reserve(&transport_peers[i], transport_max_inflight);
+}
+
+bool
+raft_transport_can_send(int node_id)
+{
+	RaftTransportPeer *peer = transport_find_peer(node_id);
+
+	return peer != NULL &&
+		peer->state == RAFT_TRANSPORT_READY &&
+		peer->inflight_count < transport_max_inflight &&
+		peer->inflight_bytes < transport_max_bytes;
+}
+
+void
+raft_transport_send(int node_id, const char *data, size_t len)
+{
+	RaftTransportPeer *peer = transport_find_peer(node_id);
+	const char *values[1];
+	int			lengths[1];
+	int			formats[1] = {1};	/* binary */
+
+	if (peer == NULL)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		/* A caller bug or a configuration mismatch; say so now and then. */
+		if (transport_context == NULL)
+			elog(ERROR, "raft_transport_send called before raft_transport_init");
+		if (now - transport_unknown_node_logged >= (int64) RAFT_TRANSPORT_LOG_WINDOW_MS * 1000)
+		{
+			transport_unknown_node_logged = now;
+			elog(WARNING, "raft_ext transport: message for unknown node %d dropped", node_id);
+		}
+		return;
+	}
+
+	if (peer->state != RAFT_TRANSPORT_READY ||
+		peer->inflight_count >= transport_max_inflight ||
+		(peer->inflight_count > 0 && peer->inflight_bytes + len > transport_max_bytes) ||
+		len > RAFT_TRANSPORT_MAX_MESSAGE)
+	{
+		peer->messages_dropped++;
+		return;
+	}
+
+	values[0] = len > 0 ? data : "";	/* a NULL pointer would mean SQL NULL */
+	lengths[0] = (int) len;
+	if (PQsendQueryPrepared(peer->conn, RAFT_TRANSPORT_STMT_NAME, 1, values, lengths,
+							formats, 0) != 1)
+	{
+		peer->messages_dropped++;
+		transport_peer_fail(peer, GetCurrentTimestamp(), ERRCODE_CONNECTION_FAILURE,
+							"could not send to", PQerrorMessage(peer->conn));
+		return;
+	}
+
+	/* Stall detection counts from the moment something is awaited. */
+	if (peer->inflight_count == 0 && peer->pending_syncs == 0)
+		peer->last_progress = GetCurrentTimestamp();
+	transport_ring_push(peer, (uint32) len);
+	peer->messages_sent++;
+	peer->unsynced++;
+	if (peer->unsynced >= RAFT_TRANSPORT_SYNC_BATCH)
+		(void) transport_peer_sync(peer, GetCurrentTimestamp());
+}
+
+void
+raft_transport_poll(void)
+{
+	TimestampTz now;
+
+	if (transport_npeers == 0)
+		return;
+	now = GetCurrentTimestamp();
+	for (int i = 0; i < transport_npeers; i++)
+		transport_peer_poll(&transport_peers[i], now);
+}
+
+int
+raft_transport_wait(long timeout_ms, uint32 wait_event_info)
+{
+	TimestampTz deadline = 0;
+
+	if (transport_context == NULL)
+		elog(ERROR, "raft_transport_wait called before raft_transport_init");
+
+	if (timeout_ms >= 0)
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz wake = deadline;
+		long		wait_ms;
+		int			nevents;
+		int			result = 0;
+
+		/* Send what is queued (Sync + flush), start due connections, read results. */
+		for (int i = 0; i < transport_npeers; i++)
+			transport_peer_poll(&transport_peers[i], now);
+
+		for (int i = 0; i < transport_npeers; i++)
+		{
+			TimestampTz t = transport_peer_next_timer(&transport_peers[i]);
+
+			if (t != 0 && (wake == 0 || t < wake))
+				wake = t;
+		}
+		if (wake == 0)
+			wait_ms = -1;
+		else
+			wait_ms = TimestampDifferenceMilliseconds(now, wake);	/* rounds up */
+
+		transport_refresh_wait_set();
+		nevents = WaitEventSetWait(transport_wes, wait_ms, transport_wes_events,
+								   RAFT_TRANSPORT_WES_FIXED + transport_npeers,
+								   wait_event_info);
+
+		now = GetCurrentTimestamp();
+		for (int i = 0; i < nevents; i++)
+		{
+			WaitEvent  *ev = &transport_wes_events[i];
+
+			if (ev->events & WL_POSTMASTER_DEATH)
+				proc_exit(1);
+			if (ev->events & WL_LATCH_SET)
+				result |= WL_LATCH_SET;
+			if (ev->events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			{
+				result |= ev->events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE);
+				transport_peer_poll((RaftTransportPeer *) ev->user_data, now);
+			}
+		}
+		if (result != 0)
+			return result;
+		if (deadline != 0 && now >= deadline)
+			return WL_TIMEOUT;
+		/* Only a transport timer expired (retry, connect or stall): go round. */
+	}
+}
+
+bool
+raft_transport_peer_info(int node_id, RaftTransportPeerInfo *out)
+{
+	RaftTransportPeer *peer = transport_find_peer(node_id);
+
+	if (peer == NULL)
+		return false;
+	out->node_id = peer->node_id;
+	out->connected = peer->state == RAFT_TRANSPORT_READY;
+	out->messages_sent = peer->messages_sent;
+	out->messages_dropped = peer->messages_dropped;
+	out->last_connect_attempt = peer->last_connect_attempt;
+	out->last_error = peer->last_error;
+	return true;
+}
+
+void
+raft_transport_shutdown(void)
+{
+	for (int i = 0; i < transport_npeers; i++)
+	{
+		RaftTransportPeer *peer = &transport_peers[i];
+
+		/*
+		 * Best effort, without blocking: hand what is queued to the kernel,
+		 * ending with a Sync so that the peer commits it before it sees the
+		 * Terminate that PQfinish sends.
+		 */
+		if (peer->state == RAFT_TRANSPORT_READY)
+		{
+			if (peer->unsynced > 0)
+				(void) PQpipelineSync(peer->conn);
+			(void) PQflush(peer->conn);
+		}
+		transport_peer_close(peer);
+	}
+	if (transport_wes)
+		FreeWaitEventSet(transport_wes);
+	transport_wes = NULL;
+	transport_wes_events = NULL;
+	transport_wes_dirty = true;
+	transport_peers = NULL;
+	transport_npeers = 0;
+	if (transport_context)
+		MemoryContextDelete(transport_context);
+	transport_context = NULL;
+}

@@ -21,7 +21,9 @@
  *      RAFT_MSG_APPEND_ENTRIES, which a leader may send before its own
  *      flush completes (Raft thesis §10.2.1).  To persist entries: delete
  *      every stored entry with index >= entries[0].index, then store them.
- *   2. Apply ready.committedEntries in order, each exactly once.
+ *   2. Apply ready.committedEntries in order, each exactly once, after
+ *      the batch's entries are durable: a committed entry may be one of
+ *      this very batch's entries (never one beyond them).
  *   3. Call raft_advance() with the same batch when done; between
  *      raft_ready() and raft_advance() no other call that changes the node
  *      is allowed (they return RAFT_EBUSY).  Pointers inside a ready batch

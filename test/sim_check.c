@@ -1,0 +1,626 @@
+/*
+ * sim_check.c — the safety checker.
+ *
+ * Every violation fails the seed through sim_fail() with a tag naming the
+ * property, so an injected bug can be matched to the check that caught it:
+ *
+ *   [election-safety]      two leaders in one term, ever; a vote changed
+ *                          within a term; a vote or a candidacy sent before
+ *                          it was durable
+ *   [leader-append-only]   a leader overwrote or deleted an entry of its log
+ *   [log-matching]         two logs (at any times) hold an entry with the
+ *                          same index and term but different content or
+ *                          different earlier entries; log terms decrease
+ *   [leader-completeness]  a leader lacks an entry that was committed when
+ *                          a node at a term <= the leader's saw it committed
+ *   [state-machine-safety] two nodes commit or apply different entries at
+ *                          one index; a proposal applied with another payload
+ *   [apply-exactly-once]   an entry applied twice, or one skipped (across
+ *                          restarts)
+ *   [commit-monotonic]     commitIndex moved back within an incarnation
+ *   [applied-le-commit]    an entry applied beyond commitIndex
+ *   [term-monotonic]       currentTerm moved back
+ *   [durability]           an entry applied or acknowledged before it was
+ *                          durable on that node
+ *   [read-index]           a read point below an index that was committed
+ *                          before the read was asked for
+ *   [flow-control]         more in flight than maxInflight, more payload per
+ *                          AppendEntries than maxMsgBytes
+ *   [host-protocol]        the core's state disagrees with what it handed
+ *                          the host, or a malformed ready batch
+ *   [codec]                a message changed through raft_encode/raft_decode,
+ *                          or the cluster id was not enforced (sim_net.c)
+ *   [core-api]             a core call failed on valid input, or returned
+ *                          something inconsistent (sim_node.c, sim.c)
+ *   [liveness]             the heal phase: no stable leader in time, a lost
+ *                          leadership without faults, writes or reads not
+ *                          completing, logs not converging (sim.c)
+ *   [memory-leak]          the core's allocator has live blocks after every
+ *                          node was destroyed (sim.c)
+ *
+ * How the properties are made cheap enough to check after every step:
+ *   - Log Matching is checked globally and across time.  Each persisted
+ *     entry carries a chain hash of its whole prefix (sim.h); the first
+ *     time an (index, term) is persisted anywhere its chain is recorded, and
+ *     every later copy, on any node, must have the same chain.  Raft gives
+ *     this: an (index, term) is created once, by the term's only leader,
+ *     and never changes position.
+ *   - Committed entries are recorded per index with their chain, and with
+ *     the observer's term.  A leader of term T must hold, with the same
+ *     chain, the highest index seen committed by a node at a term <= T:
+ *     that one compare covers every committed entry below it.  (A node's
+ *     commitIndex covers an entry only once it was committed in a term no
+ *     later than the node's current term, and an entry committed in term C
+ *     is in the log of the leader of C and of every leader after it.  This
+ *     is a little stronger than checking only leaders of terms > T.)
+ *   - The disk of a node without a pending ready batch mirrors its log (the
+ *     host persisted everything); that mirror is checked cheaply each step
+ *     (last index and term) and fully every SIM_FULL_CHECK_EVERY steps.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define SIM_FULL_CHECK_EVERY 128
+
+#define ID(x) ((unsigned long long) (x))
+
+void
+sim_check_init(sim *s)
+{
+	memset(&s->ck, 0, sizeof(s->ck));
+}
+
+void
+sim_check_free(sim *s)
+{
+	sim_checker *ck = &s->ck;
+	size_t		i;
+
+	for (i = 0; i < ck->capIndex; i++)
+		free(ck->seen[i].v);
+	free(ck->seen);
+	free(ck->committed);
+	free(ck->applied);
+	free(ck->propsAtIndex);
+	free(ck->leaderOfTerm);
+	free(ck->commitSeenAtTerm);
+	memset(ck, 0, sizeof(*ck));
+}
+
+void
+sim_check_reserve_index(sim *s, raft_index index)
+{
+	sim_checker *ck = &s->ck;
+	size_t		old = ck->capIndex,
+				cap,
+				i;
+
+	if (index < old)
+		return;
+	cap = old ? old : 256;
+	while (cap <= index)
+		cap *= 2;
+	ck->seen = sim_xrealloc(ck->seen, cap * sizeof(sim_seen_slot));
+	ck->committed = sim_xrealloc(ck->committed, cap * sizeof(sim_fixed_entry));
+	ck->applied = sim_xrealloc(ck->applied, cap * sizeof(sim_fixed_entry));
+	ck->propsAtIndex = sim_xrealloc(ck->propsAtIndex, cap * sizeof(int64_t));
+	memset(ck->seen + old, 0, (cap - old) * sizeof(sim_seen_slot));
+	memset(ck->committed + old, 0, (cap - old) * sizeof(sim_fixed_entry));
+	memset(ck->applied + old, 0, (cap - old) * sizeof(sim_fixed_entry));
+	for (i = old; i < cap; i++)
+		ck->propsAtIndex[i] = -1;
+	ck->capIndex = cap;
+}
+
+void
+sim_check_reserve_term(sim *s, raft_term term)
+{
+	sim_checker *ck = &s->ck;
+	size_t		old = ck->capTerms,
+				cap;
+
+	if (term < old)
+		return;
+	cap = old ? old : 64;
+	while (cap <= term)
+		cap *= 2;
+	ck->leaderOfTerm = sim_xrealloc(ck->leaderOfTerm, cap * sizeof(raft_node_id));
+	ck->commitSeenAtTerm = sim_xrealloc(ck->commitSeenAtTerm, cap * sizeof(raft_index));
+	memset(ck->leaderOfTerm + old, 0, (cap - old) * sizeof(raft_node_id));
+	memset(ck->commitSeenAtTerm + old, 0, (cap - old) * sizeof(raft_index));
+	ck->capTerms = cap;
+}
+
+/* Election Safety: at most one leader per term, over the whole run. */
+void
+sim_check_leader_observed(sim *s, sim_node *n, raft_term term)
+{
+	sim_checker *ck = &s->ck;
+
+	sim_check_reserve_term(s, term);
+	if (ck->leaderOfTerm[term] == RAFT_NONE)
+		ck->leaderOfTerm[term] = n->id;
+	else if (ck->leaderOfTerm[term] != n->id)
+		sim_fail(s, "election-safety", "two leaders in term %llu: n%llu and n%llu",
+				 ID(term), ID(ck->leaderOfTerm[term]), ID(n->id));
+}
+
+/*
+ * A ready batch must be well formed: entries contiguous and attached to the
+ * durable log, terms never decreasing, the hard state never going back, and
+ * no second vote in a term.
+ */
+void
+sim_check_ready(sim *s, sim_node *n, const raft_ready *rd)
+{
+	const sim_disk *d = &n->disk;
+	size_t		i;
+	raft_term	termNow = rd->hardStateChanged ? rd->hardState.currentTerm : d->hs.currentTerm;
+
+	if (rd->hardStateChanged)
+	{
+		if (rd->hardState.currentTerm < d->hs.currentTerm)
+			sim_fail(s, "term-monotonic", "n%llu: hard state term %llu after durable term %llu",
+					 ID(n->id), ID(rd->hardState.currentTerm), ID(d->hs.currentTerm));
+		if (rd->hardState.currentTerm == d->hs.currentTerm &&
+			d->hs.votedFor != RAFT_NONE && rd->hardState.votedFor != d->hs.votedFor)
+			sim_fail(s, "election-safety", "n%llu changed its vote in term %llu from n%llu to n%llu",
+					 ID(n->id), ID(d->hs.currentTerm), ID(d->hs.votedFor),
+					 ID(rd->hardState.votedFor));
+	}
+	if (rd->nEntries > 0)
+	{
+		raft_index	first = rd->entries[0].index;
+
+		if (rd->entries == NULL || first == 0 || first > d->nLog + 1)
+			sim_fail(s, "host-protocol", "n%llu: ready entries start at %llu but the durable log ends at %zu",
+					 ID(n->id), ID(first), d->nLog);
+		for (i = 0; i < rd->nEntries; i++)
+		{
+			const raft_entry *e = &rd->entries[i];
+			raft_term	prevTerm = i == 0 ? sim_disk_term_at(d, first - 1) : rd->entries[i - 1].term;
+
+			if (e->index != first + i)
+				sim_fail(s, "host-protocol", "n%llu: ready entries not contiguous: entries[%zu].index = %llu after %llu",
+						 ID(n->id), i, ID(e->index), ID(first));
+			if (e->term < prevTerm || e->term == 0)
+				sim_fail(s, "log-matching", "n%llu: entry %llu has term %llu after term %llu (log terms must not decrease)",
+						 ID(n->id), ID(e->index), ID(e->term), ID(prevTerm));
+			if (e->term > termNow)
+				sim_fail(s, "host-protocol", "n%llu: entry %llu has term %llu above the node's term %llu",
+						 ID(n->id), ID(e->index), ID(e->term), ID(termNow));
+			if (e->type > RAFT_ENTRY_TYPE_MAX || (e->len > 0 && e->data == NULL))
+				sim_fail(s, "host-protocol", "n%llu: malformed entry %llu in ready", ID(n->id), ID(e->index));
+		}
+	}
+	for (i = 0; i < rd->nMessages; i++)
+	{
+		const raft_message *m = &rd->messages[i];
+
+		if (m->from != n->id)
+			sim_fail(s, "host-protocol", "n%llu: ready message %s claims to be from n%llu",
+					 ID(n->id), sim_msg_type_name(m->type), ID(m->from));
+		if (m->type == RAFT_MSG_APPEND_ENTRIES && m->nEntries > 1)
+		{
+			size_t		bytes = 0,
+						cap = s->maxMsgBytes ? s->maxMsgBytes : 1024 * 1024;
+			uint32_t	k;
+
+			for (k = 0; k < m->nEntries; k++)
+				bytes += m->entries[k].len;
+			if (bytes > cap)
+				sim_fail(s, "flow-control", "n%llu: AppendEntries to n%llu carries %u entries, %zu payload bytes; maxMsgBytes is %zu",
+						 ID(n->id), ID(m->to), m->nEntries, bytes, cap);
+		}
+	}
+}
+
+/*
+ * Leader Append-Only, seen from the host: a leader's batch must not change
+ * or delete an entry the host already made durable.  (A node that stepped
+ * down is allowed to; a node cannot lose and regain leadership between two
+ * batches, because winning needs its vote requests sent.)
+ */
+void
+sim_check_persist(sim *s, sim_node *n, const raft_entry *e, size_t count)
+{
+	const sim_disk *d = &n->disk;
+	raft_status st;
+	size_t		k;
+	raft_index	last = e[count - 1].index;
+
+	raft_get_status(n->raft, &st);
+	if (st.role != RAFT_LEADER)
+		return;
+	for (k = 0; k < count && e[k].index <= d->nLog; k++)
+	{
+		const sim_disk_entry *de = &d->log[e[k].index - 1];
+
+		if (de->term != e[k].term ||
+			de->hash != sim_entry_hash(e[k].type, e[k].data, e[k].len))
+			sim_fail(s, "leader-append-only", "n%llu, leader of term %llu, overwrites its entry %llu (term %llu) with term %llu",
+					 ID(n->id), ID(st.currentTerm), ID(e[k].index), ID(de->term), ID(e[k].term));
+	}
+	if (last < d->nLog)
+		sim_fail(s, "leader-append-only", "n%llu, leader of term %llu, deletes its entries %llu..%zu",
+				 ID(n->id), ID(st.currentTerm), ID(last + 1), d->nLog);
+}
+
+/* Log Matching, across all nodes and all time (see the header comment). */
+void
+sim_check_entry_stored(sim *s, sim_node *n, raft_index index)
+{
+	const sim_disk_entry *de = &n->disk.log[index - 1];
+	sim_seen_slot *slot;
+	uint32_t	i;
+
+	sim_check_reserve_index(s, index);
+	slot = &s->ck.seen[index];
+	for (i = 0; i < slot->n; i++)
+	{
+		sim_seen_entry *se = &slot->v[i];
+
+		if (se->term != de->term)
+			continue;
+		if (se->hash != de->hash)
+			sim_fail(s, "log-matching", "entry %llu/%llu: n%llu stores a different payload than n%llu did",
+					 ID(index), ID(de->term), ID(n->id), ID(se->node));
+		if (se->chain != de->chain)
+			sim_fail(s, "log-matching", "entry %llu/%llu is the same on n%llu and n%llu but the entries before it differ",
+					 ID(index), ID(de->term), ID(n->id), ID(se->node));
+		return;
+	}
+	if (slot->n == slot->cap)
+	{
+		slot->cap = slot->cap ? slot->cap * 2 : 2;
+		slot->v = sim_xrealloc(slot->v, slot->cap * sizeof(sim_seen_entry));
+	}
+	slot->v[slot->n].term = de->term;
+	slot->v[slot->n].hash = de->hash;
+	slot->v[slot->n].chain = de->chain;
+	slot->v[slot->n].node = n->id;
+	slot->n++;
+}
+
+/*
+ * Messages other than AppendEntries go out after the flush, and must not
+ * promise anything the disk does not hold: a vote (or a candidacy) must be
+ * durable, an acknowledged entry must be durable.
+ */
+void
+sim_check_sent_after_persist(sim *s, sim_node *n, const raft_message *m)
+{
+	const sim_disk *d = &n->disk;
+
+	/*
+	 * A vote is safe once durable, or once a later term is durable: the node
+	 * can then never vote again in the vote's term.  (With deferred ready
+	 * batches a node may vote in term t and move on to t+1 before the batch
+	 * carrying the vote goes out.)
+	 */
+	switch (m->type)
+	{
+		case RAFT_MSG_REQUEST_VOTE:
+			if (d->hs.currentTerm < m->term ||
+				(d->hs.currentTerm == m->term && d->hs.votedFor != n->id))
+				sim_fail(s, "election-safety", "n%llu asks for votes in term %llu but its durable hard state is term %llu vote %llu",
+						 ID(n->id), ID(m->term), ID(d->hs.currentTerm), ID(d->hs.votedFor));
+			break;
+		case RAFT_MSG_REQUEST_VOTE_RESULT:
+			if (m->voteGranted &&
+				(d->hs.currentTerm < m->term ||
+				 (d->hs.currentTerm == m->term && d->hs.votedFor != m->to)))
+				sim_fail(s, "election-safety", "n%llu grants its vote to n%llu in term %llu but its durable hard state is term %llu vote %llu",
+						 ID(n->id), ID(m->to), ID(m->term), ID(d->hs.currentTerm), ID(d->hs.votedFor));
+			break;
+		case RAFT_MSG_APPEND_ENTRIES_RESULT:
+			/* likewise an acknowledgement of an earlier term is stale and harmless */
+			if (m->success && d->hs.currentTerm == m->term && m->matchIndex > d->nLog)
+				sim_fail(s, "durability", "n%llu acknowledges index %llu to n%llu but has only %zu entries durable",
+						 ID(n->id), ID(m->matchIndex), ID(m->to), d->nLog);
+			break;
+		default:
+			break;
+	}
+	if (m->type != RAFT_MSG_PRE_VOTE && m->type != RAFT_MSG_PRE_VOTE_RESULT &&
+		m->term > d->hs.currentTerm)
+		sim_fail(s, "term-monotonic", "n%llu sends %s with term %llu above its durable term %llu",
+				 ID(n->id), sim_msg_type_name(m->type), ID(m->term), ID(d->hs.currentTerm));
+}
+
+/*
+ * One committed entry being applied on n: consecutive, within commitIndex,
+ * durable locally, and the same entry every other node applied there.
+ */
+void
+sim_check_apply(sim *s, sim_node *n, const raft_entry *e, raft_index commitIndex)
+{
+	sim_checker *ck = &s->ck;
+	const sim_disk *d = &n->disk;
+	uint64_t	hash = sim_entry_hash(e->type, e->data, e->len);
+	sim_fixed_entry *a;
+	int64_t		k;
+
+	if (e->index <= d->applied)
+		sim_fail(s, "apply-exactly-once", "n%llu applies entry %llu twice (applied index is %llu)",
+				 ID(n->id), ID(e->index), ID(d->applied));
+	if (e->index > d->applied + 1)
+		sim_fail(s, "apply-exactly-once", "n%llu applies entry %llu after %llu, skipping entries",
+				 ID(n->id), ID(e->index), ID(d->applied));
+	if (e->index > commitIndex)
+		sim_fail(s, "applied-le-commit", "n%llu applies entry %llu beyond its commitIndex %llu",
+				 ID(n->id), ID(e->index), ID(commitIndex));
+	if (e->index > d->nLog || d->log[e->index - 1].term != e->term || d->log[e->index - 1].hash != hash)
+		sim_fail(s, "durability", "n%llu applies entry %llu/%llu that is not in its durable log (durable: %zu entries, term there %llu)",
+				 ID(n->id), ID(e->index), ID(e->term), d->nLog,
+				 ID(sim_disk_term_at(d, e->index)));
+
+	sim_check_reserve_index(s, e->index);
+	a = &ck->applied[e->index];
+	if (!a->set)
+	{
+		a->set = true;
+		a->term = e->term;
+		a->hash = hash;
+		a->node = n->id;
+	}
+	else if (a->term != e->term || a->hash != hash)
+		sim_fail(s, "state-machine-safety", "n%llu applies %llu/%llu but n%llu applied %llu/%llu%s",
+				 ID(n->id), ID(e->index), ID(e->term), ID(a->node), ID(e->index), ID(a->term),
+				 a->term == e->term ? " with another payload" : "");
+	if (ck->committed[e->index].set &&
+		(ck->committed[e->index].term != e->term || ck->committed[e->index].hash != hash))
+		sim_fail(s, "state-machine-safety", "n%llu applies %llu/%llu but %llu/%llu was seen committed on n%llu",
+				 ID(n->id), ID(e->index), ID(e->term), ID(e->index),
+				 ID(ck->committed[e->index].term), ID(ck->committed[e->index].node));
+
+	/* the client's view: the proposal created at (index, term) */
+	for (k = ck->propsAtIndex[e->index]; k >= 0; k = s->props[k].nextAtIndex)
+	{
+		sim_proposal *p = &s->props[k];
+
+		if (p->term != e->term)
+			continue;
+		if (p->hash != hash || e->type != RAFT_ENTRY_NORMAL)
+			sim_fail(s, "state-machine-safety", "n%llu applies %llu/%llu with a payload other than the one proposed on n%llu",
+					 ID(n->id), ID(e->index), ID(e->term), ID(p->node));
+		if (p->node == n->id && !p->acked)
+		{
+			p->acked = true;
+			s->nAcked++;
+			if (p->index > ck->maxAcked)
+				ck->maxAcked = p->index;
+			SIM_TRACE(s, "  client: proposal %llu/%llu committed (applied on n%llu)",
+					  ID(p->index), ID(p->term), ID(n->id));
+		}
+	}
+}
+
+/* ReadIndex: the read point covers everything committed before the call. */
+void
+sim_check_read_state(sim *s, sim_node *n, const raft_read_state *rs)
+{
+	sim_read   *r;
+
+	if (rs->requestId == 0 || rs->requestId > s->nReads)
+		sim_fail(s, "read-index", "n%llu returns a read state for unknown request %llu",
+				 ID(n->id), ID(rs->requestId));
+	r = &s->reads[rs->requestId - 1];
+	if (r->node != n->id)
+		sim_fail(s, "read-index", "read state for request %llu (asked on n%llu) returned on n%llu",
+				 ID(rs->requestId), ID(r->node), ID(n->id));
+	if (rs->readIndex < r->required)
+		sim_fail(s, "read-index", "n%llu: read %llu returns read index %llu but index %llu was committed before it was asked",
+				 ID(n->id), ID(rs->requestId), ID(rs->readIndex), ID(r->required));
+	SIM_TRACE(s, "  client: read %llu on n%llu: read index %llu (needs >= %llu)",
+			  ID(rs->requestId), ID(n->id), ID(rs->readIndex), ID(r->required));
+	if (!r->done)
+		s->nReadStates++;
+	r->done = true;
+}
+
+/* Record n's newly committed entries; they must agree with earlier sightings. */
+static void
+observe_commit(sim *s, sim_node *n, const raft_status *st)
+{
+	sim_checker *ck = &s->ck;
+	raft_index	i;
+
+	sim_check_reserve_index(s, st->commitIndex);
+	for (i = n->obsCommit + 1; i <= st->commitIndex; i++)
+	{
+		const sim_disk_entry *de = &n->disk.log[i - 1];
+		sim_fixed_entry *c = &ck->committed[i];
+
+		if (!c->set)
+		{
+			c->set = true;
+			c->term = de->term;
+			c->hash = de->hash;
+			c->chain = de->chain;
+			c->node = n->id;
+			c->obsTerm = st->currentTerm;
+		}
+		else if (c->chain != de->chain)
+			sim_fail(s, "state-machine-safety", "n%llu has committed %llu/%llu but n%llu saw %llu/%llu committed%s",
+					 ID(n->id), ID(i), ID(de->term), ID(c->node), ID(i), ID(c->term),
+					 c->term == de->term && c->hash == de->hash ? " (the entries before it differ)" : "");
+	}
+	if (st->commitIndex > n->obsCommit)
+	{
+		n->obsCommit = st->commitIndex;
+		sim_check_reserve_term(s, st->currentTerm);
+		if (st->commitIndex > ck->commitSeenAtTerm[st->currentTerm])
+			ck->commitSeenAtTerm[st->currentTerm] = st->commitIndex;
+		if (st->commitIndex > ck->maxCommit)
+			ck->maxCommit = st->commitIndex;
+	}
+}
+
+/* Leader Completeness (see the header comment for why one index suffices). */
+static void
+check_leader_completeness(sim *s, sim_node *n, const raft_status *st)
+{
+	sim_checker *ck = &s->ck;
+	raft_index	need = 0;
+	raft_term	t;
+	const sim_fixed_entry *c;
+
+	for (t = 0; t <= st->currentTerm && t < ck->capTerms; t++)
+		if (ck->commitSeenAtTerm[t] > need)
+			need = ck->commitSeenAtTerm[t];
+	if (need == 0)
+		return;
+	c = &ck->committed[need];
+	if (need > n->disk.nLog)
+		sim_fail(s, "leader-completeness", "n%llu leads term %llu with %zu entries, but %llu/%llu was committed (seen on n%llu at term %llu)",
+				 ID(n->id), ID(st->currentTerm), n->disk.nLog, ID(need), ID(c->term),
+				 ID(c->node), ID(c->obsTerm));
+	if (n->disk.log[need - 1].chain != c->chain)
+		sim_fail(s, "leader-completeness", "n%llu leads term %llu but its log up to %llu (term there %llu) differs from the committed one (%llu/%llu seen on n%llu at term %llu)",
+				 ID(n->id), ID(st->currentTerm), ID(need), ID(n->disk.log[need - 1].term),
+				 ID(need), ID(c->term), ID(c->node), ID(c->obsTerm));
+}
+
+/* The core's log must equal what it handed the host, entry by entry. */
+static void
+check_log_mirror(sim *s, sim_node *n)
+{
+	const sim_disk *d = &n->disk;
+	raft_entry	e;
+	size_t		i;
+
+	for (i = 0; i < d->nLog; i++)
+	{
+		const sim_disk_entry *de = &d->log[i];
+
+		if (!raft_log_entry(n->raft, i + 1, &e))
+			sim_fail(s, "host-protocol", "n%llu: raft_log_entry(%zu) missing, the durable log has %zu entries",
+					 ID(n->id), i + 1, d->nLog);
+		if (e.index != i + 1 || e.term != de->term || e.type != de->type || e.len != de->len ||
+			(e.len > 0 && memcmp(e.data, de->data, e.len) != 0))
+			sim_fail(s, "host-protocol", "n%llu: entry %zu in the core (%llu/%llu) differs from the one it handed to the host (term %llu)",
+					 ID(n->id), i + 1, ID(e.index), ID(e.term), ID(de->term));
+	}
+	if (raft_log_entry(n->raft, d->nLog + 1, &e))
+		sim_fail(s, "host-protocol", "n%llu: the core has entry %zu that it never handed to the host",
+				 ID(n->id), d->nLog + 1);
+}
+
+void
+sim_check_full_logs(sim *s)
+{
+	unsigned	i;
+
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		sim_node   *n = &s->nodes[i];
+
+		if (n->raft != NULL && !raft_has_ready(n->raft))
+			check_log_mirror(s, n);
+	}
+}
+
+static void
+trace_changes(sim *s, const sim_node *n, const raft_status *st)
+{
+	const raft_status *o = &n->last;
+
+	if (st->role != o->role || st->currentTerm != o->currentTerm || st->leader != o->leader)
+		sim_trace(s, "  n%llu: %s t%llu leader %llu -> %s t%llu leader %llu", ID(n->id),
+				  raft_role_name(o->role), ID(o->currentTerm), ID(o->leader),
+				  raft_role_name(st->role), ID(st->currentTerm), ID(st->leader));
+	if (st->commitIndex != o->commitIndex)
+		sim_trace(s, "  n%llu: commit %llu -> %llu", ID(n->id), ID(o->commitIndex), ID(st->commitIndex));
+}
+
+/* Everything that must hold between two steps, for every live node. */
+void
+sim_check_step(sim *s)
+{
+	unsigned	i;
+	bool		full = s->step % SIM_FULL_CHECK_EVERY == 0;
+
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		sim_node   *n = &s->nodes[i];
+		raft_status st;
+		const sim_disk *d = &n->disk;
+
+		if (n->raft == NULL)
+			continue;
+		raft_get_status(n->raft, &st);
+		if (s->trace)
+			trace_changes(s, n, &st);
+		if (st.id != n->id)
+			sim_fail(s, "core-api", "status of n%llu says id %llu", ID(n->id), ID(st.id));
+		if (st.role == RAFT_LEADER)
+		{
+			sim_check_leader_observed(s, n, st.currentTerm);
+			if (n->leaderTerm != st.currentTerm)
+			{
+				n->leaderTerm = st.currentTerm;
+				s->nElections++;
+			}
+		}
+		if (st.role == RAFT_LEADER && n->last.role == RAFT_LEADER &&
+			st.currentTerm == n->last.currentTerm && st.lastLogIndex < n->last.lastLogIndex)
+			sim_fail(s, "leader-append-only", "n%llu, leader of term %llu, shrank its log from %llu to %llu entries",
+					 ID(n->id), ID(st.currentTerm), ID(n->last.lastLogIndex), ID(st.lastLogIndex));
+		if (st.currentTerm < n->last.currentTerm)
+			sim_fail(s, "term-monotonic", "n%llu: currentTerm went from %llu to %llu",
+					 ID(n->id), ID(n->last.currentTerm), ID(st.currentTerm));
+		if (st.commitIndex < n->last.commitIndex)
+			sim_fail(s, "commit-monotonic", "n%llu: commitIndex went from %llu back to %llu",
+					 ID(n->id), ID(n->last.commitIndex), ID(st.commitIndex));
+		if (d->applied > st.commitIndex || st.lastApplied > st.commitIndex)
+			sim_fail(s, "applied-le-commit", "n%llu: applied %llu (core says %llu) beyond commitIndex %llu",
+					 ID(n->id), ID(d->applied), ID(st.lastApplied), ID(st.commitIndex));
+		if (st.commitIndex > st.lastLogIndex)
+			sim_fail(s, "host-protocol", "n%llu: commitIndex %llu beyond its last log index %llu",
+					 ID(n->id), ID(st.commitIndex), ID(st.lastLogIndex));
+
+		if (!raft_has_ready(n->raft))
+		{
+			/* everything was handed out: the disk mirrors the core */
+			if (st.currentTerm != d->hs.currentTerm || st.votedFor != d->hs.votedFor)
+				sim_fail(s, "host-protocol", "n%llu: term %llu vote %llu in the core, but the host was given term %llu vote %llu",
+						 ID(n->id), ID(st.currentTerm), ID(st.votedFor),
+						 ID(d->hs.currentTerm), ID(d->hs.votedFor));
+			if (st.lastLogIndex != d->nLog || st.lastLogTerm != sim_disk_term_at(d, d->nLog))
+				sim_fail(s, "host-protocol", "n%llu: log ends at %llu/%llu in the core, but the host was given %zu/%llu",
+						 ID(n->id), ID(st.lastLogIndex), ID(st.lastLogTerm), d->nLog,
+						 ID(sim_disk_term_at(d, d->nLog)));
+			if (st.lastApplied != d->applied)
+				sim_fail(s, "host-protocol", "n%llu: core says lastApplied %llu, the host applied %llu",
+						 ID(n->id), ID(st.lastApplied), ID(d->applied));
+			observe_commit(s, n, &st);
+			if (st.role == RAFT_LEADER)
+				check_leader_completeness(s, n, &st);
+			if (full)
+				check_log_mirror(s, n);
+		}
+		if (st.role == RAFT_LEADER)
+		{
+			unsigned	k;
+			unsigned	maxInflight = s->maxInflight ? s->maxInflight : 64;
+			raft_progress pr;
+
+			for (k = 0; k < s->nNodes; k++)
+			{
+				if (!raft_get_progress(n->raft, k, &pr))
+					sim_fail(s, "core-api", "n%llu leads but raft_get_progress(%u) fails", ID(n->id), k);
+				if (pr.inflight > maxInflight)
+					sim_fail(s, "flow-control", "n%llu: %u AppendEntries in flight to n%llu, maxInflight is %u",
+							 ID(n->id), pr.inflight, ID(pr.id), maxInflight);
+				if (pr.matchIndex > st.lastLogIndex)
+					sim_fail(s, "host-protocol", "n%llu: matchIndex of n%llu is %llu beyond the leader's log (%llu)",
+							 ID(n->id), ID(pr.id), ID(pr.matchIndex), ID(st.lastLogIndex));
+			}
+		}
+		n->last = st;
+	}
+}

@@ -1,0 +1,434 @@
+/*
+ * sim_node.c — a simulated server: the core, its host loop and its disk.
+ *
+ * The host loop is the one raft.h prescribes, in the most aggressive order
+ * it allows, with a possible crash between any two of its stages:
+ *
+ *   raft_ready_get
+ *     (crash: the batch is lost)
+ *   send the batch's AppendEntries      (allowed before the flush, §10.2.1)
+ *     (crash)
+ *   persist hard state and entries      (delete >= entries[0].index, store)
+ *     (crash)
+ *   send the other messages             (votes, acks: only after the flush)
+ *     (crash)
+ *   apply committed entries one by one  (entry + applied index atomically)
+ *     (crash between two entries)
+ *   hand read states to their clients
+ *     (crash)
+ *   raft_advance
+ *
+ * A crash destroys the raft_node: only the disk remains, and a restart
+ * builds a new node from it with raft_node_create.  After a core call the
+ * host may also leave the ready batch for later (an epoch's deferral rate),
+ * so the core sees several calls between two batches, as a busy host would
+ * make.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+/* A node that keeps asking for ready batches past this is broken. */
+#define SIM_MAX_READY_ROUNDS 64
+
+raft_term
+sim_disk_term_at(const sim_disk *d, raft_index index)
+{
+	if (index == 0 || index > d->nLog)
+		return 0;
+	return d->log[index - 1].term;
+}
+
+static void
+disk_truncate(sim_disk *d, raft_index from)
+{
+	while (d->nLog >= from && d->nLog > 0)
+	{
+		free(d->log[d->nLog - 1].data);
+		d->nLog--;
+	}
+}
+
+void
+sim_disk_free(sim_disk *d)
+{
+	disk_truncate(d, 1);
+	free(d->log);
+	free(d->sm);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Persist entries the way raft.h says: delete >= entries[0].index, store. */
+static void
+disk_store(sim *s, sim_node *n, const raft_entry *e, size_t count)
+{
+	sim_disk   *d = &n->disk;
+	size_t		k;
+
+	disk_truncate(d, e[0].index);
+	if (d->nLog + count > d->capLog)
+	{
+		d->capLog = (d->nLog + count) * 2;
+		d->log = sim_xrealloc(d->log, d->capLog * sizeof(sim_disk_entry));
+	}
+	for (k = 0; k < count; k++)
+	{
+		sim_disk_entry *de = &d->log[d->nLog];
+		uint64_t	prevChain = d->nLog > 0 ? d->log[d->nLog - 1].chain : 0;
+
+		de->term = e[k].term;
+		de->type = e[k].type;
+		de->len = e[k].len;
+		de->data = NULL;
+		if (e[k].len > 0)
+		{
+			de->data = sim_xmalloc(e[k].len);
+			memcpy(de->data, e[k].data, e[k].len);
+		}
+		de->hash = sim_entry_hash(e[k].type, e[k].data, e[k].len);
+		de->chain = sim_chain(prevChain, e[k].term, de->hash);
+		d->nLog++;
+		sim_check_entry_stored(s, n, d->nLog);
+	}
+}
+
+void
+sim_node_start(sim *s, sim_node *n)
+{
+	raft_config cfg;
+	raft_entry *entries = NULL;
+	size_t		i;
+	int			rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.id = n->id;
+	cfg.voters = s->voters;
+	cfg.nVoters = s->nNodes;
+	cfg.electionTickMin = s->electionTickMin;
+	cfg.electionTickMax = s->electionTickMax;
+	cfg.heartbeatTick = s->heartbeatTick;
+	cfg.maxMsgBytes = s->maxMsgBytes;
+	cfg.maxInflight = s->maxInflight;
+	cfg.preVote = s->preVote;
+	cfg.checkQuorum = s->checkQuorum;
+	cfg.seed = sim_rng_next(&s->rng);	/* a new timer sequence per incarnation */
+	cfg.allocator = &s->alloc;
+
+	if (n->disk.nLog > 0)
+	{
+		entries = sim_xmalloc(n->disk.nLog * sizeof(raft_entry));
+		for (i = 0; i < n->disk.nLog; i++)
+		{
+			entries[i].index = i + 1;
+			entries[i].term = n->disk.log[i].term;
+			entries[i].type = n->disk.log[i].type;
+			entries[i].len = n->disk.log[i].len;
+			entries[i].data = n->disk.log[i].data;
+		}
+	}
+	rc = raft_node_create(&cfg, &n->disk.hs, entries, n->disk.nLog, n->disk.applied, &n->raft);
+	free(entries);
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "raft_node_create(n%llu, term %llu, %zu entries, applied %llu): %s",
+				 (unsigned long long) n->id, (unsigned long long) n->disk.hs.currentTerm,
+				 n->disk.nLog, (unsigned long long) n->disk.applied, sim_rc(rc));
+	n->incarnation++;
+	n->ticks = 0;
+	n->leaderTerm = 0;
+	n->obsCommit = 0;			/* re-observe: what it applied is committed */
+	raft_get_status(n->raft, &n->last);
+	SIM_TRACE(s, "START n%llu (incarnation %u): term %llu vote %llu, log %zu (last term %llu), applied %llu",
+			  (unsigned long long) n->id, n->incarnation,
+			  (unsigned long long) n->disk.hs.currentTerm,
+			  (unsigned long long) n->disk.hs.votedFor, n->disk.nLog,
+			  (unsigned long long) sim_disk_term_at(&n->disk, n->disk.nLog),
+			  (unsigned long long) n->disk.applied);
+	if (n->last.commitIndex < n->disk.applied)
+		sim_fail(s, "applied-le-commit", "n%llu restarted with applied %llu but commitIndex %llu",
+				 (unsigned long long) n->id, (unsigned long long) n->disk.applied,
+				 (unsigned long long) n->last.commitIndex);
+	sim_node_after_call(s, n);
+}
+
+void
+sim_node_crash(sim *s, sim_node *n, const char *where)
+{
+	raft_node_destroy(n->raft);
+	n->raft = NULL;
+	s->nCrashes++;
+	SIM_TRACE(s, "CRASH n%llu (%s): disk keeps term %llu vote %llu, log %zu, applied %llu",
+			  (unsigned long long) n->id, where,
+			  (unsigned long long) n->disk.hs.currentTerm,
+			  (unsigned long long) n->disk.hs.votedFor, n->disk.nLog,
+			  (unsigned long long) n->disk.applied);
+}
+
+/* Maybe crash here; true if the node is now down. */
+static bool
+crash_point(sim *s, sim_node *n, const char *where)
+{
+	if (s->healing || !sim_rng_permille(&s->rng, s->crashPointPermille))
+		return false;
+	sim_node_crash(s, n, where);
+	return true;
+}
+
+static void
+trace_ready(sim *s, sim_node *n, const raft_ready *rd)
+{
+	char		line[256];
+	int			len;
+
+	len = snprintf(line, sizeof(line), "n%llu ready: %s", (unsigned long long) n->id,
+				   raft_role_name(rd->role));
+	if (rd->hardStateChanged)
+		len += snprintf(line + len, sizeof(line) - (size_t) len, ", hard state t%llu vote %llu",
+						(unsigned long long) rd->hardState.currentTerm,
+						(unsigned long long) rd->hardState.votedFor);
+	if (rd->nEntries > 0)
+		len += snprintf(line + len, sizeof(line) - (size_t) len, ", persist %llu..%llu",
+						(unsigned long long) rd->entries[0].index,
+						(unsigned long long) rd->entries[rd->nEntries - 1].index);
+	if (rd->nCommittedEntries > 0)
+		len += snprintf(line + len, sizeof(line) - (size_t) len, ", apply %llu..%llu",
+						(unsigned long long) rd->committedEntries[0].index,
+						(unsigned long long) rd->committedEntries[rd->nCommittedEntries - 1].index);
+	if (rd->nMessages > 0)
+		len += snprintf(line + len, sizeof(line) - (size_t) len, ", %zu msgs", rd->nMessages);
+	if (rd->nReadStates > 0)
+		snprintf(line + len, sizeof(line) - (size_t) len, ", %zu read states", rd->nReadStates);
+	sim_trace(s, " %s", line);
+}
+
+static void
+apply_entry(sim *s, sim_node *n, const raft_entry *e, raft_index commitIndex)
+{
+	sim_disk   *d = &n->disk;
+
+	sim_check_apply(s, n, e, commitIndex);
+	if (d->applied + 1 > d->capSm)
+	{
+		d->capSm = (d->applied + 1) * 2;
+		d->sm = sim_xrealloc(d->sm, d->capSm * sizeof(sim_sm_entry));
+	}
+	/* the state machine and its applied index change in one atomic write */
+	d->sm[d->applied].term = e->term;
+	d->sm[d->applied].hash = sim_entry_hash(e->type, e->data, e->len);
+	d->applied = e->index;
+}
+
+void
+sim_node_process_ready(sim *s, sim_node *n)
+{
+	unsigned	rounds = 0;
+
+	while (n->raft != NULL && raft_has_ready(n->raft))
+	{
+		raft_ready	rd;
+		raft_status st;
+		size_t		i;
+		int			rc;
+
+		if (++rounds > SIM_MAX_READY_ROUNDS)
+			sim_fail(s, "host-protocol", "n%llu: raft_has_ready() still true after %u batches",
+					 (unsigned long long) n->id, SIM_MAX_READY_ROUNDS);
+		rc = raft_ready_get(n->raft, &rd);
+		if (rc != RAFT_OK)
+			sim_fail(s, "core-api", "n%llu: raft_ready_get: %s", (unsigned long long) n->id, sim_rc(rc));
+		raft_get_status(n->raft, &st);
+		if (s->trace)
+			trace_ready(s, n, &rd);
+		sim_check_ready(s, n, &rd);
+		if (crash_point(s, n, "after raft_ready_get"))
+			return;
+
+		for (i = 0; i < rd.nMessages; i++)
+			if (rd.messages[i].type == RAFT_MSG_APPEND_ENTRIES)
+				sim_net_send(s, &rd.messages[i]);
+		if (crash_point(s, n, "after sending AppendEntries, before persisting"))
+			return;
+
+		if (rd.hardStateChanged)
+			n->disk.hs = rd.hardState;
+		if (rd.nEntries > 0)
+		{
+			sim_check_persist(s, n, rd.entries, rd.nEntries);
+			disk_store(s, n, rd.entries, rd.nEntries);
+		}
+		if (crash_point(s, n, "after persisting, before sending"))
+			return;
+
+		for (i = 0; i < rd.nMessages; i++)
+			if (rd.messages[i].type != RAFT_MSG_APPEND_ENTRIES)
+			{
+				sim_check_sent_after_persist(s, n, &rd.messages[i]);
+				sim_net_send(s, &rd.messages[i]);
+			}
+		if (crash_point(s, n, "after sending, before applying"))
+			return;
+
+		for (i = 0; i < rd.nCommittedEntries; i++)
+		{
+			if (i > 0 && crash_point(s, n, "between two applies"))
+				return;
+			apply_entry(s, n, &rd.committedEntries[i], st.commitIndex);
+		}
+		for (i = 0; i < rd.nReadStates; i++)
+			sim_check_read_state(s, n, &rd.readStates[i]);
+		if (crash_point(s, n, "before raft_advance"))
+			return;
+
+		rc = raft_advance(n->raft, &rd);
+		if (rc != RAFT_OK)
+			sim_fail(s, "core-api", "n%llu: raft_advance: %s", (unsigned long long) n->id, sim_rc(rc));
+	}
+}
+
+/* After a call that may have changed the node: process its ready now, or later. */
+void
+sim_node_after_call(sim *s, sim_node *n)
+{
+	if (n->raft == NULL)
+		return;
+	if (!s->healing && sim_rng_permille(&s->rng, s->deferReadyPermille))
+		return;
+	sim_node_process_ready(s, n);
+}
+
+void
+sim_node_tick(sim *s, sim_node *n)
+{
+	int			rc = raft_tick(n->raft);
+
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "n%llu: raft_tick: %s", (unsigned long long) n->id, sim_rc(rc));
+	n->ticks++;
+	sim_node_after_call(s, n);
+}
+
+void
+sim_node_step(sim *s, sim_node *n, const raft_message *m)
+{
+	int			rc = raft_step(n->raft, m);
+
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "n%llu: raft_step(%s from n%llu): %s", (unsigned long long) n->id,
+				 sim_msg_type_name(m->type), (unsigned long long) m->from, sim_rc(rc));
+	sim_node_after_call(s, n);
+}
+
+/*
+ * Propose a command on n.  The payload is unique (it names the seed and the
+ * proposal) with a random tail of random length, sometimes empty, so that
+ * small maxMsgBytes splits batches.  Returns true if the core accepted it.
+ */
+bool
+sim_node_propose(sim *s, sim_node *n, bool heal)
+{
+	uint8_t		data[600];
+	size_t		len = 0,
+				i;
+	raft_index	index = 0;
+	raft_term	term = 0;
+	raft_status before;
+	sim_proposal *p;
+	int			rc;
+	unsigned	r = (unsigned) sim_rng_below(&s->rng, 100);
+
+	if (r >= 5)
+	{
+		size_t		tail = r < 75 ? sim_rng_below(&s->rng, 32) : sim_rng_below(&s->rng, 400);
+
+		len = (size_t) snprintf((char *) data, 64, "s%llu-p%zu:",
+								(unsigned long long) s->seed, s->nProps);
+		for (i = 0; i < tail; i++)
+			data[len++] = (uint8_t) sim_rng_next(&s->rng);
+	}
+	raft_get_status(n->raft, &before);
+	rc = raft_propose(n->raft, len ? data : NULL, len, &index, &term);
+	if (rc == RAFT_ENOTLEADER && before.role != RAFT_LEADER)
+		return false;
+	if (rc == RAFT_EBUSY && before.role == RAFT_LEADER && before.transferTarget != RAFT_NONE)
+	{
+		SIM_TRACE(s, "propose on n%llu: busy (transfer to n%llu)", (unsigned long long) n->id,
+				  (unsigned long long) before.transferTarget);
+		return false;
+	}
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "raft_propose on n%llu (%s, term %llu, transfer target %llu): %s",
+				 (unsigned long long) n->id, raft_role_name(before.role),
+				 (unsigned long long) before.currentTerm,
+				 (unsigned long long) before.transferTarget, sim_rc(rc));
+	if (before.role != RAFT_LEADER || index != before.lastLogIndex + 1 || term != before.currentTerm)
+		sim_fail(s, "core-api", "raft_propose on n%llu (%s, term %llu, last index %llu) accepted at %llu/%llu",
+				 (unsigned long long) n->id, raft_role_name(before.role),
+				 (unsigned long long) before.currentTerm,
+				 (unsigned long long) before.lastLogIndex,
+				 (unsigned long long) index, (unsigned long long) term);
+
+	if (s->nProps == s->capProps)
+	{
+		s->capProps = s->capProps ? s->capProps * 2 : 256;
+		s->props = sim_xrealloc(s->props, s->capProps * sizeof(sim_proposal));
+	}
+	sim_check_reserve_index(s, index);
+	p = &s->props[s->nProps];
+	p->node = n->id;
+	p->index = index;
+	p->term = term;
+	p->hash = sim_entry_hash(RAFT_ENTRY_NORMAL, data, (uint32_t) len);
+	p->acked = false;
+	p->heal = heal;
+	p->nextAtIndex = s->ck.propsAtIndex[index];
+	s->ck.propsAtIndex[index] = (int64_t) s->nProps;
+	s->nProps++;
+	s->nProposed++;
+	SIM_TRACE(s, "propose on n%llu: accepted at %llu/%llu (%zu bytes)", (unsigned long long) n->id,
+			  (unsigned long long) index, (unsigned long long) term, len);
+	sim_node_after_call(s, n);
+	return true;
+}
+
+/*
+ * Ask n for a read point.  The request remembers the highest index known
+ * committed right now: the read state must not be below it.
+ */
+bool
+sim_node_read_index(sim *s, sim_node *n, bool heal)
+{
+	uint64_t	requestId = s->nReads + 1;
+	raft_status st;
+	sim_read   *r;
+	int			rc;
+
+	raft_get_status(n->raft, &st);
+	rc = raft_read_index(n->raft, requestId);
+	if (rc == RAFT_ENOLEADER && st.role != RAFT_LEADER && st.leader == RAFT_NONE)
+		return false;
+	if (rc == RAFT_ENOTLEADER || rc == RAFT_EBUSY)
+	{
+		SIM_TRACE(s, "read_index on n%llu: %s", (unsigned long long) n->id, sim_rc(rc));
+		return false;
+	}
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "raft_read_index on n%llu (%s, leader %llu): %s",
+				 (unsigned long long) n->id, raft_role_name(st.role),
+				 (unsigned long long) st.leader, sim_rc(rc));
+	if (s->nReads == s->capReads)
+	{
+		s->capReads = s->capReads ? s->capReads * 2 : 64;
+		s->reads = sim_xrealloc(s->reads, s->capReads * sizeof(sim_read));
+	}
+	r = &s->reads[s->nReads++];
+	r->node = n->id;
+	r->required = s->ck.maxCommit;
+	r->done = false;
+	r->heal = heal;
+	SIM_TRACE(s, "read_index on n%llu: request %llu, must see index >= %llu",
+			  (unsigned long long) n->id, (unsigned long long) requestId,
+			  (unsigned long long) r->required);
+	sim_node_after_call(s, n);
+	return true;
+}

@@ -1,0 +1,125 @@
+/*
+ * raft_ext.c — entry point of the raft_ext extension: GUCs, shared memory
+ * hooks and background worker registration.
+ *
+ * raft_ext makes N PostgreSQL servers one replicated database with Raft:
+ * see design.md.  The library must be in shared_preload_libraries; loaded
+ * any other way it defines nothing, and every SQL function says so with a
+ * hint (raft_shmem_require()).
+ *
+ * Locking: none here (postmaster start-up only).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "src/config.h"
+#include "src/shmem.h"
+#include "src/worker.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	DefineCustomIntVariable("raft_ext.node_id",
+							"This server's Raft node id.",
+							"Must be one of the ids in raft_ext.peers; 0 means not configured.",
+							&raft_ext_node_id,
+							0, 0, INT_MAX,
+							PGC_POSTMASTER, 0,
+							raft_conf_check_node_id, NULL, NULL);
+
+	DefineCustomStringVariable("raft_ext.peers",
+							   "Every member of the cluster, this server included, as id=connection string, comma separated.",
+							   "Connection strings are libpq URIs or key=value strings; see the README for the exact grammar.",
+							   &raft_ext_peers,
+							   "",
+							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
+							   raft_conf_check_peers, raft_conf_assign_peers, NULL);
+
+	DefineCustomStringVariable("raft_ext.database",
+							   "The database raft_ext replicates (and where its workers connect).",
+							   NULL,
+							   &raft_ext_database,
+							   "postgres",
+							   PGC_POSTMASTER, 0,
+							   raft_conf_check_database, NULL, NULL);
+
+	DefineCustomStringVariable("raft_ext.cluster_name",
+							   "Name of the Raft cluster; messages of another cluster are refused.",
+							   "Must be the same on every member.",
+							   &raft_ext_cluster_name,
+							   "raft_ext",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.election_timeout_min",
+							"Minimum Raft election timeout.",
+							NULL,
+							&raft_ext_election_timeout_min,
+							150, 20, 60000,
+							PGC_POSTMASTER, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.election_timeout_max",
+							"Maximum Raft election timeout.",
+							"Election timeouts are drawn at random between the minimum and this.",
+							&raft_ext_election_timeout_max,
+							300, 30, 120000,
+							PGC_POSTMASTER, GUC_UNIT_MS,
+							raft_conf_check_election_timeout_max, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.heartbeat_interval",
+							"Interval between the leader's heartbeats.",
+							NULL,
+							&raft_ext_heartbeat_interval,
+							50, 10, 10000,
+							PGC_POSTMASTER, GUC_UNIT_MS,
+							raft_conf_check_heartbeat_interval, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.submit_timeout",
+							"How long raft_submit, raft_barrier and raft_transfer_leadership wait when statement_timeout is 0.",
+							NULL,
+							&raft_ext_submit_timeout,
+							30000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.max_statement_size",
+							"Largest statement raft_submit accepts.",
+							"Also limited to a quarter of raft_ext.inbox_size.",
+							&raft_ext_max_statement_size,
+							1024 * 1024, 1024, 60 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.inbox_size",
+							"Size of the shared-memory buffer for messages received from peers.",
+							"Messages arriving while it is full are dropped (Raft retries). Use the same value on every member.",
+							&raft_ext_inbox_size_kb,
+							16 * 1024, 1024, 1024 * 1024,
+							PGC_POSTMASTER, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("raft_ext");
+
+	raft_conf_validate();
+	raft_shmem_install_hooks();
+
+	if (raft_conf_is_configured())
+		raft_worker_register();
+	else
+		ereport(LOG,
+				(errmsg("raft_ext: not configured, background workers not started"),
+				 errhint("Set raft_ext.node_id and raft_ext.peers and restart the server.")));
+}

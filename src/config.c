@@ -1,0 +1,512 @@
+/*
+ * config.c — raft_ext's configuration: the peers list parser, GUC check
+ * hooks, and small helpers derived from the settings.
+ *
+ * raft_ext.peers grammar
+ * ----------------------
+ *   peers    := ws* [ entry ( ws* "," ws* entry )* ] ws*
+ *   entry    := id ws* "=" ws* conninfo
+ *   id       := digit+                    (1 .. 2147483647)
+ *   conninfo := a libpq connection string: a URI (postgresql://... or
+ *               postgres://...) or key=value pairs separated by spaces.
+ *
+ * A conninfo extends up to the next comma that is followed by
+ * ws* digit+ ws* "=" (the start of the next entry), or to the end of the
+ * string.  Commas that are not followed by an entry start stay inside the
+ * connection string, so multi-host URIs ("postgresql://h1,h2/db") and
+ * multi-host key=value strings ("host=h1,h2 port=5432,5433") work as they
+ * are.  In key=value strings, text inside single quotes (with the libpq
+ * escapes \' and \\) is never split, so a value that really contains
+ * ",<digits>=" must be quoted.  A trailing comma is an error.  Each
+ * conninfo is checked with libpq's PQconninfoParse().
+ *
+ * Example:
+ *   1=postgresql://raft@10.0.0.1:5432/app, 2=host=10.0.0.2 user=raft dbname=app
+ *
+ * Locking: none; see config.h.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <limits.h>
+
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "libpq-fe.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "config.h"
+
+int			raft_ext_node_id = 0;
+char	   *raft_ext_peers = NULL;
+char	   *raft_ext_database = NULL;
+char	   *raft_ext_cluster_name = NULL;
+int			raft_ext_election_timeout_min = 150;
+int			raft_ext_election_timeout_max = 300;
+int			raft_ext_heartbeat_interval = 50;
+int			raft_ext_submit_timeout = 30000;
+int			raft_ext_max_statement_size = 1024 * 1024;
+int			raft_ext_inbox_size_kb = 16 * 1024;
+
+static const RaftPeerList raft_conf_empty_peers = {0};
+static const RaftPeerList *raft_conf_current_peers = NULL;
+
+/*
+ * PostgreSQL only warns when a custom variable's value from postgresql.conf
+ * fails its check hook while the library is preloaded, and carries on with
+ * the default: raft_ext would silently start unconfigured (or with other
+ * timings).  So the hooks remember the first such failure and
+ * raft_conf_validate() refuses to start the server with it.
+ */
+static char *raft_conf_startup_error = NULL;
+static char *raft_conf_startup_detail = NULL;
+static char *raft_conf_startup_hint = NULL;
+
+static void
+raft_conf_reject(const char *name, const char *detail, const char *hint)
+{
+	GUC_check_errdetail("%s", detail);
+	if (hint)
+		GUC_check_errhint("%s", hint);
+	if (process_shared_preload_libraries_in_progress && raft_conf_startup_error == NULL)
+	{
+		raft_conf_startup_error = MemoryContextStrdup(TopMemoryContext, name);
+		raft_conf_startup_detail = MemoryContextStrdup(TopMemoryContext, detail);
+		raft_conf_startup_hint = hint ? MemoryContextStrdup(TopMemoryContext, hint) : NULL;
+	}
+}
+
+static bool
+raft_conf_is_uri(const char *s)
+{
+	return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
+}
+
+/* Does p point at  ws* digit+ ws* "=" ? */
+static bool
+raft_conf_at_entry_start(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (!isdigit((unsigned char) *p))
+		return false;
+	while (isdigit((unsigned char) *p))
+		p++;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return *p == '=';
+}
+
+static bool
+raft_conf_only_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return *p == '\0';
+}
+
+RaftPeerList *
+raft_conf_parse_peers(const char *value, char **error)
+{
+	int			ids[RAFT_EXT_MAX_PEERS];
+	char	   *conninfos[RAFT_EXT_MAX_PEERS];
+	int			n = 0;
+	const char *p = value ? value : "";
+	Size		total;
+	RaftPeerList *list;
+	char	   *dst;
+	int			i;
+
+	*error = NULL;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+
+	while (*p != '\0')
+	{
+		int64		id = 0;
+		const char *start;
+		const char *end;
+		bool		kv;
+		bool		inquote = false;
+		char	   *conninfo;
+		char	   *errmsg = NULL;
+		PQconninfoOption *opts;
+
+		if (n >= RAFT_EXT_MAX_PEERS)
+		{
+			*error = psprintf("more than %d members", RAFT_EXT_MAX_PEERS);
+			return NULL;
+		}
+		if (!isdigit((unsigned char) *p))
+		{
+			*error = psprintf("entry %d does not start with a node id: expected \"id=connection string\"", n + 1);
+			return NULL;
+		}
+		while (isdigit((unsigned char) *p))
+		{
+			id = id * 10 + (*p - '0');
+			if (id > INT_MAX)
+			{
+				*error = psprintf("node id of entry %d is out of range", n + 1);
+				return NULL;
+			}
+			p++;
+		}
+		if (id < 1)
+		{
+			*error = psprintf("node id of entry %d must be a positive integer", n + 1);
+			return NULL;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '=')
+		{
+			*error = psprintf("entry %d: expected \"=\" after node id %d", n + 1, (int) id);
+			return NULL;
+		}
+		p++;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+
+		start = p;
+		kv = !raft_conf_is_uri(start);
+		while (*p != '\0')
+		{
+			if (inquote)
+			{
+				if (*p == '\\' && p[1] != '\0')
+					p += 2;
+				else
+				{
+					if (*p == '\'')
+						inquote = false;
+					p++;
+				}
+				continue;
+			}
+			if (kv && *p == '\'')
+				inquote = true;
+			else if (*p == ',' && (raft_conf_at_entry_start(p + 1) ||
+								   raft_conf_only_ws(p + 1)))
+				break;
+			p++;
+		}
+		if (inquote)
+		{
+			*error = psprintf("connection string of node %d has an unterminated quoted value", (int) id);
+			return NULL;
+		}
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t' ||
+							   end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+		if (end == start)
+		{
+			*error = psprintf("connection string of node %d is empty", (int) id);
+			return NULL;
+		}
+		conninfo = pnstrdup(start, end - start);
+
+		opts = PQconninfoParse(conninfo, &errmsg);
+		if (opts == NULL)
+		{
+			char	   *m = errmsg ? pstrdup(errmsg) : pstrdup("out of memory");
+			int			len = strlen(m);
+
+			if (errmsg)
+				PQfreemem(errmsg);
+			while (len > 0 && (m[len - 1] == '\n' || m[len - 1] == '.'))
+				m[--len] = '\0';
+			*error = psprintf("connection string of node %d is invalid: %s", (int) id, m);
+			return NULL;
+		}
+		PQconninfoFree(opts);
+
+		for (i = 0; i < n; i++)
+		{
+			if (ids[i] == (int) id)
+			{
+				*error = psprintf("node id %d appears more than once", (int) id);
+				return NULL;
+			}
+		}
+		ids[n] = (int) id;
+		conninfos[n] = conninfo;
+		n++;
+
+		if (*p == ',')
+		{
+			p++;
+			while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+				p++;
+			if (*p == '\0')
+			{
+				*error = pstrdup("trailing comma after the last entry");
+				return NULL;
+			}
+		}
+	}
+
+	total = offsetof(RaftPeerList, strings);
+	for (i = 0; i < n; i++)
+		total += strlen(conninfos[i]) + 1;
+	list = malloc(total);
+	if (list == NULL)
+		return NULL;
+	memset(list, 0, offsetof(RaftPeerList, strings));
+	list->npeers = n;
+	dst = list->strings;
+	for (i = 0; i < n; i++)
+	{
+		Size		len = strlen(conninfos[i]) + 1;
+
+		list->ids[i] = ids[i];
+		list->conninfo_off[i] = dst - list->strings;
+		memcpy(dst, conninfos[i], len);
+		dst += len;
+	}
+	return list;
+}
+
+const RaftPeerList *
+raft_conf_peers(void)
+{
+	return raft_conf_current_peers ? raft_conf_current_peers : &raft_conf_empty_peers;
+}
+
+int
+raft_conf_peer_index(int node_id)
+{
+	const RaftPeerList *list = raft_conf_peers();
+	int			i;
+
+	for (i = 0; i < list->npeers; i++)
+		if (list->ids[i] == node_id)
+			return i;
+	return -1;
+}
+
+bool
+raft_conf_is_configured(void)
+{
+	return raft_ext_node_id > 0 && raft_conf_peers()->npeers > 0 &&
+		raft_conf_peer_index(raft_ext_node_id) >= 0;
+}
+
+uint64
+raft_conf_cluster_id(void)
+{
+	const char *name = raft_ext_cluster_name ? raft_ext_cluster_name : "";
+
+	return hash_bytes_extended((const unsigned char *) name, strlen(name), 0x7261667445787431ULL);
+}
+
+Size
+raft_conf_inbox_bytes(void)
+{
+	return (Size) raft_ext_inbox_size_kb * 1024;
+}
+
+int
+raft_conf_statement_limit(void)
+{
+	Size		by_inbox = raft_conf_inbox_bytes() / 4;
+
+	if (by_inbox > 1024)
+		by_inbox -= 1024;		/* room for the message and entry headers */
+	if ((Size) raft_ext_max_statement_size < by_inbox)
+		return raft_ext_max_statement_size;
+	return (int) by_inbox;
+}
+
+static void
+raft_conf_append_quoted(StringInfo buf, const char *val)
+{
+	const char *c;
+
+	appendStringInfoChar(buf, '\'');
+	for (c = val; *c; c++)
+	{
+		if (*c == '\'' || *c == '\\')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, *c);
+	}
+	appendStringInfoChar(buf, '\'');
+}
+
+char *
+raft_conf_mask_conninfo(const char *conninfo)
+{
+	PQconninfoOption *opts;
+	PQconninfoOption *o;
+	char	   *errmsg = NULL;
+	StringInfoData buf;
+
+	opts = PQconninfoParse(conninfo, &errmsg);
+	if (opts == NULL)
+	{
+		if (errmsg)
+			PQfreemem(errmsg);
+		return pstrdup("(invalid connection string)");
+	}
+	initStringInfo(&buf);
+	for (o = opts; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, ' ');
+		appendStringInfo(&buf, "%s=", o->keyword);
+		if (strcmp(o->keyword, "password") == 0)
+			appendStringInfoString(&buf, "********");
+		else
+			raft_conf_append_quoted(&buf, o->val);
+	}
+	PQconninfoFree(opts);
+	return buf.data;
+}
+
+/* ----------------------------------------------------------------------
+ * GUC hooks
+ * ---------------------------------------------------------------------- */
+
+bool
+raft_conf_check_node_id(int *newval, void **extra, GucSource source)
+{
+	const RaftPeerList *list = raft_conf_peers();
+	int			i;
+
+	if (*newval == 0 || list->npeers == 0)
+		return true;
+	for (i = 0; i < list->npeers; i++)
+		if (list->ids[i] == *newval)
+			return true;
+	raft_conf_reject("raft_ext.node_id",
+					 psprintf("Node id %d is not listed in raft_ext.peers.", *newval),
+					 "raft_ext.peers must list every member, this node included, as \"id=connection string\".");
+	return false;
+}
+
+bool
+raft_conf_check_peers(char **newval, void **extra, GucSource source)
+{
+	char	   *error = NULL;
+	RaftPeerList *list;
+	int			i;
+
+	list = raft_conf_parse_peers(*newval, &error);
+	if (list == NULL)
+	{
+		if (error == NULL)
+		{
+			GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+			GUC_check_errdetail("Out of memory while parsing raft_ext.peers.");
+			return false;
+		}
+		raft_conf_reject("raft_ext.peers",
+						 psprintf("raft_ext.peers: %s.", error),
+						 "Use a comma-separated list of id=connection string, e.g. '1=postgresql://raft@10.0.0.1/app,2=host=10.0.0.2 user=raft dbname=app'.");
+		return false;
+	}
+	if (raft_ext_node_id > 0 && list->npeers > 0)
+	{
+		bool		found = false;
+
+		for (i = 0; i < list->npeers; i++)
+			if (list->ids[i] == raft_ext_node_id)
+				found = true;
+		if (!found)
+		{
+			free(list);
+			raft_conf_reject("raft_ext.peers",
+							 psprintf("raft_ext.node_id %d is not listed in raft_ext.peers.", raft_ext_node_id),
+							 "raft_ext.peers must list every member, this node included.");
+			return false;
+		}
+	}
+	*extra = list;
+	return true;
+}
+
+void
+raft_conf_assign_peers(const char *newval, void *extra)
+{
+	raft_conf_current_peers = (const RaftPeerList *) extra;
+}
+
+bool
+raft_conf_check_database(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		raft_conf_reject("raft_ext.database", "raft_ext.database must name a database.", NULL);
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		raft_conf_reject("raft_ext.database",
+						 psprintf("raft_ext.database is longer than %d bytes.", NAMEDATALEN - 1), NULL);
+		return false;
+	}
+	return true;
+}
+
+bool
+raft_conf_check_election_timeout_max(int *newval, void **extra, GucSource source)
+{
+	if (*newval / RAFT_EXT_TICK_MS <= raft_ext_election_timeout_min / RAFT_EXT_TICK_MS)
+	{
+		raft_conf_reject("raft_ext.election_timeout_max",
+						 psprintf("raft_ext.election_timeout_max (%d ms) must exceed raft_ext.election_timeout_min (%d ms) by at least %d ms.",
+								  *newval, raft_ext_election_timeout_min, RAFT_EXT_TICK_MS),
+						 "Election timeouts are drawn at random between the two; the defaults are 150 and 300.");
+		return false;
+	}
+	return true;
+}
+
+bool
+raft_conf_check_heartbeat_interval(int *newval, void **extra, GucSource source)
+{
+	if (*newval / RAFT_EXT_TICK_MS >= raft_ext_election_timeout_min / RAFT_EXT_TICK_MS)
+	{
+		raft_conf_reject("raft_ext.heartbeat_interval",
+						 psprintf("raft_ext.heartbeat_interval (%d ms) must be shorter than raft_ext.election_timeout_min (%d ms).",
+								  *newval, raft_ext_election_timeout_min),
+						 "A heartbeat interval of a third of the minimum election timeout or less is usual.");
+		return false;
+	}
+	return true;
+}
+
+void
+raft_conf_validate(void)
+{
+	const RaftPeerList *list = raft_conf_peers();
+
+	if (raft_conf_startup_error != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("raft_ext: invalid value for parameter \"%s\"", raft_conf_startup_error),
+				 errdetail_internal("%s", raft_conf_startup_detail),
+				 raft_conf_startup_hint ? errhint("%s", raft_conf_startup_hint) : 0));
+	if (raft_ext_node_id > 0 && list->npeers > 0 &&
+		raft_conf_peer_index(raft_ext_node_id) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("raft_ext.node_id %d is not listed in raft_ext.peers", raft_ext_node_id),
+				 errhint("raft_ext.peers must list every member, this node included.")));
+	if (raft_ext_heartbeat_interval / RAFT_EXT_TICK_MS >= raft_ext_election_timeout_min / RAFT_EXT_TICK_MS ||
+		raft_ext_election_timeout_min / RAFT_EXT_TICK_MS >= raft_ext_election_timeout_max / RAFT_EXT_TICK_MS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("raft_ext timing settings are inconsistent"),
+				 errdetail("heartbeat_interval = %d ms, election_timeout_min = %d ms, election_timeout_max = %d ms.",
+						   raft_ext_heartbeat_interval, raft_ext_election_timeout_min,
+						   raft_ext_election_timeout_max),
+				 errhint("Require heartbeat_interval < election_timeout_min < election_timeout_max (in steps of %d ms).",
+						 RAFT_EXT_TICK_MS)));
+}

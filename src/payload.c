@@ -1,0 +1,210 @@
+/*
+ * payload.c — encode and decode the content of NORMAL log entries.
+ * Format: see payload.h.
+ *
+ * Locking: none.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "payload.h"
+
+/*
+ * What changes the meaning of a statement's text or of its data: name
+ * resolution, the time zone, date and interval input, string literal
+ * syntax, float-to-text conversion.  Every node sets these (LOCAL) before
+ * running the statement, whatever its own configuration says.
+ */
+const char *const raft_payload_setting_names[] = {
+	"search_path", "TimeZone", "DateStyle", "IntervalStyle",
+	"standard_conforming_strings", "backslash_quote", "extra_float_digits"
+};
+const int	raft_payload_nsetting_names = lengthof(raft_payload_setting_names);
+
+static void
+raft_payload_put_u16(char **p, uint16 v)
+{
+	(*p)[0] = (char) (v & 0xff);
+	(*p)[1] = (char) (v >> 8);
+	*p += 2;
+}
+
+static void
+raft_payload_put_u32(char **p, uint32 v)
+{
+	(*p)[0] = (char) (v & 0xff);
+	(*p)[1] = (char) ((v >> 8) & 0xff);
+	(*p)[2] = (char) ((v >> 16) & 0xff);
+	(*p)[3] = (char) (v >> 24);
+	*p += 4;
+}
+
+char *
+raft_payload_encode(const RaftPayload *p, Size *len_out)
+{
+	Size		len = 3 + 2 + strlen(p->role) + 1 + 4 + p->sql_len;
+	char	   *buf;
+	char	   *w;
+	int			i;
+
+	Assert(p->nsettings <= RAFT_PAYLOAD_MAX_SETTINGS);
+	if (strlen(p->role) > PG_UINT16_MAX)
+		elog(ERROR, "raft_ext: role name too long");
+	for (i = 0; i < p->nsettings; i++)
+		len += 1 + strlen(p->names[i]) + 4 + strlen(p->values[i]);
+	if (p->sql_len > PG_UINT32_MAX)
+		elog(ERROR, "raft_ext: statement too long");
+
+	buf = palloc(len);
+	w = buf;
+	*w++ = 'R';
+	*w++ = 'X';
+	*w++ = RAFT_PAYLOAD_VERSION;
+	raft_payload_put_u16(&w, (uint16) strlen(p->role));
+	memcpy(w, p->role, strlen(p->role));
+	w += strlen(p->role);
+	*w++ = (char) p->nsettings;
+	for (i = 0; i < p->nsettings; i++)
+	{
+		Size		nl = strlen(p->names[i]);
+		Size		vl = strlen(p->values[i]);
+
+		Assert(nl <= 255);
+		*w++ = (char) nl;
+		memcpy(w, p->names[i], nl);
+		w += nl;
+		raft_payload_put_u32(&w, (uint32) vl);
+		memcpy(w, p->values[i], vl);
+		w += vl;
+	}
+	raft_payload_put_u32(&w, (uint32) p->sql_len);
+	memcpy(w, p->sql, p->sql_len);
+	w += p->sql_len;
+	Assert((Size) (w - buf) == len);
+	*len_out = len;
+	return buf;
+}
+
+char *
+raft_payload_capture(const char *sql, Size sql_len, Size *len_out)
+{
+	RaftPayload p;
+	int			i;
+
+	memset(&p, 0, sizeof(p));
+	p.role = GetUserNameFromId(GetUserId(), false);
+	for (i = 0; i < raft_payload_nsetting_names; i++)
+	{
+		const char *v = GetConfigOption(raft_payload_setting_names[i], true, false);
+
+		if (v == NULL)
+			continue;
+		p.names[p.nsettings] = (char *) raft_payload_setting_names[i];
+		p.values[p.nsettings] = pstrdup(v);
+		p.nsettings++;
+	}
+	p.sql = (char *) sql;
+	p.sql_len = sql_len;
+	return raft_payload_encode(&p, len_out);
+}
+
+typedef struct RaftPayloadReader
+{
+	const unsigned char *p;
+	const unsigned char *end;
+} RaftPayloadReader;
+
+static bool
+raft_payload_get_u8(RaftPayloadReader *r, uint32 *v)
+{
+	if (r->end - r->p < 1)
+		return false;
+	*v = r->p[0];
+	r->p += 1;
+	return true;
+}
+
+static bool
+raft_payload_get_u16(RaftPayloadReader *r, uint32 *v)
+{
+	if (r->end - r->p < 2)
+		return false;
+	*v = (uint32) r->p[0] | ((uint32) r->p[1] << 8);
+	r->p += 2;
+	return true;
+}
+
+static bool
+raft_payload_get_u32(RaftPayloadReader *r, uint32 *v)
+{
+	if (r->end - r->p < 4)
+		return false;
+	*v = (uint32) r->p[0] | ((uint32) r->p[1] << 8) |
+		((uint32) r->p[2] << 16) | ((uint32) r->p[3] << 24);
+	r->p += 4;
+	return true;
+}
+
+static bool
+raft_payload_get_str(RaftPayloadReader *r, uint32 len, char **out)
+{
+	if ((Size) (r->end - r->p) < len)
+		return false;
+	if (memchr(r->p, '\0', len) != NULL)
+		return false;
+	*out = pnstrdup((const char *) r->p, len);
+	r->p += len;
+	return true;
+}
+
+const char *
+raft_payload_decode(const char *buf, Size len, RaftPayload *p)
+{
+	RaftPayloadReader r;
+	uint32		v;
+	uint32		n;
+	uint32		i;
+
+	memset(p, 0, sizeof(*p));
+	r.p = (const unsigned char *) buf;
+	r.end = r.p + len;
+
+	if (len < 3 || buf[0] != 'R' || buf[1] != 'X')
+		return "bad magic";
+	if (buf[2] != RAFT_PAYLOAD_VERSION)
+		return "unknown payload version";
+	r.p += 3;
+	if (!raft_payload_get_u16(&r, &v) || v == 0 || v >= NAMEDATALEN ||
+		!raft_payload_get_str(&r, v, &p->role))
+		return "bad role name";
+	if (!raft_payload_get_u8(&r, &n) || n > RAFT_PAYLOAD_MAX_SETTINGS)
+		return "bad settings count";
+	for (i = 0; i < n; i++)
+	{
+		char	   *name;
+		char	   *value;
+		bool		known = false;
+		int			k;
+
+		if (!raft_payload_get_u8(&r, &v) || !raft_payload_get_str(&r, v, &name))
+			return "bad setting name";
+		for (k = 0; k < raft_payload_nsetting_names; k++)
+			if (strcmp(name, raft_payload_setting_names[k]) == 0)
+				known = true;
+		if (!known)
+			return "setting not allowed in a payload";
+		if (!raft_payload_get_u32(&r, &v) || !raft_payload_get_str(&r, v, &value))
+			return "bad setting value";
+		p->names[p->nsettings] = name;
+		p->values[p->nsettings] = value;
+		p->nsettings++;
+	}
+	if (!raft_payload_get_u32(&r, &v) || !raft_payload_get_str(&r, v, &p->sql))
+		return "bad statement";
+	p->sql_len = v;
+	if (r.p != r.end)
+		return "trailing bytes";
+	return NULL;
+}

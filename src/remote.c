@@ -1,0 +1,342 @@
+/*
+ * remote.c — forward a submission from a follower's backend to the leader
+ * over libpq (see remote.h).
+ *
+ * The connection uses the leader's connection string from raft_ext.peers,
+ * so it logs in as the peers' role; the leader runs the statement as the
+ * role named inside the payload.  One connection is cached per backend and
+ * reused while the leader stays the same.
+ *
+ * Locking: none (backend-private state).
+ */
+#include "postgres.h"
+
+#include "libpq-fe.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "remote.h"
+
+static PGconn *raft_remote_conn = NULL;
+static int	raft_remote_node = 0;
+
+static void
+raft_remote_disconnect(void)
+{
+	if (raft_remote_conn != NULL)
+		PQfinish(raft_remote_conn);
+	raft_remote_conn = NULL;
+	raft_remote_node = 0;
+}
+
+static char *
+raft_remote_errmsg(PGconn *conn)
+{
+	char	   *msg = pstrdup(conn ? PQerrorMessage(conn) : "out of memory");
+	int			len = strlen(msg);
+
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		msg[--len] = '\0';
+	return msg;
+}
+
+/*
+ * Wait for io (WL_SOCKET_*) on the connection, the latch, or the deadline.
+ * Returns false when the deadline passed.  Interrupts are serviced (and may
+ * throw).
+ */
+static bool
+raft_remote_wait(PGconn *conn, int io, TimestampTz deadline)
+{
+	long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+	int			rc;
+
+	if (ms <= 0)
+		return false;
+	rc = WaitLatchOrSocket(MyLatch,
+						   WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT | io,
+						   PQsocket(conn), ms, PG_WAIT_EXTENSION);
+	if (rc & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+static PGconn *
+raft_remote_connect_poll(PGconn *conn, TimestampTz deadline, char **error)
+{
+	PostgresPollingStatusType pst = PGRES_POLLING_WRITING;
+
+	for (;;)
+	{
+		int			io;
+
+		if (pst == PGRES_POLLING_OK)
+			return conn;
+		if (pst == PGRES_POLLING_FAILED)
+		{
+			*error = raft_remote_errmsg(conn);
+			return NULL;
+		}
+		io = (pst == PGRES_POLLING_READING) ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
+		if (!raft_remote_wait(conn, io, deadline))
+		{
+			*error = pstrdup("timed out while connecting");
+			return NULL;
+		}
+		pst = PQconnectPoll(conn);
+	}
+}
+
+static PGconn *
+raft_remote_connect(const char *conninfo, TimestampTz deadline, char **error)
+{
+	const char *keywords[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
+	const char *values[] = {conninfo, "raft_ext forward", GetDatabaseEncodingName(), NULL};
+	PGconn	   *conn;
+	PGconn	   *result = NULL;
+
+	conn = PQconnectStartParams(keywords, values, 1);
+	if (conn == NULL)
+	{
+		*error = pstrdup("out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) == CONNECTION_BAD)
+	{
+		*error = raft_remote_errmsg(conn);
+		PQfinish(conn);
+		return NULL;
+	}
+	PG_TRY();
+	{
+		result = raft_remote_connect_poll(conn, deadline, error);
+	}
+	PG_CATCH();
+	{
+		PQfinish(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (result == NULL)
+		PQfinish(conn);
+	return result;
+}
+
+static char *
+raft_remote_value(PGresult *res, int col)
+{
+	if (PQgetisnull(res, 0, col))
+		return NULL;
+	return pstrdup(PQgetvalue(res, 0, col));
+}
+
+static void
+raft_remote_take_row(PGresult *res, RaftRemoteResult *out)
+{
+	char	   *v;
+
+	out->status = RAFT_REMOTE_ROW;
+	out->row_status = raft_remote_value(res, 0);
+	v = raft_remote_value(res, 1);
+	out->has_index = (v != NULL);
+	out->index = v ? strtoull(v, NULL, 10) : 0;
+	v = raft_remote_value(res, 2);
+	out->term = v ? strtoull(v, NULL, 10) : 0;
+	out->command_tag = raft_remote_value(res, 3);
+	v = raft_remote_value(res, 4);
+	out->has_rows = (v != NULL);
+	out->rows = v ? strtoull(v, NULL, 10) : 0;
+	out->row_sqlstate = raft_remote_value(res, 5);
+	out->row_message = raft_remote_value(res, 6);
+	out->row_detail = raft_remote_value(res, 7);
+	out->row_hint = raft_remote_value(res, 8);
+	v = raft_remote_value(res, 9);
+	out->leader_id = v ? atoi(v) : 0;
+}
+
+static void
+raft_remote_take_error(PGresult *res, RaftRemoteResult *out)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+
+	out->status = RAFT_REMOTE_REMOTE_ERROR;
+	if (state && strlen(state) == 5)
+		out->sqlerrcode = MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]);
+	else
+		out->sqlerrcode = ERRCODE_CONNECTION_EXCEPTION;
+	out->error = pstrdup(msg ? msg : PQresultErrorMessage(res));
+	out->detail = detail ? pstrdup(detail) : NULL;
+	out->hint = hint ? pstrdup(hint) : NULL;
+}
+
+/* Send the query and collect its result.  May throw on interrupts. */
+static void
+raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms,
+					 TimestampTz deadline, RaftRemoteResult *out, volatile bool *sent)
+{
+	const char *values[2];
+	int			lengths[2];
+	int			formats[2] = {1, 0};
+	char		timeout_buf[32];
+	int			r;
+	bool		have_result = false;
+
+	snprintf(timeout_buf, sizeof(timeout_buf), "%d", timeout_ms);
+	values[0] = payload;
+	lengths[0] = (int) len;
+	values[1] = timeout_buf;
+	lengths[1] = 0;
+
+	if (PQsetnonblocking(conn, 1) != 0 ||
+		!PQsendQueryParams(conn,
+						   "SELECT status, log_index, term, command_tag, rows, sqlstate, "
+						   "message, detail, hint, leader_id "
+						   "FROM raft_ext.forward_submit($1::bytea, $2::integer)",
+						   2, NULL, values, lengths, formats, 0))
+	{
+		out->status = RAFT_REMOTE_NOT_SENT;
+		out->error = raft_remote_errmsg(conn);
+		return;
+	}
+	*sent = true;
+
+	while ((r = PQflush(conn)) == 1)
+	{
+		if (!raft_remote_wait(conn, WL_SOCKET_WRITEABLE | WL_SOCKET_READABLE, deadline))
+		{
+			out->status = RAFT_REMOTE_LOST;
+			out->error = pstrdup("timed out while sending to the leader");
+			return;
+		}
+		if (!PQconsumeInput(conn))
+			break;
+	}
+	if (r != 0)
+	{
+		out->status = RAFT_REMOTE_LOST;
+		out->error = raft_remote_errmsg(conn);
+		return;
+	}
+
+	for (;;)
+	{
+		PGresult   *res;
+
+		while (PQisBusy(conn))
+		{
+			if (!raft_remote_wait(conn, WL_SOCKET_READABLE, deadline))
+			{
+				out->status = RAFT_REMOTE_LOST;
+				out->error = pstrdup("timed out waiting for the leader");
+				return;
+			}
+			if (!PQconsumeInput(conn))
+			{
+				out->status = RAFT_REMOTE_LOST;
+				out->error = raft_remote_errmsg(conn);
+				return;
+			}
+		}
+		res = PQgetResult(conn);
+		if (res == NULL)
+			break;
+		if (!have_result)
+		{
+			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+				PQnfields(res) == 10)
+			{
+				raft_remote_take_row(res, out);
+				have_result = true;
+			}
+			else if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+			{
+				raft_remote_take_error(res, out);
+				have_result = true;
+			}
+		}
+		PQclear(res);
+	}
+	if (!have_result)
+	{
+		out->status = RAFT_REMOTE_LOST;
+		out->error = PQstatus(conn) == CONNECTION_OK ?
+			pstrdup("unexpected result from the leader") : raft_remote_errmsg(conn);
+	}
+}
+
+static void
+raft_remote_cancel(PGconn *conn)
+{
+	PGcancel   *cancel = PQgetCancel(conn);
+	char		errbuf[256];
+
+	if (cancel)
+	{
+		(void) PQcancel(cancel, errbuf, sizeof(errbuf));
+		PQfreeCancel(cancel);
+	}
+}
+
+void
+raft_remote_forward(int node_id, const char *conninfo,
+					const char *payload, Size len,
+					int timeout_ms, TimestampTz deadline,
+					RaftRemoteResult *out, volatile bool *sent)
+{
+	PGconn	   *conn;
+
+	memset(out, 0, sizeof(*out));
+	*sent = false;
+
+	if (raft_remote_conn != NULL &&
+		(raft_remote_node != node_id ||
+		 PQstatus(raft_remote_conn) != CONNECTION_OK ||
+		 PQtransactionStatus(raft_remote_conn) != PQTRANS_IDLE))
+		raft_remote_disconnect();
+
+	if (raft_remote_conn == NULL)
+	{
+		char	   *error = NULL;
+
+		conn = raft_remote_connect(conninfo, deadline, &error);
+		if (conn == NULL)
+		{
+			out->status = RAFT_REMOTE_NOT_SENT;
+			out->error = error;
+			return;
+		}
+		raft_remote_conn = conn;
+		raft_remote_node = node_id;
+	}
+	conn = raft_remote_conn;
+
+	PG_TRY();
+	{
+		raft_remote_exchange(conn, payload, len, timeout_ms, deadline, out, sent);
+	}
+	PG_CATCH();
+	{
+		if (*sent)
+			raft_remote_cancel(conn);
+		raft_remote_disconnect();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (out->status == RAFT_REMOTE_LOST)
+	{
+		raft_remote_cancel(conn);
+		raft_remote_disconnect();
+	}
+	else if (out->status == RAFT_REMOTE_NOT_SENT)
+		raft_remote_disconnect();
+}

@@ -1,0 +1,64 @@
+/*
+ * remote.h — a backend's libpq connection to the leader, used by
+ * raft_submit on a follower to forward the statement
+ * (raft_ext.forward_submit on the leader).
+ *
+ * Blocking for the caller but interruptible: every wait is a
+ * WaitLatchOrSocket loop that honours cancel, statement_timeout and
+ * postmaster death, like libpqwalreceiver and postgres_fdw.
+ *
+ * Locking: none; the connection is private to the backend (cached across
+ * calls, one at a time).
+ */
+#ifndef RAFT_EXT_REMOTE_H
+#define RAFT_EXT_REMOTE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+typedef enum RaftRemoteStatus
+{
+	RAFT_REMOTE_NOT_SENT,		/* could not connect or send: nothing happened */
+	RAFT_REMOTE_LOST,			/* sent, then the connection failed: unknown */
+	RAFT_REMOTE_REMOTE_ERROR,	/* forward_submit raised an error */
+	RAFT_REMOTE_ROW				/* forward_submit returned its row */
+} RaftRemoteStatus;
+
+typedef struct RaftRemoteResult
+{
+	RaftRemoteStatus status;
+	char	   *error;			/* NOT_SENT / LOST / REMOTE_ERROR: what happened */
+
+	/* REMOTE_ERROR */
+	int			sqlerrcode;
+	char	   *detail;
+	char	   *hint;
+
+	/* ROW: the columns of raft_ext.forward_submit */
+	char	   *row_status;		/* applied | error | retry | unknown */
+	bool		has_index;
+	uint64		index;
+	uint64		term;
+	char	   *command_tag;
+	bool		has_rows;
+	uint64		rows;
+	char	   *row_sqlstate;
+	char	   *row_message;
+	char	   *row_detail;
+	char	   *row_hint;
+	int			leader_id;
+} RaftRemoteResult;
+
+/*
+ * Call raft_ext.forward_submit(payload, timeout_ms) on node_id (conninfo),
+ * giving up at deadline.  Interrupts propagate as errors (after cancelling
+ * the remote query and closing the connection); *sent says whether the query
+ * had been sent when that happened.
+ */
+extern void raft_remote_forward(int node_id, const char *conninfo,
+								const char *payload, Size len,
+								int timeout_ms, TimestampTz deadline,
+								RaftRemoteResult *out, volatile bool *sent);
+
+#endif							/* RAFT_EXT_REMOTE_H */

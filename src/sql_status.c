@@ -1,0 +1,221 @@
+/*
+ * sql_status.c — raft_ext.status() and raft_ext.peers(), behind the views
+ * raft_status and raft_peers.
+ *
+ * Both read the snapshot the workers publish in shared memory; they never
+ * wait for the workers.  Connection strings are shown with any password
+ * masked.
+ *
+ * Locking: status_lock shared, for the copy only.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "config.h"
+#include "raft/raft.h"
+#include "request.h"
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(raft_ext_sql_status);
+PG_FUNCTION_INFO_V1(raft_ext_sql_peers);
+
+static const char *
+raft_status_role_name(int role)
+{
+	switch (role)
+	{
+		case RAFT_FOLLOWER:
+			return "follower";
+		case RAFT_PRE_CANDIDATE:
+			return "pre-candidate";
+		case RAFT_CANDIDATE:
+			return "candidate";
+		case RAFT_LEADER:
+			return "leader";
+		default:
+			return NULL;
+	}
+}
+
+static const char *
+raft_status_worker_state_name(RaftWorkerState s)
+{
+	switch (s)
+	{
+		case RAFT_WORKER_WAITING_FOR_EXTENSION:
+			return "waiting for extension";
+		case RAFT_WORKER_RUNNING:
+			return "running";
+		default:
+			return "not running";
+	}
+}
+
+#define RAFT_STATUS_NCOLS 19
+
+Datum
+raft_ext_sql_status(PG_FUNCTION_ARGS)
+{
+	RaftStatusSnapshot *st;
+	TupleDesc	tupdesc;
+	Datum		values[RAFT_STATUS_NCOLS];
+	bool		nulls[RAFT_STATUS_NCOLS];
+	const char *role;
+	uint64		dropped;
+	uint64		delivered;
+	bool		running;
+	int			i = 0;
+
+	raft_shmem_require();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "raft_ext.status: return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	if (tupdesc->natts != RAFT_STATUS_NCOLS)
+		elog(ERROR, "raft_ext.status: expected %d columns", RAFT_STATUS_NCOLS);
+
+	st = palloc(sizeof(RaftStatusSnapshot));
+	raft_request_status(st);
+	LWLockAcquire(raft_shared->inbox_lock, LW_SHARED);
+	dropped = raft_shared->inbox->dropped;
+	delivered = raft_shared->inbox->delivered;
+	LWLockRelease(raft_shared->inbox_lock);
+
+	memset(nulls, 0, sizeof(nulls));
+	running = st->worker_state == RAFT_WORKER_RUNNING;
+	role = running ? raft_status_role_name(st->role) : NULL;
+
+	/* node_id */
+	values[i++] = Int32GetDatum(raft_ext_node_id);
+	/* role */
+	if (role)
+		values[i++] = CStringGetTextDatum(role);
+	else
+		nulls[i++] = true;
+	/* term */
+	values[i] = Int64GetDatum((int64) st->term);
+	nulls[i++] = !running;
+	/* leader_id */
+	values[i] = Int32GetDatum(st->leader_id);
+	nulls[i++] = !running || st->leader_id == 0;
+	/* voted_for */
+	values[i] = Int32GetDatum(st->voted_for);
+	nulls[i++] = !running || st->voted_for == 0;
+	/* commit_index */
+	values[i] = Int64GetDatum((int64) st->commit_index);
+	nulls[i++] = !running;
+	/* last_applied */
+	values[i++] = Int64GetDatum((int64) pg_atomic_read_u64(&raft_shared->last_applied));
+	/* last_log_index, last_log_term */
+	values[i] = Int64GetDatum((int64) st->last_log_index);
+	nulls[i++] = !running;
+	values[i] = Int64GetDatum((int64) st->last_log_term);
+	nulls[i++] = !running;
+	/* leader_since */
+	values[i] = TimestampTzGetDatum(st->leader_since);
+	nulls[i++] = !running || st->leader_since == 0;
+	/* worker_state, apply_worker_state */
+	values[i++] = CStringGetTextDatum(raft_status_worker_state_name(st->worker_state));
+	values[i++] = CStringGetTextDatum(raft_status_worker_state_name(st->apply_state));
+	/* apply_stalled_since, apply_stalled_index */
+	values[i] = TimestampTzGetDatum(st->apply_stalled_since);
+	nulls[i++] = st->apply_stalled_since == 0;
+	values[i] = Int64GetDatum((int64) st->apply_stalled_index);
+	nulls[i++] = st->apply_stalled_since == 0;
+	/* apply_retries */
+	values[i++] = Int64GetDatum(st->apply_retries);
+	/* last_apply_error */
+	if (st->last_apply_error[0])
+		values[i++] = CStringGetTextDatum(st->last_apply_error);
+	else
+		nulls[i++] = true;
+	/* messages_received, messages_dropped, messages_refused */
+	values[i++] = Int64GetDatum((int64) delivered);
+	values[i++] = Int64GetDatum((int64) dropped);
+	values[i++] = Int64GetDatum((int64) st->messages_refused);
+	Assert(i == RAFT_STATUS_NCOLS);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+#define RAFT_PEERS_NCOLS 11
+
+Datum
+raft_ext_sql_peers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const RaftPeerList *peers;
+	RaftStatusSnapshot *st;
+	TimestampTz now = GetCurrentTimestamp();
+	bool		running;
+	int			i;
+
+	raft_shmem_require();
+	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != RAFT_PEERS_NCOLS)
+		elog(ERROR, "raft_ext.peers: expected %d columns", RAFT_PEERS_NCOLS);
+
+	st = palloc(sizeof(RaftStatusSnapshot));
+	raft_request_status(st);
+	running = st->worker_state == RAFT_WORKER_RUNNING;
+	peers = raft_conf_peers();
+
+	for (i = 0; i < peers->npeers; i++)
+	{
+		Datum		values[RAFT_PEERS_NCOLS];
+		bool		nulls[RAFT_PEERS_NCOLS];
+		RaftPeerStatus *ps = NULL;
+		bool		self = peers->ids[i] == raft_ext_node_id;
+		int			k;
+		int			c = 0;
+
+		for (k = 0; k < st->npeers; k++)
+			if (st->peers[k].node_id == peers->ids[i])
+				ps = &st->peers[k];
+		if (!running)
+			ps = NULL;
+
+		memset(nulls, 0, sizeof(nulls));
+		/* node_id, conninfo, is_self */
+		values[c++] = Int32GetDatum(peers->ids[i]);
+		values[c++] = CStringGetTextDatum(raft_conf_mask_conninfo(raft_peer_conninfo(peers, i)));
+		values[c++] = BoolGetDatum(self);
+		/* connected */
+		values[c] = BoolGetDatum(ps ? ps->connected : false);
+		nulls[c++] = self;
+		/* match_index, next_index: only known on the leader */
+		values[c] = Int64GetDatum(ps ? (int64) ps->match_index : 0);
+		nulls[c++] = !(ps && ps->has_progress);
+		values[c] = Int64GetDatum(ps ? (int64) ps->next_index : 0);
+		nulls[c++] = !(ps && ps->has_progress);
+		/* last_contact, last_contact_age */
+		if (ps && !self && ps->last_contact != 0)
+		{
+			values[c++] = TimestampTzGetDatum(ps->last_contact);
+			values[c++] = DirectFunctionCall2(timestamp_mi,
+											  TimestampTzGetDatum(now),
+											  TimestampTzGetDatum(ps->last_contact));
+		}
+		else
+		{
+			nulls[c++] = true;
+			nulls[c++] = true;
+		}
+		/* messages_sent, messages_dropped, last_error */
+		values[c] = Int64GetDatum(ps ? ps->messages_sent : 0);
+		nulls[c++] = self || ps == NULL;
+		values[c] = Int64GetDatum(ps ? ps->messages_dropped : 0);
+		nulls[c++] = self || ps == NULL;
+		if (ps && !self && ps->last_error[0])
+			values[c++] = CStringGetTextDatum(ps->last_error);
+		else
+			nulls[c++] = true;
+		Assert(c == RAFT_PEERS_NCOLS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,490 @@
+/*
+ * storage.c — the Raft log, hard state and apply state in the extension's
+ * tables, through SPI.  Table layout: see storage.h and raft_ext--1.0.sql.
+ *
+ * Durability: raft_storage_persist() commits with synchronous_commit =
+ * local (a local WAL flush, and no wait for physical standbys, which have
+ * nothing to do with Raft), whatever the server's setting, so an entry or a
+ * vote is durable before any message that depends on it is sent.
+ *
+ * Locking: none of our own; see storage.h.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "storage/ipc.h"
+
+#include "config.h"
+#include "storage.h"
+
+static SPIPlanPtr raft_storage_insert_plan = NULL;
+static SPIPlanPtr raft_storage_delete_plan = NULL;
+static SPIPlanPtr raft_storage_hard_state_plan = NULL;
+static SPIPlanPtr raft_storage_read_plan = NULL;
+static SPIPlanPtr raft_storage_set_applied_plan = NULL;
+static SPIPlanPtr raft_storage_outcome_plan = NULL;
+static SPIPlanPtr raft_storage_get_outcome_plan = NULL;
+
+static SPIPlanPtr
+raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "raft_ext: SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "raft_ext: SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * CommitTransactionCommand() leaves CurrentMemoryContext at
+ * TopMemoryContext; the workers' loops allocate in their own per-iteration
+ * contexts, so every transaction here gives the caller's context back.
+ */
+static MemoryContext raft_storage_caller_cxt = NULL;
+
+static void
+raft_storage_begin(void)
+{
+	raft_storage_caller_cxt = CurrentMemoryContext;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "raft_ext: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+raft_storage_commit(void)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "raft_ext: SPI_finish failed");
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(raft_storage_caller_cxt);
+}
+
+Oid
+raft_storage_extension_oid(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			oid;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	oid = get_extension_oid("raft_ext", true);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return oid;
+}
+
+Oid
+raft_storage_wait_for_extension(void)
+{
+	bool		logged = false;
+
+	for (;;)
+	{
+		Oid			oid;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		oid = raft_storage_extension_oid();
+		if (OidIsValid(oid))
+			return oid;
+		if (!logged)
+		{
+			ereport(LOG,
+					(errmsg("raft_ext: waiting for CREATE EXTENSION raft_ext in database \"%s\"",
+							raft_ext_database)));
+			logged = true;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+void
+raft_storage_check_extension(Oid ext_oid, TimestampTz *checked_at)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (*checked_at != 0 && !TimestampDifferenceExceeds(*checked_at, now, 1000))
+		return;
+	*checked_at = now;
+	if (raft_storage_extension_oid() != ext_oid)
+	{
+		ereport(LOG,
+				(errmsg("raft_ext: extension raft_ext was dropped or re-created; restarting the worker")));
+		proc_exit(1);
+	}
+}
+
+void
+raft_storage_load(RaftStoredState *out)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	Portal		portal;
+	int			ret;
+	size_t		cap = 1024;
+	bool		isnull;
+
+	memset(out, 0, sizeof(*out));
+	raft_storage_begin();
+
+	ret = SPI_execute("SELECT current_term, voted_for FROM raft_ext.hard_state", true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: raft_ext.hard_state must hold exactly one row"),
+				 errhint("Recreate the extension on this node, or restore the row.")));
+	out->hard_state.currentTerm = (raft_term)
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	out->hard_state.votedFor = (raft_node_id)
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+	out->last_applied = raft_storage_get_last_applied();
+
+	out->entries = MemoryContextAlloc(callercxt, cap * sizeof(raft_entry));
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT index, term, type, payload FROM raft_ext.log ORDER BY index",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			raft_entry *e;
+			Datum		d;
+
+			if (out->nentries == cap)
+			{
+				cap *= 2;
+				out->entries = repalloc_huge(out->entries, cap * sizeof(raft_entry));
+			}
+			e = &out->entries[out->nentries];
+			e->index = (raft_index) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			e->term = (raft_term) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			e->type = (uint8_t) DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
+			d = SPI_getbinval(tup, desc, 4, &isnull);
+			if (isnull)
+			{
+				e->len = 0;
+				e->data = NULL;
+			}
+			else
+			{
+				bytea	   *b = DatumGetByteaPP(d);
+				Size		len = VARSIZE_ANY_EXHDR(b);
+				char	   *copy = MemoryContextAllocHuge(callercxt, len > 0 ? len : 1);
+
+				memcpy(copy, VARDATA_ANY(b), len);
+				e->len = (uint32_t) len;
+				e->data = len > 0 ? copy : NULL;
+			}
+			if (e->index != out->nentries + 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("raft_ext: the Raft log has a gap: expected index %llu, found %llu",
+								(unsigned long long) (out->nentries + 1),
+								(unsigned long long) e->index)));
+			out->nentries++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	raft_storage_commit();
+}
+
+void
+raft_storage_persist(const raft_ready *ready, uint64 *last_index)
+{
+	size_t		i;
+
+	if (!ready->hardStateChanged && ready->nEntries == 0)
+		return;
+
+	raft_storage_begin();
+	(void) set_config_option("synchronous_commit", "local", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+
+	if (ready->hardStateChanged)
+	{
+		Datum		values[2];
+
+		if (raft_storage_hard_state_plan == NULL)
+		{
+			Oid			types[2] = {INT8OID, INT8OID};
+
+			raft_storage_hard_state_plan = raft_storage_prepare(
+																"UPDATE raft_ext.hard_state SET current_term = $1, voted_for = $2",
+																2, types);
+		}
+		values[0] = Int64GetDatum((int64) ready->hardState.currentTerm);
+		values[1] = Int64GetDatum((int64) ready->hardState.votedFor);
+		if (SPI_execute_plan(raft_storage_hard_state_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("raft_ext: could not update raft_ext.hard_state")));
+	}
+
+	if (ready->nEntries > 0)
+	{
+		uint64		first = ready->entries[0].index;
+
+		if (first <= *last_index)
+		{
+			Datum		values[1];
+
+			if (raft_storage_delete_plan == NULL)
+			{
+				Oid			types[1] = {INT8OID};
+
+				raft_storage_delete_plan = raft_storage_prepare(
+																"DELETE FROM raft_ext.log WHERE index >= $1", 1, types);
+			}
+			values[0] = Int64GetDatum((int64) first);
+			if (SPI_execute_plan(raft_storage_delete_plan, values, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "raft_ext: could not truncate the log");
+		}
+		if (raft_storage_insert_plan == NULL)
+		{
+			Oid			types[4] = {INT8OID, INT8OID, INT2OID, BYTEAOID};
+
+			raft_storage_insert_plan = raft_storage_prepare(
+															"INSERT INTO raft_ext.log(index, term, type, payload) VALUES ($1, $2, $3, $4)",
+															4, types);
+		}
+		for (i = 0; i < ready->nEntries; i++)
+		{
+			const raft_entry *e = &ready->entries[i];
+			Datum		values[4];
+			char		nulls[4] = {' ', ' ', ' ', ' '};
+			bytea	   *b = NULL;
+
+			values[0] = Int64GetDatum((int64) e->index);
+			values[1] = Int64GetDatum((int64) e->term);
+			values[2] = Int16GetDatum((int16) e->type);
+			if (e->len > 0)
+			{
+				b = palloc(VARHDRSZ + e->len);
+				SET_VARSIZE(b, VARHDRSZ + e->len);
+				memcpy(VARDATA(b), e->data, e->len);
+				values[3] = PointerGetDatum(b);
+			}
+			else
+			{
+				values[3] = (Datum) 0;
+				nulls[3] = 'n';
+			}
+			if (SPI_execute_plan(raft_storage_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "raft_ext: could not append to the log");
+			if (b)
+				pfree(b);
+		}
+		*last_index = ready->entries[ready->nEntries - 1].index;
+	}
+	raft_storage_commit();
+}
+
+bool
+raft_storage_read_entry(uint64 index, uint64 *term, int *type, char **payload, Size *len)
+{
+	Datum		values[1];
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		d;
+
+	if (raft_storage_read_plan == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+
+		raft_storage_read_plan = raft_storage_prepare(
+													  "SELECT term, type, payload FROM raft_ext.log WHERE index = $1", 1, types);
+	}
+	values[0] = Int64GetDatum((int64) index);
+	if (SPI_execute_plan(raft_storage_read_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "raft_ext: could not read the log");
+	if (SPI_processed != 1)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	*term = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	*type = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	if (isnull)
+	{
+		*payload = NULL;
+		*len = 0;
+	}
+	else
+	{
+		bytea	   *b = DatumGetByteaPCopy(d);
+
+		*payload = VARDATA(b);
+		*len = VARSIZE(b) - VARHDRSZ;
+	}
+	return true;
+}
+
+uint64
+raft_storage_get_last_applied(void)
+{
+	bool		isnull;
+	int			ret;
+
+	ret = SPI_execute("SELECT last_applied FROM raft_ext.apply_state", true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: raft_ext.apply_state must hold exactly one row")));
+	return (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+void
+raft_storage_set_last_applied(uint64 index)
+{
+	Datum		values[1];
+
+	if (raft_storage_set_applied_plan == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+
+		raft_storage_set_applied_plan = raft_storage_prepare(
+															 "UPDATE raft_ext.apply_state SET last_applied = $1", 1, types);
+	}
+	values[0] = Int64GetDatum((int64) index);
+	if (SPI_execute_plan(raft_storage_set_applied_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: could not update raft_ext.apply_state")));
+}
+
+static Datum
+raft_storage_text_or_null(const char *s, char *null)
+{
+	if (s == NULL)
+	{
+		*null = 'n';
+		return (Datum) 0;
+	}
+	*null = ' ';
+	return CStringGetTextDatum(s);
+}
+
+void
+raft_storage_record_outcome(const RaftOutcome *o)
+{
+	Datum		values[8];
+	char		nulls[8];
+
+	if (raft_storage_outcome_plan == NULL)
+	{
+		Oid			types[8] = {INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+
+		raft_storage_outcome_plan = raft_storage_prepare(
+														 "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
+														 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+														 "ON CONFLICT (log_index) DO UPDATE SET term = EXCLUDED.term, command_tag = EXCLUDED.command_tag, "
+														 "rows = EXCLUDED.rows, sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, "
+														 "detail = EXCLUDED.detail, hint = EXCLUDED.hint",
+														 8, types);
+	}
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum((int64) o->index);
+	values[1] = Int64GetDatum((int64) o->term);
+	values[2] = raft_storage_text_or_null(o->command_tag, &nulls[2]);
+	if (o->has_rows)
+		values[3] = Int64GetDatum((int64) o->rows);
+	else
+	{
+		values[3] = (Datum) 0;
+		nulls[3] = 'n';
+	}
+	values[4] = raft_storage_text_or_null(o->sqlerrcode ? unpack_sql_state(o->sqlerrcode) : NULL, &nulls[4]);
+	values[5] = raft_storage_text_or_null(o->message, &nulls[5]);
+	values[6] = raft_storage_text_or_null(o->detail, &nulls[6]);
+	values[7] = raft_storage_text_or_null(o->hint, &nulls[7]);
+	if (SPI_execute_plan(raft_storage_outcome_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "raft_ext: could not record the outcome of log entry %llu",
+			 (unsigned long long) o->index);
+}
+
+static char *
+raft_storage_get_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+bool
+raft_storage_get_outcome(uint64 index, RaftOutcome *o)
+{
+	Datum		values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	char	   *state;
+
+	if (raft_storage_get_outcome_plan == NULL)
+	{
+		Oid			types[1] = {INT8OID};
+
+		raft_storage_get_outcome_plan = raft_storage_prepare(
+															 "SELECT term, command_tag, rows, sqlstate, message, detail, hint "
+															 "FROM raft_ext.outcome WHERE log_index = $1", 1, types);
+	}
+	values[0] = Int64GetDatum((int64) index);
+	if (SPI_execute_plan(raft_storage_get_outcome_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "raft_ext: could not read raft_ext.outcome");
+	if (SPI_processed != 1)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	memset(o, 0, sizeof(*o));
+	o->index = index;
+	o->term = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	o->command_tag = raft_storage_get_text(tup, desc, 2);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	o->has_rows = !isnull;
+	o->rows = isnull ? 0 : (uint64) DatumGetInt64(d);
+	state = raft_storage_get_text(tup, desc, 4);
+	if (state && strlen(state) == 5)
+		o->sqlerrcode = MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]);
+	o->message = raft_storage_get_text(tup, desc, 5);
+	o->detail = raft_storage_get_text(tup, desc, 6);
+	o->hint = raft_storage_get_text(tup, desc, 7);
+	return true;
+}

@@ -77,7 +77,7 @@ _PG_init(void)
 							&raft_ext_election_timeout_max,
 							300, 30, 120000,
 							PGC_POSTMASTER, GUC_UNIT_MS,
-							raft_conf_check_election_timeout_max, NULL, NULL);
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("raft_ext.heartbeat_interval",
 							"Interval between the leader's heartbeats.",
@@ -85,7 +85,7 @@ _PG_init(void)
 							&raft_ext_heartbeat_interval,
 							50, 10, 10000,
 							PGC_POSTMASTER, GUC_UNIT_MS,
-							raft_conf_check_heartbeat_interval, NULL, NULL);
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("raft_ext.submit_timeout",
 							"How long raft_submit, raft_barrier and raft_transfer_leadership wait when statement_timeout is 0.",

@@ -454,34 +454,6 @@ raft_conf_check_database(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-bool
-raft_conf_check_election_timeout_max(int *newval, void **extra, GucSource source)
-{
-	if (*newval / RAFT_EXT_TICK_MS <= raft_ext_election_timeout_min / RAFT_EXT_TICK_MS)
-	{
-		raft_conf_reject("raft_ext.election_timeout_max",
-						 psprintf("raft_ext.election_timeout_max (%d ms) must exceed raft_ext.election_timeout_min (%d ms) by at least %d ms.",
-								  *newval, raft_ext_election_timeout_min, RAFT_EXT_TICK_MS),
-						 "Election timeouts are drawn at random between the two; the defaults are 150 and 300.");
-		return false;
-	}
-	return true;
-}
-
-bool
-raft_conf_check_heartbeat_interval(int *newval, void **extra, GucSource source)
-{
-	if (*newval / RAFT_EXT_TICK_MS >= raft_ext_election_timeout_min / RAFT_EXT_TICK_MS)
-	{
-		raft_conf_reject("raft_ext.heartbeat_interval",
-						 psprintf("raft_ext.heartbeat_interval (%d ms) must be shorter than raft_ext.election_timeout_min (%d ms).",
-								  *newval, raft_ext_election_timeout_min),
-						 "A heartbeat interval of a third of the minimum election timeout or less is usual.");
-		return false;
-	}
-	return true;
-}
-
 void
 raft_conf_validate(void)
 {
@@ -499,6 +471,13 @@ raft_conf_validate(void)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("raft_ext.node_id %d is not listed in raft_ext.peers", raft_ext_node_id),
 				 errhint("raft_ext.peers must list every member, this node included.")));
+	/*
+	 * The timing settings are checked against each other here, once all are
+	 * loaded, and not in their check hooks: a hook runs when its own setting
+	 * is defined, and would compare the configured value of one with the
+	 * built-in default of another (election_timeout_min = 400 looked larger
+	 * than the not-yet-loaded election_timeout_max's default of 300).
+	 */
 	if (raft_ext_heartbeat_interval / RAFT_EXT_TICK_MS >= raft_ext_election_timeout_min / RAFT_EXT_TICK_MS ||
 		raft_ext_election_timeout_min / RAFT_EXT_TICK_MS >= raft_ext_election_timeout_max / RAFT_EXT_TICK_MS)
 		ereport(ERROR,

@@ -92,8 +92,6 @@ extern bool raft_conf_check_node_id(int *newval, void **extra, GucSource source)
 extern bool raft_conf_check_peers(char **newval, void **extra, GucSource source);
 extern void raft_conf_assign_peers(const char *newval, void *extra);
 extern bool raft_conf_check_database(char **newval, void **extra, GucSource source);
-extern bool raft_conf_check_election_timeout_max(int *newval, void **extra, GucSource source);
-extern bool raft_conf_check_heartbeat_interval(int *newval, void **extra, GucSource source);
 
 /* Cross-setting check run once all GUCs are defined; ereports on error. */
 extern void raft_conf_validate(void);

@@ -414,13 +414,12 @@ raft_campaign(raft_node *node)
 static raft_index
 apply_bound(const raft_node *node)
 {
-	raft_index	last = raft_log_last_index(&node->log);
-
 	/*
-	 * Everything in the log is durable once the batch is persisted, which
-	 * the host does before applying; never hand out past it.
+	 * Only entries the host has confirmed durable (raft_advance) are handed
+	 * out for apply: a host that applied an entry it had not yet made
+	 * durable, then crashed, would come back having applied past its log.
 	 */
-	return node->commitIndex < last ? node->commitIndex : last;
+	return node->commitIndex < node->stableIndex ? node->commitIndex : node->stableIndex;
 }
 
 static bool

@@ -21,9 +21,10 @@
  *      RAFT_MSG_APPEND_ENTRIES, which a leader may send before its own
  *      flush completes (Raft thesis §10.2.1).  To persist entries: delete
  *      every stored entry with index >= entries[0].index, then store them.
- *   2. Apply ready.committedEntries in order, each exactly once, after
- *      the batch's entries are durable: a committed entry may be one of
- *      this very batch's entries (never one beyond them).
+ *   2. Apply ready.committedEntries in order, each exactly once.  They
+ *      are always entries an earlier batch made durable (confirmed by
+ *      raft_advance), so apply may run before or after this batch's
+ *      persistence.
  *   3. Call raft_advance() with the same batch when done; between
  *      raft_ready() and raft_advance() no other call that changes the node
  *      is allowed (they return RAFT_EBUSY).  Pointers inside a ready batch
@@ -149,7 +150,12 @@ typedef struct raft_message
 	uint32_t	nEntries;
 	const raft_entry *entries;	/* entries[i].index == prevLogIndex + 1 + i */
 
-	/* AppendEntriesResult */
+	/*
+	 * AppendEntriesResult.  On refusal the hint says where the follower's
+	 * log diverges: no entry at prevLogIndex -> conflictTerm 0,
+	 * conflictIndex = its lastLogIndex + 1; a different term there ->
+	 * conflictTerm = that term, conflictIndex = the first index of it.
+	 */
 	bool		success;
 	raft_index	matchIndex;
 	raft_index	rejectedIndex;

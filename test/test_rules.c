@@ -1,0 +1,1463 @@
+/*
+ * test_rules.c — one small test per rule of the Raft paper's Figure 2 and
+ * of the extensions the core implements, each named after its rule.
+ *
+ * Most tests put one node in a known state (a log and a hard state on its
+ * fake disk, see cluster.h), step hand-made messages into it and read
+ * what it answers; the other members of its configuration are never
+ * started, so nothing happens that the test did not ask for.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "testlib.h"
+
+/* ---------------------------------------------------------------------
+ * Hand-made messages
+ * --------------------------------------------------------------------- */
+static raft_message
+msg_append(raft_node_id from, raft_node_id to, raft_term term,
+		   raft_index prevLogIndex, raft_term prevLogTerm, raft_index leaderCommit,
+		   const raft_entry *entries, uint32_t nEntries)
+{
+	raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND_ENTRIES;
+	m.from = from;
+	m.to = to;
+	m.term = term;
+	m.prevLogIndex = prevLogIndex;
+	m.prevLogTerm = prevLogTerm;
+	m.leaderCommit = leaderCommit;
+	m.entries = nEntries > 0 ? entries : NULL;
+	m.nEntries = nEntries;
+	return m;
+}
+
+static raft_message
+msg_vote(raft_node_id from, raft_node_id to, raft_term term,
+		 raft_index lastLogIndex, raft_term lastLogTerm)
+{
+	raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_REQUEST_VOTE;
+	m.from = from;
+	m.to = to;
+	m.term = term;
+	m.lastLogIndex = lastLogIndex;
+	m.lastLogTerm = lastLogTerm;
+	return m;
+}
+
+static raft_message
+msg_simple(int type, raft_node_id from, raft_node_id to, raft_term term)
+{
+	raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t) type;
+	m.from = from;
+	m.to = to;
+	m.term = term;
+	return m;
+}
+
+/* Entries first, first + 1, ... with the given terms and no data. */
+static void
+make_entries(raft_entry *out, raft_index first, const raft_term *terms, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		memset(&out[i], 0, sizeof(raft_entry));
+		out[i].index = first + i;
+		out[i].term = terms[i];
+		out[i].type = RAFT_ENTRY_NORMAL;
+	}
+}
+
+/*
+ * A 3-member configuration where only node 1 runs, starting from a disk
+ * holding entries of the given terms and currentTerm.
+ */
+static cluster *
+solo_node(const raft_term *logTerms, size_t nLog, raft_term currentTerm)
+{
+	cluster    *c = cl_new(3);
+	size_t		i;
+
+	for (i = 0; i < nLog; i++)
+		cl_seed_entry(c, 1, logTerms[i], "", false);
+	if (c->node[1].hs.currentTerm < currentTerm)
+		c->node[1].hs.currentTerm = currentTerm;
+	if (cl_start(c, 1) != RAFT_OK)
+	{
+		fprintf(stderr, "solo_node: raft_node_create failed\n");
+		abort();
+	}
+	return c;
+}
+
+/* Step m into node 1 after clearing the network; returns node 1's answer of type (or NULL). */
+static const raft_message *
+ask(cluster *c, const raft_message *m, int answerType)
+{
+	cl_drop_all(c);
+	CHECK(cl_step(c, 1, m) == RAFT_OK);
+	return cl_find_msg(c, 1, m->from, answerType);
+}
+
+/* ---------------------------------------------------------------------
+ * Figure 2, AppendEntries RPC, receiver implementation
+ * --------------------------------------------------------------------- */
+
+/* 1. Reply false if term < currentTerm (and tell the sender our term). */
+static void
+test_rule_append_entries_reply_false_if_term_older(void)
+{
+	raft_term	log[] = {1};
+	raft_term	newTerms[] = {3};
+	raft_entry	ents[1];
+	cluster    *c = solo_node(log, 1, 5);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 2, newTerms, 1);
+	m = msg_append(2, 1, 3, 1, 1, 1, ents, 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->success);
+	CHECK(r->term == 5);
+	CHECK(cl_status(c, 1).currentTerm == 5);
+	CHECK(cl_status(c, 1).leader == RAFT_NONE);
+	CHECK(cl_status(c, 1).lastLogIndex == 1);	/* nothing appended */
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* 2. Reply false if the log has no entry at prevLogIndex (hint: our log ends early). */
+static void
+test_rule_append_entries_reply_false_if_prev_entry_missing(void)
+{
+	raft_term	log[] = {1, 1};
+	cluster    *c = solo_node(log, 2, 2);
+	raft_message m = msg_append(2, 1, 2, 5, 2, 0, NULL, 0);
+	const raft_message *r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+
+	REQUIRE(r != NULL);
+	CHECK(!r->success);
+	CHECK(r->term == 2);
+	CHECK(r->rejectedIndex == 5);
+	CHECK(r->lastLogIndex == 2);
+	CHECK(r->conflictTerm == 0);
+	CHECK(r->conflictIndex == 3);	/* the first index we lack */
+	CHECK(cl_status(c, 1).lastLogIndex == 2);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * 2. Reply false if the entry at prevLogIndex has another term (hint: that
+ * term and the first index we hold of it, so the leader skips it whole).
+ */
+static void
+test_rule_append_entries_reply_false_if_prev_term_differs(void)
+{
+	raft_term	log[] = {1, 2, 2, 2};
+	raft_term	newTerms[] = {4};
+	raft_entry	ents[1];
+	cluster    *c = solo_node(log, 4, 3);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 5, newTerms, 1);
+	m = msg_append(2, 1, 4, 4, 3, 0, ents, 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->success);
+	CHECK(r->term == 4);
+	CHECK(r->rejectedIndex == 4);
+	CHECK(r->lastLogIndex == 4);
+	CHECK(r->conflictTerm == 2);
+	CHECK(r->conflictIndex == 2);
+	/* a refusal changes nothing in the log */
+	CHECK(cl_status(c, 1).lastLogIndex == 4);
+	CHECK(cl_term_at(c, 1, 4) == 2);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* 3. If an existing entry conflicts with a new one, delete it and all that follow. */
+static void
+test_rule_append_entries_delete_conflicting_entry_and_all_that_follow(void)
+{
+	raft_term	log[] = {1, 1, 2, 2};
+	raft_term	newTerms[] = {3};
+	raft_entry	ents[1];
+	cluster    *c = solo_node(log, 4, 2);
+	raft_message m;
+	const raft_message *r;
+	raft_entry	e;
+
+	make_entries(ents, 3, newTerms, 1);
+	m = msg_append(2, 1, 3, 2, 1, 0, ents, 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 3);
+	CHECK(cl_status(c, 1).lastLogIndex == 3);
+	CHECK(cl_term_at(c, 1, 3) == 3);
+	CHECK(!raft_log_entry(c->node[1].raft, 4, &e));
+	/* the host was told to replace its copy from index 3 on */
+	CHECK(c->node[1].log.n == 3);
+	CHECK(c->node[1].log.e[2].term == 3);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * 3. ... but only on a real conflict: a delayed duplicate of an older
+ * AppendEntries, whose entries all match, must not cut off the newer
+ * entries behind them (the network reorders).
+ */
+static void
+test_rule_append_entries_stale_duplicate_does_not_truncate(void)
+{
+	raft_term	terms[] = {2, 2, 2, 2, 2};
+	raft_entry	ents[5];
+	cluster    *c = solo_node(NULL, 0, 0);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 1, terms, 5);
+	m = msg_append(2, 1, 2, 0, 0, 0, ents, 5);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL && r->success);
+	CHECK(cl_status(c, 1).lastLogIndex == 5);
+
+	/* the older message, carrying only entries 1..2, arrives late */
+	m = msg_append(2, 1, 2, 0, 0, 0, ents, 2);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 2);	/* what this message proves, no more */
+	CHECK(cl_status(c, 1).lastLogIndex == 5);
+	CHECK(cl_status(c, 1).stableIndex == 5);
+	CHECK(c->node[1].log.n == 5);
+
+	/* and one from the middle */
+	m = msg_append(2, 1, 2, 2, 2, 0, &ents[2], 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success && r->matchIndex == 3);
+	CHECK(cl_status(c, 1).lastLogIndex == 5);
+	CHECK(c->node[1].log.n == 5);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* 4. Append any new entries not already in the log (and only those). */
+static void
+test_rule_append_entries_append_new_entries_not_already_in_log(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	newTerms[] = {1, 1, 1};
+	raft_entry	ents[3];
+	cluster    *c = solo_node(log, 2, 1);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 2, newTerms, 3);
+	m = msg_append(2, 1, 1, 1, 1, 0, ents, 3);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 4);
+	CHECK(cl_status(c, 1).lastLogIndex == 4);
+	/* only 3 and 4 went to the disk; entry 2 was already there */
+	CHECK(c->node[1].lastPersistFirst == 3);
+	CHECK(c->node[1].lastPersistCount == 2);
+	CHECK(c->node[1].log.n == 4);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * 5. If leaderCommit > commitIndex, commitIndex = min(leaderCommit, index
+ * of last new entry).  The follower's log here is longer than
+ * prevLogIndex + nEntries: entries 3..5 are not vouched for by this
+ * message (they may come from an old leader) and must not be committed.
+ */
+static void
+test_rule_append_entries_commit_index_is_min_of_leader_commit_and_last_new_entry(void)
+{
+	raft_term	log[] = {1, 1, 1, 1, 1};
+	raft_term	newTerms[] = {1};
+	raft_entry	ents[1];
+	cluster    *c = solo_node(log, 5, 1);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 2, newTerms, 1);
+	m = msg_append(2, 1, 2, 1, 1, 5, ents, 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL && r->success);
+	CHECK(cl_status(c, 1).commitIndex == 2);
+	CHECK(c->node[1].applied == 2);
+
+	/* a heartbeat vouches for its prevLogIndex only */
+	m = msg_append(2, 1, 2, 3, 1, 5, NULL, 0);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL && r->success);
+	CHECK(cl_status(c, 1).commitIndex == 3);
+
+	/* and the leader's commit index bounds it from the other side */
+	m = msg_append(2, 1, 2, 5, 1, 4, NULL, 0);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL && r->success);
+	CHECK(cl_status(c, 1).commitIndex == 4);
+	CHECK(c->node[1].applied == 4);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Figure 2, RequestVote RPC, receiver implementation
+ * --------------------------------------------------------------------- */
+
+/* 1. Reply false if term < currentTerm. */
+static void
+test_rule_request_vote_reply_false_if_term_older(void)
+{
+	cluster    *c = solo_node(NULL, 0, 5);
+	raft_message m = msg_vote(2, 1, 4, 9, 4);
+	const raft_message *r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(r->term == 5);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(cl_status(c, 1).currentTerm == 5);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * 2. Grant if votedFor is null or candidateId: one vote per term.  A second
+ * candidate of the same term is refused; the same candidate asking again
+ * (its first answer may have been lost) is granted again.
+ */
+static void
+test_rule_request_vote_one_vote_per_term(void)
+{
+	cluster    *c = solo_node(NULL, 0, 0);
+	raft_message m;
+	const raft_message *r;
+
+	m = msg_vote(2, 1, 1, 0, 0);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+
+	m = msg_vote(3, 1, 1, 0, 0);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+
+	m = msg_vote(2, 1, 1, 0, 0);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == 2);
+	CHECK(c->node[1].hs.votedFor == 2);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * 2. ... and the candidate's log is at least as up-to-date (§5.4.1): the
+ * later last term wins; with equal last terms, the longer log.
+ */
+static void
+test_rule_request_vote_only_for_up_to_date_log(void)
+{
+	raft_term	log[] = {1, 2, 2};
+	cluster    *c = solo_node(log, 3, 2);
+	raft_message m;
+	const raft_message *r;
+
+	/* longer, but its last term is older */
+	m = msg_vote(2, 1, 3, 10, 1);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+
+	/* same last term, shorter */
+	m = msg_vote(3, 1, 4, 2, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+
+	/* same last term, same length */
+	m = msg_vote(2, 1, 5, 3, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+
+	/* later last term, shorter */
+	m = msg_vote(3, 1, 6, 1, 3);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == 3);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* Which batch first held a given hard state, and which a given message. */
+typedef struct batch_order
+{
+	unsigned	hardStateBatch;
+	unsigned	messageBatch;
+} batch_order;
+
+/*
+ * Run node 1's ready loop by hand, noting the first batch whose hard state
+ * is (term, votedFor) with hardStateChanged, and the first batch carrying a
+ * message of msgType to msgTo (granted, for vote answers).
+ */
+static batch_order
+watch_batches(cluster *c, raft_term term, raft_node_id votedFor, int msgType, raft_node_id msgTo)
+{
+	batch_order o = {0, 0};
+	unsigned	batch = 0;
+	raft_node  *n = c->node[1].raft;
+
+	while (raft_has_ready(n) && batch < 100)
+	{
+		raft_ready	rd;
+		size_t		i;
+
+		if (raft_ready_get(n, &rd) != RAFT_OK)
+			break;
+		batch++;
+		if (o.hardStateBatch == 0 && rd.hardStateChanged &&
+			rd.hardState.currentTerm == term && rd.hardState.votedFor == votedFor)
+			o.hardStateBatch = batch;
+		for (i = 0; i < rd.nMessages; i++)
+		{
+			const raft_message *m = &rd.messages[i];
+
+			if (o.messageBatch == 0 && m->type == msgType && m->to == msgTo &&
+				(msgType != RAFT_MSG_REQUEST_VOTE_RESULT || m->voteGranted))
+				o.messageBatch = batch;
+		}
+		cl_host_batch(c, 1, &rd);
+		raft_advance(n, &rd);
+	}
+	return o;
+}
+
+/*
+ * votedFor and currentTerm reach ready.hardState (hardStateChanged) no
+ * later than the batch that sends the vote: the host persists a batch
+ * before sending its messages, so a vote is never granted twice across a
+ * crash.  The same holds for a candidate's vote for itself.
+ */
+static void
+test_rule_vote_is_in_hard_state_before_grant_is_sent(void)
+{
+	cluster    *c = solo_node(NULL, 0, 3);
+	raft_message m;
+	batch_order o;
+
+	/* a vote in the current term: only votedFor changes */
+	m = msg_vote(2, 1, 3, 0, 0);
+	CHECK(raft_step(c->node[1].raft, &m) == RAFT_OK);
+	o = watch_batches(c, 3, 2, RAFT_MSG_REQUEST_VOTE_RESULT, 2);
+	CHECK(o.hardStateBatch > 0);
+	CHECK(o.messageBatch > 0);
+	CHECK(o.hardStateBatch <= o.messageBatch);
+
+	/* a vote in a new term: both change */
+	m = msg_vote(3, 1, 5, 0, 0);
+	CHECK(raft_step(c->node[1].raft, &m) == RAFT_OK);
+	o = watch_batches(c, 5, 3, RAFT_MSG_REQUEST_VOTE_RESULT, 3);
+	CHECK(o.hardStateBatch > 0);
+	CHECK(o.messageBatch > 0);
+	CHECK(o.hardStateBatch <= o.messageBatch);
+
+	/* a candidate's vote for itself, before its RequestVotes */
+	CHECK(raft_campaign(c->node[1].raft) == RAFT_OK);
+	o = watch_batches(c, 6, 1, RAFT_MSG_REQUEST_VOTE, 2);
+	CHECK(o.hardStateBatch > 0);
+	CHECK(o.messageBatch > 0);
+	CHECK(o.hardStateBatch <= o.messageBatch);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Figure 2, Rules for Servers
+ * --------------------------------------------------------------------- */
+
+/*
+ * All servers: if a message carries term T > currentTerm, set currentTerm
+ * = T and become follower — whatever the message.  Shown on a leader, one
+ * message type at a time.
+ */
+static void
+test_rule_higher_term_in_any_message_makes_follower(void)
+{
+	static const int types[] = {
+		RAFT_MSG_APPEND_ENTRIES,
+		RAFT_MSG_APPEND_ENTRIES_RESULT,
+		RAFT_MSG_REQUEST_VOTE,
+		RAFT_MSG_REQUEST_VOTE_RESULT,
+		RAFT_MSG_READ_INDEX,
+		RAFT_MSG_READ_INDEX_RESULT
+	};
+	size_t		k;
+
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+	{
+		cluster    *c = cl_new(3);
+		raft_message m = msg_simple(types[k], 2, 1, 6);
+		raft_status st;
+
+		cl_start_all(c);
+		REQUIRE(cl_elect(c, 1));
+		REQUIRE(cl_status(c, 1).currentTerm == 1);
+		if (types[k] == RAFT_MSG_READ_INDEX_RESULT)
+			m.success = true;
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+		st = cl_status(c, 1);
+		if (st.role != RAFT_FOLLOWER || st.currentTerm != 6)
+			fprintf(stderr, "  message type %d at term 6: role %s, term %llu\n",
+					types[k], raft_role_name(st.role),
+					(unsigned long long) st.currentTerm);
+		CHECK(st.role == RAFT_FOLLOWER);
+		CHECK(st.currentTerm == 6);
+		CHECK(c->node[1].hs.currentTerm == 6);	/* and the host persisted it */
+		CHECK(st.leader == (types[k] == RAFT_MSG_APPEND_ENTRIES ? 2 : RAFT_NONE));
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+}
+
+/* The same for a candidate: an answer from a later term ends its campaign. */
+static void
+test_rule_higher_term_makes_candidate_follower(void)
+{
+	cluster    *c = solo_node(NULL, 0, 0);
+	raft_message m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, 3, 1, 4);
+
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	REQUIRE(cl_status(c, 1).role == RAFT_CANDIDATE);
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).role == RAFT_FOLLOWER);
+	CHECK(cl_status(c, 1).currentTerm == 4);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Leaders: commit an entry only if it is of the current term (§5.4.2);
+ * entries of earlier terms commit with it.  Counting replicas of an older
+ * entry is not enough (Figure 8).
+ */
+static void
+test_rule_leader_never_commits_earlier_term_entry_by_counting_replicas(void)
+{
+	raft_term	log[] = {1, 1};
+	cluster    *c = solo_node(log, 2, 1);
+	raft_message m;
+
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, 2, 1, 2);
+	m.voteGranted = true;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(cl_is_leader(c, 1));
+	REQUIRE(cl_term_at(c, 1, 3) == 2);	/* the new leader's no-op */
+
+	/* node 2 holds index 2 (term 1): with us, a majority — not enough */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, 2);
+	m.success = true;
+	m.matchIndex = 2;
+	m.lastLogIndex = 2;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+	CHECK(c->node[1].applied == 0);
+
+	/* node 2 holds the no-op of term 2: now 1..3 commit together */
+	m.matchIndex = 3;
+	m.lastLogIndex = 3;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 3);
+	CHECK(c->node[1].applied == 3);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* A network that loses, duplicates and reorders. */
+static void
+deliver_chaotically(cluster *c, uint64_t *rng)
+{
+	unsigned long guard = 0;
+
+	while (c->qn > 0 && ++guard < 100000)
+	{
+		size_t		k = (size_t) (cl_rand(rng) % c->qn);
+		unsigned	dice = (unsigned) (cl_rand(rng) % 100);
+
+		if (dice < 10)
+		{
+			cl_msg		lost = cl_take(c, k);
+
+			cl_msg_free(&lost);
+			continue;
+		}
+		if (dice < 25)
+			cl_duplicate(c, k);
+		cl_deliver_at(c, k);
+	}
+}
+
+/*
+ * All servers: apply committed entries in log order, each exactly once —
+ * through lost, duplicated and reordered messages and a crash.  The host
+ * loop checks every batch (order, exactly once, same entry everywhere);
+ * here the final state machines are also compared directly.
+ */
+static void
+test_rule_committed_entries_handed_out_once_in_order(void)
+{
+	cluster    *c = cl_new(3);
+	uint64_t	rng = 42;
+	unsigned	round;
+	unsigned	proposed = 0;
+	raft_node_id leader;
+	raft_index	commit;
+	size_t		i,
+				j;
+	char		buf[16];
+
+	cl_start_all(c);
+	for (round = 0; round < 400; round++)
+	{
+		for (i = 1; i <= c->n; i++)
+			cl_tick(c, (raft_node_id) i);
+		leader = cl_leader(c);
+		if (round % 3 == 0 && leader != RAFT_NONE)
+		{
+			snprintf(buf, sizeof(buf), "p%u", proposed);
+			if (cl_propose(c, leader, buf, NULL) == RAFT_OK)
+				proposed++;
+		}
+		if (round == 150)
+			cl_crash(c, 3);
+		if (round == 200)
+			CHECK(cl_start(c, 3) == RAFT_OK);
+		deliver_chaotically(c, &rng);
+	}
+
+	/* a calm network: everyone catches up */
+	cl_run(c, 10 * CL_ELECTION_MAX);
+	leader = cl_leader(c);
+	REQUIRE(leader != RAFT_NONE);
+	commit = cl_status(c, leader).commitIndex;
+	CHECK(proposed > 50);
+	CHECK(commit > 50);
+	for (i = 1; i <= c->n; i++)
+	{
+		cl_node    *nd = &c->node[i];
+
+		CHECK(nd->applied == commit);
+		CHECK(nd->sm.n == commit);
+		for (j = 0; j < nd->sm.n; j++)
+		{
+			CHECK(nd->sm.e[j].index == j + 1);
+			CHECK(cl_same_entry(&nd->sm.e[j], &c->node[1].sm.e[j]));
+		}
+	}
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A follower hands out for apply only entries the host has confirmed
+ * durable (raft_advance of the batch that carried them, i.e. stableIndex):
+ * entries arriving together with a commit index covering them are first
+ * persisted, then applied in a later batch.
+ */
+static void
+test_rule_follower_applies_only_confirmed_durable_entries(void)
+{
+	raft_term	terms[] = {1, 1, 1};
+	raft_entry	ents[3];
+	cluster    *c = solo_node(NULL, 0, 0);
+	raft_node  *n = c->node[1].raft;
+	raft_message m;
+	raft_index	applied = 0;
+	unsigned	early = 0,
+				batches = 0;
+
+	make_entries(ents, 1, terms, 3);
+	m = msg_append(2, 1, 1, 0, 0, 3, ents, 3);
+	CHECK(raft_step(n, &m) == RAFT_OK);
+	while (raft_has_ready(n) && ++batches < 100)
+	{
+		raft_ready	rd;
+		raft_status st;
+		size_t		i;
+
+		raft_get_status(n, &st);
+		REQUIRE(raft_ready_get(n, &rd) == RAFT_OK);
+		for (i = 0; i < rd.nCommittedEntries; i++)
+		{
+			if (rd.committedEntries[i].index > st.stableIndex)
+				early++;
+			applied = rd.committedEntries[i].index;
+		}
+		cl_host_batch(c, 1, &rd);
+		CHECK(raft_advance(n, &rd) == RAFT_OK);
+	}
+	if (early > 0)
+		fprintf(stderr, "  %u entries handed out for apply before raft_advance "
+				"confirmed them durable\n", early);
+	CHECK(early == 0);
+	CHECK(batches < 100);		/* the node settles */
+	CHECK(applied == 3);
+	CHECK(cl_status(c, 1).commitIndex == 3);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * The host interface's own rules
+ * --------------------------------------------------------------------- */
+
+/* Only the leader takes proposals; followers and candidates say RAFT_ENOTLEADER. */
+static void
+test_rule_propose_on_non_leader_returns_enotleader(void)
+{
+	cluster    *c = cl_new(3);
+	cluster    *lone = solo_node(NULL, 0, 0);
+	raft_index	before;
+
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	before = cl_status(c, 2).lastLogIndex;
+	CHECK(cl_propose(c, 2, "x", NULL) == RAFT_ENOTLEADER);
+	CHECK(cl_status(c, 2).lastLogIndex == before);
+	CHECK(cl_propose(c, 1, "x", NULL) == RAFT_OK);
+
+	CHECK(cl_campaign(lone, 1) == RAFT_OK);
+	REQUIRE(cl_status(lone, 1).role == RAFT_CANDIDATE);
+	CHECK(cl_propose(lone, 1, "x", NULL) == RAFT_ENOTLEADER);
+	CHECK(cl_status(lone, 1).lastLogIndex == 0);
+	CHECK(c->violations == 0 && lone->violations == 0);
+	cl_free(c);
+	cl_free(lone);
+}
+
+/* Between raft_ready_get and raft_advance every call that changes the node is RAFT_EBUSY. */
+static void
+test_rule_calls_between_ready_and_advance_return_ebusy(void)
+{
+	cluster    *c = cl_new(3);
+	raft_node  *n;
+	raft_ready	rd,
+				rd2;
+	raft_message m;
+	raft_term	term;
+
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	n = c->node[1].raft;
+	term = cl_status(c, 1).currentTerm;
+	CHECK(raft_propose(n, "x", 1, NULL, NULL) == RAFT_OK);
+	REQUIRE(raft_has_ready(n));
+	REQUIRE(raft_ready_get(n, &rd) == RAFT_OK);
+
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, term);
+	m.success = true;
+	m.matchIndex = 1;
+	CHECK(raft_tick(n) == RAFT_EBUSY);
+	CHECK(raft_step(n, &m) == RAFT_EBUSY);
+	CHECK(raft_propose(n, "y", 1, NULL, NULL) == RAFT_EBUSY);
+	CHECK(raft_read_index(n, 1) == RAFT_EBUSY);
+	CHECK(raft_transfer_leadership(n, 2) == RAFT_EBUSY);
+	CHECK(raft_campaign(n) == RAFT_EBUSY);
+	CHECK(raft_ready_get(n, &rd2) == RAFT_EBUSY);
+
+	cl_host_batch(c, 1, &rd);
+	CHECK(raft_advance(n, &rd) == RAFT_OK);
+	CHECK(raft_tick(n) == RAFT_OK);
+	CHECK(raft_propose(n, "y", 1, NULL, NULL) == RAFT_OK);
+	cl_process(c, 1);
+	cl_deliver_all(c);
+	CHECK(cl_applied_data(c, 2, "y"));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+static int
+create_rc(const raft_config *cfg, const raft_hard_state *hs,
+		  const raft_entry *entries, size_t n, raft_index lastApplied)
+{
+	raft_node  *node = NULL;
+	int			rc = raft_node_create(cfg, hs, entries, n, lastApplied, &node);
+
+	if (rc == RAFT_OK)
+		raft_node_destroy(node);
+	else if (node != NULL)
+	{
+		fprintf(stderr, "  raft_node_create failed but set *out\n");
+		rc = 1;
+	}
+	return rc;
+}
+
+/* A configuration (or durable state) that cannot work is refused with RAFT_EINVAL. */
+static void
+test_rule_invalid_config_returns_einval(void)
+{
+	static const raft_node_id three[] = {1, 2, 3};
+	static const raft_node_id dup[] = {1, 2, 2};
+	static const raft_node_id withNone[] = {1, 0, 3};
+	raft_config good,
+				cfg;
+	raft_hard_state hs = {2, RAFT_NONE};
+	raft_entry	e;
+	raft_node  *node = NULL;
+
+	memset(&good, 0, sizeof(good));
+	good.id = 1;
+	good.voters = three;
+	good.nVoters = 3;
+	good.electionTickMin = 10;
+	good.electionTickMax = 20;
+	good.heartbeatTick = 2;
+	memset(&e, 0, sizeof(e));
+	e.index = 1;
+	e.term = 1;
+
+	CHECK(create_rc(&good, NULL, NULL, 0, 0) == RAFT_OK);
+	CHECK(create_rc(&good, &hs, &e, 1, 1) == RAFT_OK);
+
+	CHECK(create_rc(NULL, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	CHECK(raft_node_create(&good, NULL, NULL, 0, 0, NULL) == RAFT_EINVAL);
+
+	cfg = good;
+	cfg.id = 4;					/* not among the voters */
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.id = RAFT_NONE;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.voters = dup;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.voters = withNone;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.nVoters = 0;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.voters = NULL;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.electionTickMax = cfg.electionTickMin;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.electionTickMin = 30;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.heartbeatTick = cfg.electionTickMin;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+	cfg = good;
+	cfg.heartbeatTick = 15;
+	CHECK(create_rc(&cfg, NULL, NULL, 0, 0) == RAFT_EINVAL);
+
+	/* durable state that cannot be: a log not starting at 1, applied past the log */
+	e.index = 2;
+	CHECK(create_rc(&good, &hs, &e, 1, 0) == RAFT_EINVAL);
+	e.index = 1;
+	CHECK(create_rc(&good, &hs, NULL, 1, 0) == RAFT_EINVAL);
+	CHECK(create_rc(&good, &hs, &e, 1, 2) == RAFT_EINVAL);
+	CHECK(node == NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Allocation failure
+ * --------------------------------------------------------------------- */
+
+/*
+ * An allocator that fails once its budget is spent (every later request,
+ * or with oneShot only that one), and counts live blocks.
+ */
+typedef struct fail_alloc
+{
+	long		budget;			/* allocations that still succeed; < 0: unlimited */
+	bool		oneShot;		/* fail only the request that finds the budget at 0 */
+	long		live;
+	long		failures;
+} fail_alloc;
+
+static bool
+fa_should_fail(fail_alloc *fa)
+{
+	if (fa->budget == 0)
+	{
+		fa->failures++;
+		if (fa->oneShot)
+			fa->budget = -1;
+		return true;
+	}
+	if (fa->budget > 0)
+		fa->budget--;
+	return false;
+}
+
+static void *
+fa_malloc(void *ctx, size_t size)
+{
+	fail_alloc *fa = ctx;
+	void	   *p;
+
+	if (fa_should_fail(fa))
+		return NULL;
+	p = malloc(size);
+	if (p != NULL)
+		fa->live++;
+	return p;
+}
+
+static void *
+fa_realloc(void *ctx, void *ptr, size_t size)
+{
+	fail_alloc *fa = ctx;
+	void	   *p;
+
+	if (fa_should_fail(fa))
+		return NULL;
+	p = realloc(ptr, size);
+	if (p != NULL && ptr == NULL)
+		fa->live++;
+	return p;
+}
+
+static void
+fa_free(void *ctx, void *ptr)
+{
+	fail_alloc *fa = ctx;
+
+	if (ptr == NULL)
+		return;
+	fa->live--;
+	free(ptr);
+}
+
+typedef struct enomem_result
+{
+	bool		injected;		/* the budget ran out during the run */
+	bool		ok;
+	unsigned	noMem;			/* RAFT_ENOMEM answers seen */
+} enomem_result;
+
+/* Diagnostics are printed only when re-running the first failing budget. */
+static bool enomem_verbose = false;
+
+static bool
+ok_or_nomem_at(int rc, unsigned *noMem, const char *what, int line)
+{
+	if (rc == RAFT_ENOMEM)
+		(*noMem)++;
+	if (rc == RAFT_OK || rc == RAFT_ENOMEM)
+		return true;
+	if (enomem_verbose)
+		fprintf(stderr, "  line %d: %s returned %s\n", line, what, raft_strerror(rc));
+	return false;
+}
+
+#define ok_or_nomem(call, noMem) ok_or_nomem_at((call), (noMem), #call, __LINE__)
+
+/* A proposal may also meet RAFT_EBUSY, but only while a transfer is under way. */
+static bool
+propose_ok_or_nomem(cluster *c, raft_node_id leader, const char *data, unsigned *noMem)
+{
+	int			rc = cl_propose(c, leader, data, NULL);
+
+	if (rc == RAFT_EBUSY && cl_status(c, leader).transferTarget != RAFT_NONE)
+		return true;
+	return ok_or_nomem_at(rc, noMem, "raft_propose", __LINE__);
+}
+
+/* Tick until a leader exists that is not handing over; RAFT_NONE if none comes. */
+static raft_node_id
+wait_for_settled_leader(cluster *c, unsigned maxTicks)
+{
+	unsigned	t;
+
+	cl_deliver_all(c);
+	for (t = 0; t < maxTicks; t++)
+	{
+		raft_node_id leader = cl_leader(c);
+
+		if (leader != RAFT_NONE && cl_status(c, leader).transferTarget == RAFT_NONE)
+			return leader;
+		cl_tick_all(c);
+	}
+	return RAFT_NONE;
+}
+
+/*
+ * The part of the scenario run while allocations may fail: create, elect,
+ * propose enough to grow every array, heartbeats, reads on the leader and
+ * a follower, a leadership transfer, more proposals.  Every call must
+ * answer RAFT_OK or RAFT_ENOMEM.
+ */
+static bool
+enomem_armed_part(cluster *c, unsigned *noMem)
+{
+	bool		ok = true;
+	raft_node_id leader;
+	size_t		i;
+	int			k;
+
+	for (i = 1; i <= c->n; i++)
+		ok &= ok_or_nomem(cl_start(c, (raft_node_id) i), noMem);
+	if (c->node[1].raft != NULL)
+		ok &= ok_or_nomem(cl_campaign(c, 1), noMem);
+	cl_deliver_all(c);
+	for (k = 0; k < 12; k++)
+	{
+		leader = cl_leader(c);
+		if (leader != RAFT_NONE)
+			ok &= propose_ok_or_nomem(c, leader, "before", noMem);
+	}
+	cl_deliver_all(c);
+	leader = cl_leader(c);
+	if (leader != RAFT_NONE)
+	{
+		raft_node_id other = leader == 2 ? 3 : 2;
+
+		ok &= ok_or_nomem(raft_read_index(c->node[leader].raft, 1), noMem);
+		cl_process(c, leader);
+		if (c->node[other].raft != NULL &&
+			cl_status(c, other).leader != RAFT_NONE)
+		{
+			ok &= ok_or_nomem(raft_read_index(c->node[other].raft, 2), noMem);
+			cl_process(c, other);
+		}
+		cl_deliver_all(c);
+		if (c->node[other].raft != NULL)
+		{
+			ok &= ok_or_nomem(raft_transfer_leadership(c->node[leader].raft, other), noMem);
+			cl_process(c, leader);
+		}
+	}
+	for (k = 0; k < 2 * CL_HEARTBEAT; k++)
+		cl_tick_all(c);
+	leader = cl_leader(c);
+	for (k = 0; k < 12 && leader != RAFT_NONE; k++)
+		ok &= propose_ok_or_nomem(c, leader, "middle", noMem);
+	cl_deliver_all(c);
+	return ok;
+}
+
+/* Say why a run failed (only when re-running the first failing budget). */
+static void
+enomem_note(long budget, bool oneShot, const char *what)
+{
+	if (enomem_verbose)
+		fprintf(stderr, "  budget %ld%s: %s\n", budget, oneShot ? " (one shot)" : "", what);
+}
+
+/*
+ * One run with the allocator failing after budget allocations; then
+ * memory comes back and the same nodes must elect a leader and commit.
+ * Nothing may leak.
+ */
+static enomem_result
+enomem_run(long budget, bool oneShot)
+{
+	fail_alloc	fa = {budget, oneShot, 0, 0};
+	raft_allocator alloc = {fa_malloc, fa_realloc, fa_free, &fa};
+	enomem_result res = {false, true, 0};
+	cluster    *c = cl_new(3);
+	raft_node_id leader;
+	size_t		i;
+
+	for (i = 1; i <= c->n; i++)
+		c->node[i].cfg.allocator = &alloc;
+	c->allowNoMem = true;
+
+	if (!enomem_armed_part(c, &res.noMem))
+	{
+		enomem_note(budget, oneShot, "a call failed with something other than RAFT_ENOMEM");
+		res.ok = false;
+	}
+
+	/* memory is back: the same nodes carry on */
+	res.injected = fa.failures > 0;
+	fa.budget = -1;
+	for (i = 1; i <= c->n; i++)
+	{
+		if (c->node[i].raft == NULL && cl_start(c, (raft_node_id) i) != RAFT_OK)
+		{
+			enomem_note(budget, oneShot, "a node cannot be created once memory is back");
+			res.ok = false;
+		}
+	}
+	leader = wait_for_settled_leader(c, 20 * CL_ELECTION_MAX);
+	if (leader == RAFT_NONE || cl_propose(c, leader, "after", NULL) != RAFT_OK)
+	{
+		enomem_note(budget, oneShot, "no working leader once memory is back");
+		res.ok = false;
+	}
+	cl_run(c, 4 * CL_HEARTBEAT);
+	for (i = 1; i <= c->n; i++)
+	{
+		if (!cl_applied_data(c, (raft_node_id) i, "after"))
+		{
+			enomem_note(budget, oneShot, "a node did not apply an entry proposed after memory came back");
+			res.ok = false;
+		}
+	}
+	if (c->violations != 0)
+	{
+		enomem_note(budget, oneShot, "the cluster saw violations");
+		res.ok = false;
+	}
+	res.noMem += c->noMem;
+	cl_free(c);
+	if (fa.live != 0)
+	{
+		enomem_note(budget, oneShot, "blocks leaked");
+		res.ok = false;
+	}
+	return res;
+}
+
+/* Sweep N = 0, 1, 2, ... until the scenario no longer reaches allocation N. */
+static void
+enomem_sweep(bool oneShot)
+{
+	long		budget;
+	long		firstBad = -1;
+	unsigned	runs = 0,
+				noMem = 0;
+
+	for (budget = 0; budget < 20000; budget++)
+	{
+		enomem_result res = enomem_run(budget, oneShot);
+
+		runs++;
+		noMem += res.noMem;
+		if (!res.ok && firstBad < 0)
+			firstBad = budget;
+		if (!res.injected)
+			break;
+	}
+	if (firstBad >= 0)
+	{
+		fprintf(stderr, "  first failing budget%s: %ld (of %u runs)\n",
+				oneShot ? " (one shot)" : "", firstBad, runs);
+		enomem_verbose = true;
+		(void) enomem_run(firstBad, oneShot);
+		enomem_verbose = false;
+	}
+	CHECK(firstBad < 0);
+	CHECK(runs > 50);			/* the scenario allocates; failures were injected */
+	CHECK(noMem > 0);
+	CHECK(budget < 20000);		/* and it ended: some budget was enough */
+}
+
+/*
+ * Every allocation failure is RAFT_ENOMEM, never a crash or a leak, and
+ * the node works again once allocation succeeds.  First the allocator
+ * fails every request from the N-th on, then only the N-th, for N = 0, 1,
+ * 2, ...  (Leaks are also caught by ASan in build-san.)
+ */
+static void
+test_rule_allocation_failure_returns_enomem_and_recovers(void)
+{
+	enomem_sweep(false);
+	enomem_sweep(true);
+}
+
+/* ---------------------------------------------------------------------
+ * Flow control
+ * --------------------------------------------------------------------- */
+typedef struct flow_watch
+{
+	raft_index	last[4096];		/* last index of each unacknowledged AppendEntries to node 2 */
+	size_t		n;
+	size_t		maxOutstanding;
+} flow_watch;
+
+static void
+flow_on_send(cluster *c, const raft_message *m, void *arg)
+{
+	flow_watch *w = arg;
+
+	(void) c;
+	if (m->type == RAFT_MSG_APPEND_ENTRIES && m->from == 1 && m->to == 2 &&
+		m->nEntries > 0 && w->n < 4096)
+	{
+		w->last[w->n++] = m->prevLogIndex + m->nEntries;
+		if (w->n > w->maxOutstanding)
+			w->maxOutstanding = w->n;
+	}
+}
+
+/* An acknowledgement of index i, reaching the leader, settles every message ending at or before i. */
+static bool
+flow_filter(cluster *c, cl_msg *msg, void *arg)
+{
+	flow_watch *w = arg;
+	size_t		i,
+				kept = 0;
+
+	(void) c;
+	if (msg->m.type == RAFT_MSG_APPEND_ENTRIES_RESULT && msg->m.from == 2 &&
+		msg->m.to == 1 && msg->m.success)
+	{
+		for (i = 0; i < w->n; i++)
+			if (w->last[i] > msg->m.matchIndex)
+				w->last[kept++] = w->last[i];
+		w->n = kept;
+	}
+	return true;
+}
+
+/*
+ * With maxInflight = 2, a leader replicating to a follower has at most two
+ * entry-bearing AppendEntries unacknowledged; the rest waits for acks.
+ */
+static void
+test_rule_flow_control_max_inflight(void)
+{
+	cluster    *c = cl_new(3);
+	flow_watch *w = calloc(1, sizeof(flow_watch));
+	raft_progress pr;
+	size_t		i;
+	int			k;
+
+	for (i = 1; i <= c->n; i++)
+		c->node[i].cfg.maxInflight = 2;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	cl_run(c, CL_HEARTBEAT);
+	REQUIRE(raft_get_progress(c->node[1].raft, 1, &pr));
+	CHECK(pr.id == 2 && pr.state == RAFT_PROGRESS_REPLICATE);
+
+	c->onSend = flow_on_send;
+	c->onSendArg = w;
+	c->filter = flow_filter;
+	c->filterArg = w;
+	for (k = 0; k < 10; k++)
+		CHECK(cl_propose(c, 1, "f", NULL) == RAFT_OK);
+	CHECK(w->n >= 1);
+	CHECK(w->n <= 2);
+	CHECK(raft_get_progress(c->node[1].raft, 1, &pr) && pr.inflight <= 2);
+
+	cl_deliver_all(c);
+	CHECK(w->maxOutstanding <= 2);
+	CHECK(w->maxOutstanding >= 1);
+	CHECK(cl_status(c, 2).lastLogIndex == 11);
+	CHECK(cl_status(c, 1).commitIndex == 11);
+	CHECK(c->violations == 0);
+	cl_free(c);
+	free(w);
+}
+
+typedef struct bytes_watch
+{
+	size_t		cap;
+	unsigned	overCap;
+	unsigned	maxEntries;
+	bool		bigAlone;
+} bytes_watch;
+
+static void
+bytes_on_send(cluster *c, const raft_message *m, void *arg)
+{
+	bytes_watch *w = arg;
+
+	(void) c;
+	if (m->type != RAFT_MSG_APPEND_ENTRIES || m->nEntries == 0)
+		return;
+	if (m->nEntries > 1 && cl_msg_payload(m) > w->cap)
+		w->overCap++;
+	if (m->nEntries > w->maxEntries)
+		w->maxEntries = m->nEntries;
+	if (m->nEntries == 1 && m->entries[0].len > w->cap)
+		w->bigAlone = true;
+}
+
+/*
+ * maxMsgBytes caps the entry payload of one AppendEntries; only a single
+ * entry larger than the cap may exceed it (alone).
+ */
+static void
+test_rule_append_entries_payload_within_max_msg_bytes(void)
+{
+	cluster    *c = cl_new(3);
+	bytes_watch w = {1000, 0, 0, false};
+	char	   *big = malloc(5001);
+	char		small[301];
+	size_t		i;
+	int			k;
+
+	memset(big, 'B', 5000);
+	big[5000] = '\0';
+	memset(small, 's', 300);
+	small[300] = '\0';
+	for (i = 1; i <= c->n; i++)
+		c->node[i].cfg.maxMsgBytes = w.cap;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	c->onSend = bytes_on_send;
+	c->onSendArg = &w;
+
+	/* node 3 misses everything, so it catches up in batches later */
+	cl_cut_link(c, 1, 3, true);
+	for (k = 0; k < 20; k++)
+		CHECK(cl_propose(c, 1, small, NULL) == RAFT_OK);
+	CHECK(cl_propose(c, 1, big, NULL) == RAFT_OK);
+	for (k = 0; k < 10; k++)
+		CHECK(cl_propose(c, 1, small, NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_heal(c);
+	cl_run(c, 2 * CL_ELECTION_MAX);
+
+	CHECK(cl_same_log(c, 1, 3));
+	CHECK(cl_applied_data(c, 3, big));
+	CHECK(w.overCap == 0);
+	CHECK(w.maxEntries >= 2);	/* batching did happen: three 300-byte entries fit */
+	CHECK(w.maxEntries <= 3);
+	CHECK(w.bigAlone);
+	CHECK(c->violations == 0);
+	cl_free(c);
+	free(big);
+}
+
+/* ---------------------------------------------------------------------
+ * Extensions: pre-vote, check-quorum's lease
+ * --------------------------------------------------------------------- */
+
+/*
+ * Pre-vote asks about term + 1 without entering it: neither the receiver
+ * nor the asker changes its term, and no vote is recorded.
+ */
+static void
+test_rule_pre_vote_changes_no_term(void)
+{
+	cluster    *c = cl_new(3);
+	raft_message m;
+	const raft_message *r;
+	unsigned	t;
+
+	c->node[1].cfg.preVote = true;
+	c->node[1].hs.currentTerm = 3;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+
+	m = msg_vote(2, 1, 4, 0, 0);
+	m.type = RAFT_MSG_PRE_VOTE;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).currentTerm == 3);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(c->node[1].hs.currentTerm == 3);
+
+	/* the asking side: timing out makes a pre-candidate at the same term */
+	cl_drop_all(c);
+	for (t = 0; t < CL_ELECTION_MAX && cl_status(c, 1).role == RAFT_FOLLOWER; t++)
+		cl_tick(c, 1);
+	CHECK(cl_status(c, 1).role == RAFT_PRE_CANDIDATE);
+	CHECK(cl_status(c, 1).currentTerm == 3);
+	r = cl_find_msg(c, 1, 2, RAFT_MSG_PRE_VOTE);
+	REQUIRE(r != NULL);
+	CHECK(r->term == 4);
+	CHECK(cl_propose(c, 1, "x", NULL) == RAFT_ENOTLEADER);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Check-quorum's lease: a follower that hears from a live leader ignores a
+ * RequestVote of a later term (a disruptive, partitioned node), unless
+ * the leader itself is handing over (leadershipTransfer).
+ */
+static void
+test_rule_lease_ignores_vote_while_leader_is_live(void)
+{
+	cluster    *c = cl_new(3);
+	raft_message m;
+	raft_term	term;
+
+	cl_set_options(c, false, true);
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	cl_run(c, CL_HEARTBEAT);
+	term = cl_status(c, 3).currentTerm;
+
+	m = msg_vote(2, 3, term + 1, 100, term);
+	cl_drop_all(c);
+	CHECK(cl_step(c, 3, &m) == RAFT_OK);
+	CHECK(cl_status(c, 3).currentTerm == term);
+	CHECK(cl_status(c, 3).leader == 1);
+	CHECK(cl_count_msgs(c, 3, 2, RAFT_MSG_REQUEST_VOTE_RESULT) == 0);
+
+	m.leadershipTransfer = true;
+	CHECK(cl_step(c, 3, &m) == RAFT_OK);
+	CHECK(cl_status(c, 3).currentTerm == term + 1);
+	CHECK(cl_status(c, 3).votedFor == 2);
+	REQUIRE(cl_find_msg(c, 3, 2, RAFT_MSG_REQUEST_VOTE_RESULT) != NULL);
+	CHECK(cl_find_msg(c, 3, 2, RAFT_MSG_REQUEST_VOTE_RESULT)->voteGranted);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+int
+main(void)
+{
+	/* line by line: a sanitizer report at exit must not swallow the results */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	RUN_TEST(test_rule_append_entries_reply_false_if_term_older);
+	RUN_TEST(test_rule_append_entries_reply_false_if_prev_entry_missing);
+	RUN_TEST(test_rule_append_entries_reply_false_if_prev_term_differs);
+	RUN_TEST(test_rule_append_entries_delete_conflicting_entry_and_all_that_follow);
+	RUN_TEST(test_rule_append_entries_stale_duplicate_does_not_truncate);
+	RUN_TEST(test_rule_append_entries_append_new_entries_not_already_in_log);
+	RUN_TEST(test_rule_append_entries_commit_index_is_min_of_leader_commit_and_last_new_entry);
+	RUN_TEST(test_rule_request_vote_reply_false_if_term_older);
+	RUN_TEST(test_rule_request_vote_one_vote_per_term);
+	RUN_TEST(test_rule_request_vote_only_for_up_to_date_log);
+	RUN_TEST(test_rule_vote_is_in_hard_state_before_grant_is_sent);
+	RUN_TEST(test_rule_higher_term_in_any_message_makes_follower);
+	RUN_TEST(test_rule_higher_term_makes_candidate_follower);
+	RUN_TEST(test_rule_leader_never_commits_earlier_term_entry_by_counting_replicas);
+	RUN_TEST(test_rule_committed_entries_handed_out_once_in_order);
+	RUN_TEST(test_rule_follower_applies_only_confirmed_durable_entries);
+	RUN_TEST(test_rule_propose_on_non_leader_returns_enotleader);
+	RUN_TEST(test_rule_calls_between_ready_and_advance_return_ebusy);
+	RUN_TEST(test_rule_invalid_config_returns_einval);
+	RUN_TEST(test_rule_allocation_failure_returns_enomem_and_recovers);
+	RUN_TEST(test_rule_flow_control_max_inflight);
+	RUN_TEST(test_rule_append_entries_payload_within_max_msg_bytes);
+	RUN_TEST(test_rule_pre_vote_changes_no_term);
+	RUN_TEST(test_rule_lease_ignores_vote_while_leader_is_live);
+	return test_summary("test_rules");
+}

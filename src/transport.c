@@ -720,6 +720,12 @@ transport_peer_finish_command(RaftTransportPeer *peer, TimestampTz now, const ch
 		}
 		peer->state = RAFT_TRANSPORT_READY;
 		peer->ready_since = now;
+		/* raft_peers shows the trouble of now, not of an outage that is over */
+		if (peer->last_error != NULL)
+		{
+			pfree(peer->last_error);
+			peer->last_error = NULL;
+		}
 
 		/* The end of a logged outage, and the first connection, are always logged. */
 		if (peer->outage_logged || !peer->ever_ready ||

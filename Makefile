@@ -81,7 +81,17 @@ clean:
 	rm -rf $(EXTRA_CLEAN)
 endif
 
-.PHONY: test deps regresscheck tapcheck clean-test
+.PHONY: test deps regresscheck tapcheck clean-test sim fuzz
+
+# More simulation seeds than make test runs: make sim SEEDS=20000 [START=S]
+# (a failing seed prints the one command that replays it with its trace).
+SEEDS ?= 20000
+sim:
+	+$(MAKE) -C test sim SEEDS=$(SEEDS) $(if $(START),SIM_ARGS='--start $(START)')
+
+# libFuzzer on the wire decoder: make fuzz FUZZ_TIME=300
+fuzz:
+	+$(MAKE) -C test fuzz $(if $(FUZZ_TIME),FUZZ_TIME=$(FUZZ_TIME))
 
 # The one test command (test/ is a directory, hence .PHONY above).
 test:

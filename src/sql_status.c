@@ -25,24 +25,6 @@ PG_FUNCTION_INFO_V1(raft_ext_sql_status);
 PG_FUNCTION_INFO_V1(raft_ext_sql_peers);
 
 static const char *
-raft_status_role_name(int role)
-{
-	switch (role)
-	{
-		case RAFT_FOLLOWER:
-			return "follower";
-		case RAFT_PRE_CANDIDATE:
-			return "pre-candidate";
-		case RAFT_CANDIDATE:
-			return "candidate";
-		case RAFT_LEADER:
-			return "leader";
-		default:
-			return NULL;
-	}
-}
-
-static const char *
 raft_status_worker_state_name(RaftWorkerState s)
 {
 	switch (s)
@@ -87,7 +69,7 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 
 	memset(nulls, 0, sizeof(nulls));
 	running = st->worker_state == RAFT_WORKER_RUNNING;
-	role = running ? raft_status_role_name(st->role) : NULL;
+	role = running ? raft_role_name((raft_role) st->role) : NULL;
 
 	/* node_id */
 	values[i++] = Int32GetDatum(raft_ext_node_id);

@@ -118,3 +118,4 @@ endif
 clean: clean-test
 clean-test:
 	$(if $(wildcard test/Makefile),$(MAKE) -C test clean)
+include mk/cluster.mk

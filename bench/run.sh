@@ -1,0 +1,883 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: what raft_ext costs, measured against what one
+# would use instead, in one run on one machine.
+#
+#  1. Throughput: the same single-row INSERT (pgbench -n -f, a custom script;
+#     every transaction inserts a new row) at 1, 8 and 32 clients against
+#       (a) plain    one PostgreSQL server
+#       (b) syncrep  PostgreSQL's synchronous streaming replication: a primary
+#                    and two standbys (pg_basebackup -R), synchronous_standby_names
+#                    = 'ANY 1 (s1, s2)', synchronous_commit = remote_apply
+#       (c) raft     a three-node raft_ext cluster (scripts/raftctl), each
+#                    transaction SELECT raft_submit('INSERT ...') on the leader
+#     tps, average and 99th-percentile latency (from pgbench's per-transaction
+#     log), and the tps ratios (c)/(a), (c)/(b).
+#  2. Failover: rounds of kill -9 of the raft leader under a steady write load
+#     (psql loops, each write a new connection to the nodes in turn); per round
+#     the election time, the time from the kill to the next acknowledged write
+#     committed by the new leader, and acknowledged / failed / outcome-unknown
+#     writes; then every node must hold the same rows, every acknowledged write
+#     included and no failed one.
+#  3. Catch-up: a follower stopped while N entries are committed, restarted:
+#     the time until it has applied them all.
+#
+# The report (markdown, machine described) goes to
+# bench/results/<date>-<host>.md with a PNG plot (gnuplot) and the raw numbers
+# (.tsv) beside it.
+#
+# Usage: bench/run.sh            the full benchmark (about 10 minutes)
+#        bench/run.sh --smoke    a few seconds of each part; checks the report is
+#                                well formed (make bench-smoke, part of make test)
+#        bench/run.sh --check REPORT.md   only check a report
+#
+# Environment (defaults: full run / --smoke):
+#   BENCH_DURATION=20/2        seconds per pgbench run
+#   BENCH_CLIENTS="1 8 32"/1   client counts
+#   BENCH_JOBS=2               pgbench -j
+#   BENCH_RUNS=1               runs of each configuration (the median is reported)
+#   BENCH_WARMUP=3/0           seconds of warm-up before each configuration's runs
+#   BENCH_CONFIGS="plain syncrep raft"
+#   BENCH_FAILOVER_ROUNDS=5/1  0 skips the failover part
+#   BENCH_FAILOVER_WRITERS=2   concurrent write loops during the failover rounds
+#   BENCH_STATEMENT_TIMEOUT=5s statement_timeout of the failover writes
+#   BENCH_CATCHUP_ENTRIES=100000/160   0 skips the catch-up part
+#   BENCH_PORT_BASE=55510/55560 (a) base, (b) base+10..12, (c) base+21..23
+#   BENCH_OUT=bench/results (smoke: a scratch directory)
+#   BENCH_PLOT=1/0             draw the PNG (gnuplot; installed with apt-get as root)
+#   BENCH_KEEP=0               keep the scratch directory (data, logs)
+#   BENCH_EXTRA_CONF           postgresql.conf lines for every server
+#   RAFT_ELECTION_TIMEOUT_MIN/MAX, RAFT_HEARTBEAT_INTERVAL: raft_ext timing (see raftctl)
+set -uo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RAFTCTL=$ROOT/scripts/raftctl
+export RAFTCTL_NAME=scripts/raftctl
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export PGBIN
+unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS PGTARGETSESSIONATTRS 2>/dev/null || true
+
+MODE=full
+CHECK_FILE=
+case "${1:-}" in
+--smoke) MODE=smoke ;;
+--check)
+	MODE=check
+	CHECK_FILE=${2:?--check needs a report file}
+	;;
+-h | --help)
+	sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+	exit 0
+	;;
+'') ;;
+*) echo "bench/run.sh: unknown argument $1 (--smoke, --check FILE, --help)" >&2; exit 2 ;;
+esac
+
+if [ "$MODE" = smoke ]; then
+	DURATION=${BENCH_DURATION:-2}
+	CLIENTS=${BENCH_CLIENTS:-1}
+	WARMUP=${BENCH_WARMUP:-0}
+	FO_ROUNDS=${BENCH_FAILOVER_ROUNDS:-1}
+	FO_WRITERS=${BENCH_FAILOVER_WRITERS:-1}
+	FO_STEADY=${BENCH_FAILOVER_STEADY:-0.5}
+	FO_AFTER=0.2 FO_SETTLE=0.2
+	CATCHUP=${BENCH_CATCHUP_ENTRIES:-160}
+	PORT_BASE=${BENCH_PORT_BASE:-55560}
+	PLOT=${BENCH_PLOT:-0}
+	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
+	WAIT_S=20
+else
+	DURATION=${BENCH_DURATION:-20}
+	CLIENTS=${BENCH_CLIENTS:-1 8 32}
+	WARMUP=${BENCH_WARMUP:-3}
+	FO_ROUNDS=${BENCH_FAILOVER_ROUNDS:-5}
+	FO_WRITERS=${BENCH_FAILOVER_WRITERS:-2}
+	FO_STEADY=${BENCH_FAILOVER_STEADY:-1.5}
+	FO_AFTER=1 FO_SETTLE=0.5
+	CATCHUP=${BENCH_CATCHUP_ENTRIES:-100000}
+	PORT_BASE=${BENCH_PORT_BASE:-55510}
+	PLOT=${BENCH_PLOT:-1}
+	WAIT_S=60
+fi
+JOBS=${BENCH_JOBS:-2}
+RUNS=${BENCH_RUNS:-1}
+CONFIGS=${BENCH_CONFIGS:-plain syncrep raft}
+STMT_TIMEOUT=${BENCH_STATEMENT_TIMEOUT:-5s}
+CATCHUP_TIMEOUT=${BENCH_CATCHUP_TIMEOUT:-900}
+PAYLOAD='raft_ext bench payload 0123456789'
+
+PORT_PLAIN=$PORT_BASE
+PORT_PRIMARY=$((PORT_BASE + 10))
+PORT_RAFT=$((PORT_BASE + 21))
+
+label_of() {
+	case "$1" in
+	plain) echo "(a) plain" ;;
+	syncrep) echo "(b) sync rep" ;;
+	raft) echo "(c) raft_ext" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------
+# The report checker (also used by --smoke)
+
+TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (ms) |'
+
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP]
+	local f=$1 cfgs=${2:-plain syncrep raft} need_fo=${3:-0} need_cu=${4:-0} c label rows bad=0
+	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
+	grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
+	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
+	for c in $cfgs; do
+		label=$(label_of "$c")
+		rows=$(awk -F'|' -v l="$label" '
+			{ for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+			$2 == l && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9]+(\.[0-9]+)?$/ && $4 + 0 > 0 { n++ }
+			END { print n + 0 }' "$f")
+		if [ "$rows" -eq 0 ]; then
+			echo "check: no row with a numeric tps for $label"
+			bad=1
+		fi
+	done
+	if [ "$need_fo" = 1 ] && ! grep -Eq '^kill → next acknowledged write: median [0-9]+ ms, worst [0-9]+ ms' "$f"; then
+		echo "check: no failover summary with numbers"
+		bad=1
+	fi
+	if [ "$need_fo" = 1 ] && grep -q 'INCONSISTENT' "$f"; then
+		echo "check: the failover rounds found an inconsistency"
+		bad=1
+	fi
+	if [ "$need_cu" = 1 ] && ! grep -Eq '^catch-up: [0-9]+ entries applied in [0-9.]+ s' "$f"; then
+		echo "check: no catch-up result with numbers"
+		bad=1
+	fi
+	[ "$bad" -eq 0 ] && echo "check: $f is well formed"
+	return "$bad"
+}
+
+if [ "$MODE" = check ]; then
+	check_report "$CHECK_FILE" "$CONFIGS"
+	exit $?
+fi
+
+# ---------------------------------------------------------------------------
+# Scratch directory, servers' OS user, clean-up
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*"; }
+err() { printf '[%(%H:%M:%S)T] ERROR: %s\n' -1 "$*" >&2; }
+
+if [ "$(id -u)" -eq 0 ]; then
+	OWNER=${RAFT_PG_USER:-postgres}
+	id "$OWNER" >/dev/null 2>&1 || { err "running as root, but there is no '$OWNER' user to run PostgreSQL as"; exit 1; }
+else
+	OWNER=$(id -un)
+fi
+SU=$OWNER # the bootstrap superuser initdb creates
+DB=postgres
+
+[ -x "$PGBIN/pgbench" ] && [ -x "$PGBIN/initdb" ] || { err "PostgreSQL 15 not found in $PGBIN"; exit 1; }
+
+W=${BENCH_WORKDIR:-$(mktemp -d /tmp/raft_ext-bench.XXXXXX)} || exit 1
+mkdir -p "$W"
+chmod 0755 "$W"
+[ "$(id -u)" -eq 0 ] && chown "$OWNER:" "$W"
+mkdir -p "$W/pgbench" "$W/logs" "$W/failover"
+[ "$(id -u)" -eq 0 ] && chown "$OWNER:" "$W/logs"
+
+export RAFT_CLUSTER_DIR=$W/raft RAFT_BASE_PORT=$PORT_RAFT
+STARTED=()
+WRITERS=()
+FAILED_PARTS=()
+START_TIME=$SECONDS
+LOAD_START=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null)
+
+as_owner() {
+	if [ "$(id -u)" -eq 0 ] && [ "$OWNER" != root ]; then
+		(cd / && runuser -u "$OWNER" -- "$@")
+	else
+		(cd / && "$@")
+	fi
+}
+
+pid_of_datadir() {
+	local pid
+	[ -r "$1/postmaster.pid" ] || return 1
+	read -r pid <"$1/postmaster.pid" || return 1
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] && ! grep -q ') Z' "/proc/$pid/stat" && echo "$pid"
+}
+
+stop_writers() {
+	local p
+	touch "$W/failover/stop" 2>/dev/null
+	for p in "${WRITERS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	WRITERS=()
+	rm -f "$W/failover/stop"
+}
+
+cleanup() {
+	local rc=$? d pm f
+	trap - EXIT INT TERM
+	if [ "${#WRITERS[@]}" -gt 0 ]; then
+		touch "$W/failover/stop" 2>/dev/null
+		kill "${WRITERS[@]}" 2>/dev/null
+		wait 2>/dev/null
+	fi
+	for d in "${STARTED[@]}"; do
+		if pm=$(pid_of_datadir "$d"); then
+			# shellcheck disable=SC2046
+			as_owner "$PGBIN/pg_ctl" -D "$d" -m immediate -w -t 20 -s stop >/dev/null 2>&1 ||
+				kill -9 "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null
+		fi
+	done
+	if [ -f "$W/raft/cluster.env" ]; then
+		for f in "$W"/raft/node*/server.log; do
+			[ -f "$f" ] && cp "$f" "$W/logs/raft-$(basename "$(dirname "$f")").log"
+		done
+		"$RAFTCTL" destroy >/dev/null 2>&1 || err "raftctl destroy failed for $W/raft"
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		log "scratch directory kept: $W"
+	elif [ "$rc" -ne 0 ] || [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
+		# keep the logs for a post-mortem, drop the data
+		rm -rf "$W"/template "$W"/plain "$W"/primary "$W"/s1 "$W"/s2 "$W/raft"
+		log "logs kept in $W (data removed)"
+	else
+		rm -rf "$W"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'err "interrupted"; exit 130' INT
+trap 'err "terminated"; exit 143' TERM
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+q() { # PORT SQL: run SQL, unaligned tuples only, stop on error
+	"$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "host=127.0.0.1 port=$1 user=$SU dbname=$DB connect_timeout=10" -c "$2"
+}
+
+# ---------------------------------------------------------------------------
+# Plain servers for (a) and (b)
+
+COMMON_CONF="max_connections = 100
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+log_line_prefix = '%m [%p] %q%a '
+${BENCH_EXTRA_CONF:-}"
+
+make_template() {
+	[ -f "$W/template/PG_VERSION" ] && return 0
+	log "initdb (one template data directory, copied for every server)"
+	as_owner "$PGBIN/initdb" -D "$W/template" -U "$SU" -A trust -E UTF8 --locale=C -N \
+		>"$W/logs/initdb.log" 2>&1 || { cat "$W/logs/initdb.log" >&2; err "initdb failed"; return 1; }
+}
+
+new_datadir() { # DIR PORT
+	local d=$1 port=$2
+	port_free "$port" || { err "port $port on 127.0.0.1 is in use (set BENCH_PORT_BASE)"; return 1; }
+	as_owner cp -a "$W/template" "$d" || return 1
+	cat >>"$d/postgresql.conf" <<EOF
+
+# ---- bench/run.sh ----
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$d'
+$COMMON_CONF
+EOF
+	cat >"$d/pg_hba.conf" <<EOF
+local   all             all                     trust
+host    all             all     127.0.0.1/32    trust
+local   replication     all                     trust
+host    replication     all     127.0.0.1/32    trust
+EOF
+}
+
+start_server() { # DIR NAME
+	STARTED+=("$1")
+	as_owner "$PGBIN/pg_ctl" -D "$1" -l "$W/logs/$2.log" -w -t 120 -s start || {
+		err "$2 did not start:"
+		tail -n 20 "$W/logs/$2.log" >&2
+		return 1
+	}
+}
+
+stop_server() { # DIR
+	pid_of_datadir "$1" >/dev/null || return 0
+	as_owner "$PGBIN/pg_ctl" -D "$1" -m fast -w -t 120 -s stop
+}
+
+CREATE_TABLE="CREATE TABLE bench_insert (run bigint NOT NULL, client int NOT NULL, n bigint NOT NULL, payload text NOT NULL, PRIMARY KEY (run, client, n))"
+
+setup_plain() {
+	make_template && new_datadir "$W/plain" "$PORT_PLAIN" && start_server "$W/plain" plain &&
+		q "$PORT_PLAIN" "$CREATE_TABLE" && TARGET_PORT=$PORT_PLAIN
+}
+teardown_plain() { stop_server "$W/plain"; }
+
+setup_syncrep() {
+	local s port i n
+	make_template && new_datadir "$W/primary" "$PORT_PRIMARY" || return 1
+	cat >>"$W/primary/postgresql.conf" <<EOF
+synchronous_standby_names = 'ANY 1 (s1, s2)'
+synchronous_commit = remote_apply
+EOF
+	start_server "$W/primary" primary || return 1
+	# both base backups at once, then both standbys
+	local bpids=()
+	for s in s1 s2; do
+		as_owner "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PORT_PRIMARY" -U "$SU" -D "$W/$s" -R -X stream -c fast \
+			>"$W/logs/basebackup-$s.log" 2>&1 &
+		bpids+=($!)
+	done
+	i=0
+	for s in s1 s2; do
+		wait "${bpids[$i]}" || { cat "$W/logs/basebackup-$s.log" >&2; err "pg_basebackup $s failed"; return 1; }
+		i=$((i + 1))
+		port=$((PORT_PRIMARY + i))
+		port_free "$port" || { err "port $port in use"; return 1; }
+		cat >>"$W/$s/postgresql.conf" <<EOF
+# ---- standby $s ----
+port = $port
+unix_socket_directories = '$W/$s'
+EOF
+		echo "primary_conninfo = 'host=127.0.0.1 port=$PORT_PRIMARY user=$SU application_name=$s'" >>"$W/$s/postgresql.auto.conf"
+		start_server "$W/$s" "$s" || return 1
+	done
+	for ((n = 0; n < 600; n++)); do
+		[ "$(q "$PORT_PRIMARY" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND sync_state IN ('quorum', 'sync')" 2>/dev/null)" = 2 ] && break
+		sleep 0.1
+	done
+	[ "$n" -lt 600 ] || { err "the standbys did not start streaming"; return 1; }
+	SYNCREP_INFO=$(q "$PORT_PRIMARY" "SELECT string_agg(application_name || ' ' || state || ' ' || sync_state, ', ' ORDER BY application_name) FROM pg_stat_replication")
+	log "synchronous replication: $SYNCREP_INFO"
+	q "$PORT_PRIMARY" "$CREATE_TABLE" && TARGET_PORT=$PORT_PRIMARY
+}
+teardown_syncrep() { stop_server "$W/s1"; stop_server "$W/s2"; stop_server "$W/primary"; }
+
+RAFT_OK=0
+RAFT_LEADER=
+setup_raft() {
+	make_template || return 1
+	if [ -f "$W/raft/cluster.env" ]; then
+		"$RAFTCTL" start >/dev/null || return 1
+	else
+		log "raftctl create 3 (ports $PORT_RAFT..$((PORT_RAFT + 2)))"
+		RAFT_INITDB_TEMPLATE=$W/template RAFT_EXTRA_CONF=$COMMON_CONF \
+			"$RAFTCTL" create 3 >"$W/logs/raftctl-create.log" 2>&1 || {
+			cat "$W/logs/raftctl-create.log" >&2
+			err "raftctl create failed"
+			return 1
+		}
+		q "$PORT_RAFT" "SELECT 1" >/dev/null || return 1
+	fi
+	RAFT_LEADER=$("$RAFTCTL" leader --wait 30) || { err "no raft leader"; return 1; }
+	log "raft_ext leader: node $RAFT_LEADER"
+	"$RAFTCTL" submit "$RAFT_LEADER" "$CREATE_TABLE" >/dev/null || { err "raft_submit(CREATE TABLE) failed"; return 1; }
+	TARGET_PORT=$((PORT_RAFT + RAFT_LEADER - 1))
+}
+teardown_raft() { :; } # kept for the failover and catch-up parts
+
+# ---------------------------------------------------------------------------
+# pgbench
+
+SCRIPT_PLAIN=$W/insert.sql
+SCRIPT_RAFT=$W/insert-raft.sql
+cat >"$SCRIPT_PLAIN" <<EOF
+\\set n :n + 1
+INSERT INTO bench_insert (run, client, n, payload) VALUES (:run, :client_id, :n, '$PAYLOAD');
+EOF
+cat >"$SCRIPT_RAFT" <<EOF
+\\set n :n + 1
+SELECT raft_submit('INSERT INTO bench_insert (run, client, n, payload) VALUES (:run, :client_id, :n, ''$PAYLOAD'')');
+EOF
+
+RUN_SEQ=0
+RUN_BASE=$(date +%s)
+# run_pgbench CONFIG CLIENTS RUN_NO [-T SECONDS | -t TX]: appends a line to
+# $W/results.tsv: config clients run tps avg_ms p99_ms transactions note
+run_pgbench() {
+	local cfg=$1 c=$2 r=$3 script dir out tps n stats note=''
+	shift 3
+	RUN_SEQ=$((RUN_SEQ + 1))
+	dir=$W/pgbench/$cfg-c$c-r$r-$RUN_SEQ
+	mkdir -p "$dir"
+	script=$SCRIPT_PLAIN
+	case "$cfg" in raft | catchup) script=$SCRIPT_RAFT ;; esac
+	(cd "$dir" && "$PGBIN/pgbench" -n -f "$script" -c "$c" -j "$JOBS" "$@" \
+		-D run=$((RUN_BASE * 1000 + RUN_SEQ)) -D n=0 --log --log-prefix=tx \
+		-h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >out 2>err)
+	local rc=$?
+	out=$dir/out
+	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
+	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	if [ "$rc" -ne 0 ]; then
+		note="pgbench exit $rc: $(grep -m1 -i 'error\|abort' "$dir/err" | cut -c1-120)"
+		err "$(label_of "$cfg"), $c clients: $note"
+	fi
+	# Per-transaction log: client tx_no latency_us script_no epoch epoch_us
+	stats=$(cat "$dir"/tx.* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n |
+		awk '{ v[NR] = $1; s += $1 } END {
+			if (NR == 0) { print "- -"; exit }
+			k = int(NR * 0.99); if (k < NR * 0.99) k++; if (k < 1) k = 1
+			printf "%.3f %.3f\n", s / NR / 1000, v[k] / 1000 }')
+	rm -f "$dir"/tx.*
+	[ -n "$tps" ] || tps=-
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$c" "$r" "$tps" "${stats% *}" "${stats#* }" "${n:-0}" "$note" >>"$W/results.tsv"
+	log "$(label_of "$cfg"), $c client(s), run $r: tps $tps, avg ${stats% *} ms, p99 ${stats#* } ms${note:+ ($note)}"
+	[ "$tps" != - ]
+}
+
+bench_config() {
+	local cfg=$1 r c warm=8
+	log "== $(label_of "$cfg") =="
+	if ! "setup_$cfg"; then
+		err "$(label_of "$cfg"): set-up failed"
+		FAILED_PARTS+=("$cfg set-up")
+		for c in $CLIENTS; do printf '%s\t%s\t1\t-\t-\t-\t0\tset-up failed\n' "$cfg" "$c" >>"$W/results.tsv"; done
+		"teardown_$cfg" 2>/dev/null
+		return 1
+	fi
+	if [ "$WARMUP" -gt 0 ]; then
+		for c in $CLIENTS; do [ "$c" -lt "$warm" ] && warm=$c; done
+		(cd "$W/pgbench" && "$PGBIN/pgbench" -n -f "$([ "$cfg" = raft ] && echo "$SCRIPT_RAFT" || echo "$SCRIPT_PLAIN")" \
+			-c "$warm" -j "$JOBS" -T "$WARMUP" -D run=0 -D n="$RANDOM$RANDOM" \
+			-h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >/dev/null 2>&1)
+	fi
+	for ((r = 1; r <= RUNS; r++)); do
+		for c in $CLIENTS; do
+			run_pgbench "$cfg" "$c" "$r" -T "$DURATION" || FAILED_PARTS+=("$cfg c=$c")
+		done
+	done
+	"teardown_$cfg"
+}
+
+# ---------------------------------------------------------------------------
+# Failover
+
+# writer ROUND W: one write per new connection, to the nodes in turn (a libpq
+# multi-host string: a node that is down is skipped at connect time), until
+# $W/failover/stop exists.  One line per write:
+#   id start end outcome term port detail
+writer() {
+	local round=$1 w=$2 k=0 id out rc t0 t1 outcome term port detail a b c hosts ports
+	local logf=$W/failover/round$round-writer$w.log
+	: >"$logf"
+	while [ ! -e "$W/failover/stop" ]; do
+		id=$((round * 100000000 + w * 10000000 + k))
+		a=$((PORT_RAFT + (k + w) % 3)) b=$((PORT_RAFT + (k + w + 1) % 3)) c=$((PORT_RAFT + (k + w + 2) % 3))
+		hosts=127.0.0.1,127.0.0.1,127.0.0.1 ports=$a,$b,$c
+		t0=$EPOCHREALTIME
+		out=$(PGOPTIONS="-c statement_timeout=$STMT_TIMEOUT" timeout 30 "$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
+			-d "host=$hosts port=$ports user=$SU dbname=$DB connect_timeout=2" \
+			-c "SELECT s.term, inet_server_port() FROM raft_submit('INSERT INTO bench_failover VALUES ($id, $round, $w)') s" 2>&1)
+		rc=$?
+		t1=$EPOCHREALTIME
+		term=- port=- detail=-
+		if [ "$rc" -eq 0 ] && [[ "$out" =~ ^([0-9]+)\|([0-9]+) ]]; then
+			outcome=ack term=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}
+		elif [ "$rc" -eq 124 ]; then
+			outcome=unknown detail=client-timeout
+		elif [[ "$out" == "psql: error: connection to server"* ]]; then
+			# never connected (every node refused, or was starting up): nothing was sent
+			outcome=failed detail=no-connection
+		elif [[ "$out" == *"ERROR:  40003"* ]]; then
+			outcome=unknown detail=40003
+		elif [[ "$out" == *"server closed the connection"* || "$out" == *"connection to server was lost"* ||
+			"$out" == *"terminating connection"* || "$out" == *"no connection to the server"* ||
+			"$out" == *"SSL SYSCALL"* || "$out" == *"FATAL:"* ]]; then
+			outcome=unknown detail=connection-lost
+		elif [[ "$out" =~ ERROR:\ \ ([0-9A-Z]{5}): ]]; then
+			outcome=failed detail=${BASH_REMATCH[1]}
+		elif [[ "$out" == *"could not connect"* || "$out" == *"Connection refused"* || "$out" == *"connection to server at"*"failed"* ]]; then
+			outcome=failed detail=no-connection
+		else
+			outcome=unknown detail=unclassified
+		fi
+		printf '%s %s %s %s %s %s %s\n' "$id" "${t0/,/.}" "${t1/,/.}" "$outcome" "$term" "$port" "$detail" >>"$logf"
+		if [ "$outcome" != ack ]; then
+			printf '%s\n' "--- $id: $out" >>"$logf.errors"
+		fi
+		k=$((k + 1))
+	done
+}
+
+FO_ROWS=()
+FO_NEXT_ACK=()
+FO_ELECTED=()
+FO_TOTAL_ACK=0 FO_TOTAL_FAILED=0 FO_TOTAL_UNKNOWN=0 FO_TOTAL_UNKNOWN_APPLIED=0
+FO_INCONSISTENT=0
+
+bench_failover() {
+	local round leader old_term out kill_epoch new_leader elected deadline next_ack w i port logs
+	local acked failed unknown unknown_applied identical missing failed_present nodes_equal
+	log "== failover: $FO_ROUNDS round(s) of kill -9 of the leader under $FO_WRITERS write loop(s) =="
+	[ -f "$W/raft/cluster.env" ] || { err "failover: no raft cluster"; return 1; }
+	"$RAFTCTL" submit 1 "CREATE TABLE bench_failover (id bigint PRIMARY KEY, round int NOT NULL, writer int NOT NULL)" >/dev/null ||
+		{ err "failover: cannot create the table"; return 1; }
+	for ((round = 1; round <= FO_ROUNDS; round++)); do
+		out=$("$RAFTCTL" wait-caught-up "$WAIT_S") || { err "round $round: the cluster did not catch up"; return 1; }
+		leader=${out%% *}
+		old_term=$(q "$((PORT_RAFT + leader - 1))" "SELECT term FROM raft_status") || return 1
+		for ((w = 0; w < FO_WRITERS; w++)); do
+			writer "$round" "$w" &
+			WRITERS+=($!)
+		done
+		sleep "$FO_STEADY"
+		out=$("$RAFTCTL" kill "$leader" --time 2>&1)
+		printf '%s\n' "$out" >"$W/failover/round$round-kill.txt"
+		kill_epoch=$(sed -n 's/.*kill_epoch=\([0-9.]*\).*/\1/p' <<<"$out")
+		new_leader=$(sed -n 's/.*new_leader=\([0-9a-z]*\).*/\1/p' <<<"$out")
+		elected=$(sed -n 's/.*elected_ms=\([0-9a-z]*\).*/\1/p' <<<"$out")
+		[ -n "$kill_epoch" ] || { err "round $round: kill failed: $out"; stop_writers; return 1; }
+		# the next acknowledged write committed by a new leader (a term above the old one)
+		deadline=$((SECONDS + 30))
+		next_ack=
+		while [ -z "$next_ack" ] && [ "$SECONDS" -lt "$deadline" ]; do
+			sleep 0.05
+			next_ack=$(cat "$W"/failover/round"$round"-writer*.log | awk -v k="$kill_epoch" -v t="$old_term" '
+				$4 == "ack" && $5 > t && $3 > k { d = ($3 - k) * 1000; if (m == "" || d < m) m = d }
+				END { if (m != "") printf "%d", m + 0.5 }')
+		done
+		sleep "$FO_AFTER"
+		"$RAFTCTL" start "$leader" >/dev/null || { err "round $round: node $leader did not restart"; stop_writers; return 1; }
+		sleep "$FO_SETTLE"
+		stop_writers
+		"$RAFTCTL" wait-caught-up "$((WAIT_S * 2))" >/dev/null || { err "round $round: the cluster did not catch up after the restart"; return 1; }
+		# Verify: the same rows on every node, every acknowledged write present, no failed one.
+		logs=$W/failover/round$round
+		cat "$logs"-writer*.log >"$logs.all"
+		awk '$4 == "ack" { print $1 }' "$logs.all" | sort >"$logs.acked"
+		awk '$4 == "failed" { print $1 }' "$logs.all" | sort >"$logs.failed"
+		awk '$4 == "unknown" { print $1 }' "$logs.all" | sort >"$logs.unknown"
+		acked=$(wc -l <"$logs.acked") failed=$(wc -l <"$logs.failed") unknown=$(wc -l <"$logs.unknown")
+		nodes_equal=1
+		for ((i = 1; i <= 3; i++)); do
+			port=$((PORT_RAFT + i - 1))
+			q "$port" "SELECT id FROM bench_failover WHERE round = $round" | sort >"$logs.node$i" ||
+				{ nodes_equal=0; err "round $round: cannot read node $i"; }
+			[ "$i" -gt 1 ] && ! cmp -s "$logs.node1" "$logs.node$i" && nodes_equal=0
+		done
+		missing=$(comm -23 "$logs.acked" "$logs.node1" | wc -l)
+		failed_present=$(comm -12 "$logs.failed" "$logs.node1" | wc -l)
+		unknown_applied=$(comm -12 "$logs.unknown" "$logs.node1" | wc -l)
+		identical=yes
+		[ "$nodes_equal" -eq 1 ] || identical=NO
+		if [ "$nodes_equal" -ne 1 ] || [ "$missing" -ne 0 ] || [ "$failed_present" -ne 0 ]; then
+			FO_INCONSISTENT=$((FO_INCONSISTENT + 1))
+			err "round $round: INCONSISTENT: nodes equal=$nodes_equal, acknowledged missing=$missing, failed present=$failed_present"
+		fi
+		FO_TOTAL_ACK=$((FO_TOTAL_ACK + acked)) FO_TOTAL_FAILED=$((FO_TOTAL_FAILED + failed))
+		FO_TOTAL_UNKNOWN=$((FO_TOTAL_UNKNOWN + unknown)) FO_TOTAL_UNKNOWN_APPLIED=$((FO_TOTAL_UNKNOWN_APPLIED + unknown_applied))
+		FO_NEXT_ACK+=("${next_ack:-none}")
+		FO_ELECTED+=("${elected:-none}")
+		FO_ROWS+=("| $round | $leader | ${new_leader:-none} | ${elected:-none} | ${next_ack:-none (30 s)} | $acked | $failed | $unknown ($unknown_applied applied) | $identical | $((acked - missing))/$acked | $failed_present |")
+		log "round $round: killed node $leader, new leader ${new_leader:-none} elected after ${elected:-?} ms, next acknowledged write after ${next_ack:-none} ms; writes: $acked acknowledged, $failed failed, $unknown unknown; nodes identical: $identical, acknowledged missing: $missing"
+	done
+	[ "$FO_INCONSISTENT" -eq 0 ]
+}
+
+# ---------------------------------------------------------------------------
+# Catch-up
+
+CATCHUP_LINE=
+CATCHUP_DETAIL=
+bench_catchup() {
+	local leader follower c per lport fport before commit t0 t_up t1 applied n rows_l rows_f commit_s out
+	log "== catch-up: a follower stopped while $CATCHUP entries are committed =="
+	[ -f "$W/raft/cluster.env" ] || { err "catch-up: no raft cluster"; return 1; }
+	out=$("$RAFTCTL" wait-caught-up "$WAIT_S") || return 1
+	leader=${out%% *}
+	follower=1
+	[ "$leader" = 1 ] && follower=2
+	lport=$((PORT_RAFT + leader - 1)) fport=$((PORT_RAFT + follower - 1))
+	before=$(q "$fport" "SELECT last_applied FROM raft_status") || return 1
+	"$RAFTCTL" stop "$follower" >/dev/null || return 1
+	c=8
+	[ "$CATCHUP" -lt 8 ] && c=$CATCHUP
+	per=$(((CATCHUP + c - 1) / c))
+	TARGET_PORT=$lport
+	t0=$EPOCHREALTIME
+	run_pgbench catchup "$c" 1 -t "$per" || { err "catch-up: the writes failed"; return 1; }
+	commit_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	commit=$(q "$lport" "SELECT commit_index FROM raft_status") || return 1
+	t0=$EPOCHREALTIME
+	"$RAFTCTL" start "$follower" >/dev/null || return 1
+	t_up=$EPOCHREALTIME
+	n=0
+	while :; do
+		applied=$(q "$fport" "SELECT last_applied FROM raft_status" 2>/dev/null)
+		[ -n "$applied" ] && [ "$applied" -ge "$commit" ] && break
+		n=$((n + 1))
+		if [ "$(awk -v a="$t_up" -v b="$EPOCHREALTIME" 'BEGIN { print int(b - a) }')" -ge "$CATCHUP_TIMEOUT" ]; then
+			err "catch-up: node $follower applied ${applied:-?} of $commit after $CATCHUP_TIMEOUT s"
+			return 1
+		fi
+		sleep 0.05
+	done
+	t1=$EPOCHREALTIME
+	rows_l=$(q "$lport" "SELECT count(*) FROM bench_insert")
+	rows_f=$(q "$fport" "SELECT count(*) FROM bench_insert")
+	local behind=$((commit - before)) secs total rate
+	secs=$(awk -v a="$t_up" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	rate=$(awk -v n="$behind" -v s="$secs" 'BEGIN { if (s > 0) printf "%d", n / s; else print "-" }')
+	CATCHUP_LINE="catch-up: $behind entries applied in $secs s after the restarted node accepted connections ($total s from the start command; $rate entries/s)"
+	CATCHUP_DETAIL="node $follower stopped at last_applied $before; $((c * per)) entries committed by the two others in $commit_s s (pgbench -c $c -t $per, raft_submit INSERT); leader commit_index $commit; rows: leader $rows_l, restarted node $rows_f$([ "$rows_l" = "$rows_f" ] && echo ' (equal)' || echo ' (DIFFERENT)')"
+	log "$CATCHUP_LINE"
+	log "$CATCHUP_DETAIL"
+	[ "$rows_l" = "$rows_f" ]
+}
+
+# ---------------------------------------------------------------------------
+# Report
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# metric CONFIG CLIENTS COLUMN: the median over runs (column 4 tps, 5 avg, 6 p99)
+metric() {
+	awk -F'\t' -v c="$1" -v n="$2" -v k="$3" '$1 == c && $2 == n && $k != "-" { print $k }' "$W/results.tsv" | median
+}
+
+fmt() { # NUMBER DECIMALS
+	case "$1" in '' | - | *[!0-9.]*) echo "-" ;; *) printf "%.${2}f" "$1" ;; esac
+}
+
+ratio() {
+	case "$1$2" in *-* | '') echo "-" ;; *) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' ;; esac
+}
+
+write_report() {
+	local f=$1 cfg c tps avg p99 cpu mem kernel os pgv commit host dirty n v
+	host=$(hostname -s 2>/dev/null || hostname)
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	kernel=$(uname -sr)
+	os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}")
+	pgv=$("$PGBIN/postgres" --version)
+	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)")
+	{
+		echo "# raft_ext benchmark — $(date -u '+%Y-%m-%d %H:%M UTC') — $host"
+		echo
+		echo "$([ "$MODE" = smoke ] && echo 'SMOKE RUN (tiny durations; numbers not meaningful). ')Produced by \`bench/run.sh\`$([ "$MODE" = smoke ] && echo ' --smoke'); all configurations ran in the same run on this machine."
+		echo
+		echo "## Machine"
+		echo
+		echo "| | |"
+		echo "| --- | --- |"
+		echo "| host | $host |"
+		echo "| CPU | ${cpu:-unknown}, $(nproc) cores (nproc) |"
+		echo "| memory | $mem |"
+		echo "| kernel | $kernel |"
+		echo "| OS | ${os:-unknown} |"
+		echo "| PostgreSQL | $pgv |"
+		echo "| raft_ext | git $commit$dirty |"
+		echo "| storage | $(df -hT "$W" 2>/dev/null | awk 'NR == 2 { print $2 " on " $7 }') |"
+		echo "| load average (1, 5, 15 min) | before the bench: ${LOAD_START:-?}; at the end: $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null) |"
+		echo
+		if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+			echo "**The machine was busy before the bench started (load average ${LOAD_START%% *} on $(nproc) cores): other work competed with these measurements.**"
+			echo
+		fi
+		echo "## Settings"
+		echo
+		echo "- workload: one single-row INSERT per transaction (pgbench -n -f, unique key (run, client, n) from pgbench's :client_id and a per-client counter), payload '$PAYLOAD'"
+		echo "- pgbench -T $DURATION -j $JOBS, clients: $CLIENTS; $RUNS run(s) per point$([ "$RUNS" -gt 1 ] && echo ', median reported'); warm-up $WARMUP s; latency from pgbench's per-transaction log (--log)"
+		echo "- every server: PostgreSQL defaults (fsync on, synchronous_commit on, shared_buffers 128MB) plus: $(grep -v '^log_line_prefix\|^$' <<<"$COMMON_CONF" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
+		[[ " $CONFIGS " == *" syncrep "* ]] && echo "- (b): primary + 2 standbys (pg_basebackup -R), synchronous_standby_names = 'ANY 1 (s1, s2)', synchronous_commit = remote_apply${SYNCREP_INFO:+ ($SYNCREP_INFO)}"
+		[[ " $CONFIGS " == *" raft "* ]] && echo "- (c): 3 nodes (scripts/raftctl), raft_ext.election_timeout_min/max = ${RAFT_ELECTION_TIMEOUT_MIN:-150}/${RAFT_ELECTION_TIMEOUT_MAX:-300} ms, heartbeat_interval = ${RAFT_HEARTBEAT_INTERVAL:-50} ms; the clients connect to the leader; each transaction is SELECT raft_submit('INSERT ...')"
+		echo
+		echo "## Throughput and latency"
+		echo
+		echo "$TABLE_HEADER"
+		echo "| --- | ---: | ---: | ---: | ---: |"
+		for cfg in $CONFIGS; do
+			for c in $CLIENTS; do
+				tps=$(metric "$cfg" "$c" 4) avg=$(metric "$cfg" "$c" 5) p99=$(metric "$cfg" "$c" 6)
+				echo "| $(label_of "$cfg") | $c | $(fmt "$tps" 1) | $(fmt "$avg" 3) | $(fmt "$p99" 3) |"
+			done
+		done
+		echo
+		if [[ " $CONFIGS " == *" raft "* ]]; then
+			echo "raft_ext's throughput relative to the others (tps ratio; above 1 means raft_ext is faster):"
+			echo
+			echo "| clients | (c)/(a) plain | (c)/(b) sync rep |"
+			echo "| ---: | ---: | ---: |"
+			for c in $CLIENTS; do
+				echo "| $c | $(ratio "$(metric raft "$c" 4)" "$(metric plain "$c" 4)") | $(ratio "$(metric raft "$c" 4)" "$(metric syncrep "$c" 4)") |"
+			done
+			echo
+		fi
+		n=$(awk -F'\t' '$8 != "" && $1 != "catchup"' "$W/results.tsv" | wc -l)
+		if [ "$n" -gt 0 ]; then
+			echo "Problems during the runs:"
+			echo
+			awk -F'\t' '$8 != "" && $1 != "catchup" { printf "- %s, %s clients, run %s: %s\n", $1, $2, $3, $8 }' "$W/results.tsv"
+			echo
+		fi
+		[ -n "${PLOT_FILE:-}" ] && echo "![throughput and p99 latency]($(basename "$PLOT_FILE"))" && echo
+		if [ "$FO_ROUNDS" -gt 0 ] && [[ " $CONFIGS " == *" raft "* ]]; then
+			echo "## Failover"
+			echo
+			echo "$FO_ROUNDS round(s): kill -9 of the leader (postmaster and all its processes) while $FO_WRITERS loop(s) write (each write a new psql connection, to the nodes in turn, statement_timeout $STMT_TIMEOUT); the old leader is restarted after the next acknowledged write, then the rows are compared."
+			echo "*elected*: from the kill to the first node seeing itself leader (raft_status polled every 20 ms on the survivors); *next ack*: from the kill to the first acknowledged write committed in a later term (client-side, psql start-up included)."
+			echo
+			echo "| round | killed | new leader | elected (ms) | kill → next ack (ms) | acknowledged | failed | outcome unknown | nodes identical | acknowledged present | failed present |"
+			echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+			for v in "${FO_ROWS[@]}"; do echo "$v"; done
+			echo
+			local nums
+			nums=$(printf '%s\n' "${FO_NEXT_ACK[@]}" | grep -E '^[0-9]+$')
+			if [ -n "$nums" ] && [ "$(grep -c . <<<"$nums")" -eq "${#FO_NEXT_ACK[@]}" ]; then
+				echo "kill → next acknowledged write: median $(median <<<"$nums" | awk '{ printf "%d", $1 + 0.5 }') ms, worst $(sort -n <<<"$nums" | tail -n 1) ms (over ${#FO_NEXT_ACK[@]} kills)"
+			else
+				echo "kill → next acknowledged write: not measured in every round (${FO_NEXT_ACK[*]:-no round ran})"
+			fi
+			echo
+			nums=$(printf '%s\n' "${FO_ELECTED[@]}" | grep -E '^[0-9]+$')
+			[ -n "$nums" ] && echo "election: median $(median <<<"$nums" | awk '{ printf "%d", $1 + 0.5 }') ms, worst $(sort -n <<<"$nums" | tail -n 1) ms" && echo
+			echo "writes: $FO_TOTAL_ACK acknowledged, $FO_TOTAL_FAILED failed, $FO_TOTAL_UNKNOWN outcome unknown ($FO_TOTAL_UNKNOWN_APPLIED of them applied)"
+			echo
+			if [ "$FO_INCONSISTENT" -eq 0 ] && [ "${#FO_ROWS[@]}" -eq "$FO_ROUNDS" ]; then
+				echo "After every round all nodes held the same rows, every acknowledged write was present and no failed write was."
+			elif [ "$FO_INCONSISTENT" -gt 0 ]; then
+				echo "**INCONSISTENT in $FO_INCONSISTENT round(s)**: see the table."
+			else
+				echo "Only ${#FO_ROWS[@]} of $FO_ROUNDS rounds completed."
+			fi
+			echo
+		fi
+		if [ "$CATCHUP" -gt 0 ] && [[ " $CONFIGS " == *" raft "* ]]; then
+			echo "## Catch-up"
+			echo
+			echo "${CATCHUP_LINE:-catch-up: not measured (see the log)}"
+			echo
+			[ -n "$CATCHUP_DETAIL" ] && echo "$CATCHUP_DETAIL" && echo
+		fi
+		if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
+			echo "## Failures"
+			echo
+			printf -- '- %s\n' "${FAILED_PARTS[@]}"
+			echo
+		fi
+		echo "Raw numbers: $(basename "${f%.md}").tsv (config, clients, run, tps, avg ms, p99 ms, transactions, note). Total bench time: $((SECONDS - START_TIME)) s."
+	} >"$f"
+}
+
+ensure_gnuplot() {
+	command -v gnuplot >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		log "installing gnuplot-nox for the plot"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox >"$W/logs/apt.log" 2>&1 ||
+			{ apt-get update -q >>"$W/logs/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox >>"$W/logs/apt.log" 2>&1; }
+	fi
+	command -v gnuplot >/dev/null 2>&1 || { err "gnuplot is missing (apt-get install gnuplot-nox): no plot"; return 1; }
+}
+
+plot() { # PNG
+	local png=$1 dat=$W/plot.dat cfg c col=2 tps_plot='' p99_plot='' title
+	{
+		printf 'clients'
+		for cfg in $CONFIGS; do printf '\t%s_tps\t%s_p99' "$cfg" "$cfg"; done
+		printf '\n'
+		for c in $CLIENTS; do
+			printf '%s' "$c"
+			for cfg in $CONFIGS; do
+				printf '\t%s\t%s' "$(metric "$cfg" "$c" 4 | sed 's/^-$/NaN/')" "$(metric "$cfg" "$c" 6 | sed 's/^-$/NaN/')"
+			done
+			printf '\n'
+		done
+	} >"$dat"
+	for cfg in $CONFIGS; do
+		title=$(label_of "$cfg")
+		tps_plot+="${tps_plot:+, }'$dat' using $col:xtic(1) title '$title'"
+		p99_plot+="${p99_plot:+, }'$dat' using $((col + 1)):xtic(1) title '$title'"
+		col=$((col + 2))
+	done
+	gnuplot <<EOF 2>"$W/logs/gnuplot.log"
+set terminal pngcairo size 1200,480 font 'sans,10' noenhanced
+set output '$png'
+set datafile missing 'NaN'
+set datafile separator '\t'
+set key autotitle columnhead
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set grid ytics
+set key top left
+set xlabel 'clients'
+set multiplot layout 1,2 title 'raft_ext benchmark, $(hostname -s 2>/dev/null), $(nproc) cores — single-row INSERT'
+set title 'throughput (higher is better)'
+set ylabel 'transactions per second'
+set yrange [0:*]
+plot $tps_plot
+set title '99th-percentile latency (lower is better)'
+set ylabel 'ms'
+plot $p99_plot
+unset multiplot
+EOF
+}
+
+# ---------------------------------------------------------------------------
+# Main
+
+log "bench/run.sh ($MODE): configurations: $CONFIGS; clients: $CLIENTS; $DURATION s each, $RUNS run(s); scratch: $W"
+: >"$W/results.tsv"
+for cfg in $CONFIGS; do
+	case "$cfg" in plain | syncrep | raft) ;; *) err "unknown configuration $cfg (plain, syncrep, raft)"; exit 2 ;; esac
+	if bench_config "$cfg" && [ "$cfg" = raft ]; then RAFT_OK=1; fi
+done
+
+if [ "$RAFT_OK" = 1 ]; then
+	if [ "$FO_ROUNDS" -gt 0 ]; then
+		bench_failover || FAILED_PARTS+=("failover")
+		stop_writers
+	fi
+	if [ "$CATCHUP" -gt 0 ]; then
+		bench_catchup || FAILED_PARTS+=("catch-up")
+	fi
+fi
+
+# stop every server before writing the report
+for d in "$W/plain" "$W/s1" "$W/s2" "$W/primary"; do stop_server "$d" >/dev/null 2>&1; done
+
+if [ "$MODE" = smoke ]; then
+	OUT=${BENCH_OUT:-$W/results}
+else
+	OUT=${BENCH_OUT:-$ROOT/bench/results}
+fi
+mkdir -p "$OUT"
+BASE=$OUT/$(date -u +%Y-%m-%d-%H%M)-$(hostname -s 2>/dev/null || echo host)
+PLOT_FILE=
+if [ "$PLOT" = 1 ] && ensure_gnuplot; then
+	if plot "$BASE.png" && [ -s "$BASE.png" ]; then
+		PLOT_FILE=$BASE.png
+	else
+		err "gnuplot failed: $(head -n 5 "$W/logs/gnuplot.log")"
+	fi
+fi
+{
+	printf 'config\tclients\trun\ttps\tavg_ms\tp99_ms\ttransactions\tnote\n'
+	cat "$W/results.tsv"
+} >"$BASE.tsv"
+write_report "$BASE.md"
+log "report: $BASE.md${PLOT_FILE:+, plot: $PLOT_FILE}"
+
+rc=0
+if [ "$MODE" = smoke ]; then
+	cat "$BASE.md"
+	need_fo=0 need_cu=0
+	[[ " $CONFIGS " == *" raft "* ]] && [ "$FO_ROUNDS" -gt 0 ] && need_fo=1
+	[[ " $CONFIGS " == *" raft "* ]] && [ "$CATCHUP" -gt 0 ] && need_cu=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" || rc=1
+	[ "$PLOT" = 1 ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
+fi
+if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
+	err "failed: ${FAILED_PARTS[*]}"
+	rc=1
+fi
+log "done in $((SECONDS - START_TIME)) s"
+exit "$rc"

@@ -9,7 +9,9 @@
 #   5. pg_regress          make regresscheck: sql/*.sql against expected/*.out on a
 #                          temporary instance configured by test/regress.conf
 #   6. TAP                 make tapcheck: prove test/t/*.pl (PostgreSQL::Test::Cluster)
-#   7. summary             one line per suite, then the closing line "total: N passed, N failed"
+#   7. bench smoke         bench/run.sh --smoke: seconds-long runs of every part of the
+#                          benchmark, checking that its report is well formed
+#   8. summary             one line per suite, then the closing line "total: N passed, N failed"
 #
 # PostgreSQL refuses to run as root.  Steps 5 and 6 therefore run in a copy of
 # the source tree under /tmp; as root that copy belongs to the postgres user
@@ -264,6 +266,17 @@ else
 		echo "---- server logs: $WORK/tree/tmp_check/log/ ----"
 		ls "$WORK/tree/tmp_check/log/" 2>/dev/null
 	fi
+fi
+
+# ---------------------------------------------------------------------------
+step "7. benchmark smoke run (bench/run.sh --smoke)"
+if [ "$install_ok" -ne 1 ]; then
+	echo "skipped: not installed"
+	record bench-smoke 0 1 "not run: build or install failed"
+elif bash bench/run.sh --smoke 2>&1 | tee "$WORK/bench-smoke.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	record bench-smoke 1 0 "report well formed"
+else
+	record bench-smoke 0 1 "bench/run.sh --smoke failed"
 fi
 
 finish

@@ -68,6 +68,9 @@ override USE_MODULE_DB =
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+# PGXS tracks no header dependencies: a changed struct in a header must
+# rebuild every object that may use it.
+$(OBJS): $(wildcard src/*.h src/raft/*.h)
 CONTRIB_TESTDB = contrib_regression
 # Perl helper modules for the TAP tests live in test/perl (or beside them).
 PG_PROVE_FLAGS += -I $(srcdir)/test/perl -I $(srcdir)/test/t

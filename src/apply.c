@@ -7,17 +7,24 @@
  * apply_target (the highest committed index that is durable here) and sets
  * our latch; we apply entries last_applied+1 .. apply_target in order.
  *
- * Each entry is applied in its own transaction:
+ * Entries are applied in batches of up to RAFT_APPLY_BATCH consecutive
+ * entries per transaction (a transaction start and commit per entry cost
+ * more than the single-row statements they usually carry):
+ *   for each entry:
  *   read the entry from raft_ext.log
  *   subtransaction: SetUserIdAndSecContext(submitting role,
  *       SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION),
  *       its search_path/TimeZone/DateStyle/IntervalStyle (GUC_ACTION_LOCAL,
  *       in a GUC nest level that is rolled back afterwards, so nothing the
  *       statement SETs leaks into later entries), SPI_execute(sql)
- *   insert its outcome into raft_ext.outcome, set raft_ext.apply_state
+ *   insert its outcome into raft_ext.outcome
+ *   set raft_ext.apply_state to the batch's last entry
  *   commit (synchronous_commit = off: the entry is durable in the log on a
  *   majority; a lost apply commit loses its last_applied too and is redone).
  * So an entry's effects and last_applied commit together: exactly once.
+ * Results are handed to waiting backends only after the commit.  If
+ * anything fails in a batch, the whole transaction is rolled back and the
+ * same entries are applied one per transaction, as below.
  *
  * An error raised by the statement (constraint, permission, data, ...) is
  * its deterministic outcome: recorded, and apply moves on.  An error of the
@@ -64,6 +71,14 @@
 
 #define RAFT_APPLY_BACKOFF_MIN_MS 100
 #define RAFT_APPLY_BACKOFF_MAX_MS 10000
+
+/*
+ * At most this many entries are applied in one transaction.  Each runs in
+ * a subtransaction with an XID of its own: stay within the subxids a
+ * backend caches in its PGPROC (PGPROC_MAX_CACHED_SUBXIDS = 64), beyond
+ * which every snapshot taken on the server gets slower.
+ */
+#define RAFT_APPLY_BATCH 32
 
 typedef enum RaftApplyResult
 {
@@ -379,19 +394,16 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 	PG_END_TRY();
 }
 
-/* The transaction applying one entry.  Throws on environment errors. */
+/*
+ * Apply one entry inside the current transaction (SPI connected, snapshot
+ * pushed): read it, run it in its subtransaction, record its outcome.
+ * last_applied is set by the caller.  Throws on environment errors.
+ */
 static void
-raft_apply_one_xact(RaftApplyState *st)
+raft_apply_entry(RaftApplyState *st)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	char	   *buf;
 	Size		len;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "raft_ext: SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
 
 	if (!raft_storage_read_entry(st->index, &st->term, &st->type, &buf, &len))
 		ereport(ERROR,
@@ -437,13 +449,125 @@ raft_apply_one_xact(RaftApplyState *st)
 		raft_storage_record_outcome(&st->outcome);
 	}
 	/* NOOP and CONFIG entries only advance last_applied */
-	raft_storage_set_last_applied(st->index);
+}
+
+/*
+ * The transaction applying entries st[0..n-1] (consecutive indexes), each
+ * in its own subtransaction, and last_applied = the last of them: all of it
+ * commits or none of it does, so every entry is still applied exactly once.
+ * Throws on environment errors.
+ */
+static void
+raft_apply_xact(RaftApplyState *st, int n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			i;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "raft_ext: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	for (i = 0; i < n; i++)
+	{
+		raft_apply_entry(&st[i]);
+		CHECK_FOR_INTERRUPTS();
+	}
+	raft_storage_set_last_applied(st[n - 1].index);
 
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * The same as raft_apply_publish() for each of the consecutive entries
+ * st[0..n-1], in one pass over the slots under one lock acquisition.
+ */
+static void
+raft_apply_publish_batch(const RaftApplyState *st, int n)
+{
+	uint64		first = st[0].index;
+	uint64		last = st[n - 1].index;
+	int			i;
+
+	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
+	for (i = 0; i < raft_shared->nslots; i++)
+	{
+		RaftSlot   *slot = &raft_shared->slots[i];
+
+		if (slot->request_id == 0)
+			continue;
+		if (slot->state == RAFT_SLOT_PROPOSED && slot->index <= last)
+		{
+			const RaftApplyState *e;
+
+			if (slot->index < first)
+			{
+				raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED,
+									   "the apply worker lost track of this entry");
+				continue;
+			}
+			e = &st[slot->index - first];
+			if (slot->term == e->term && e->have_outcome)
+				raft_apply_fill_slot(slot, &e->outcome);
+			else
+				raft_shmem_slot_finish(slot, RAFT_RESULT_LOST,
+									   "the entry was replaced by another leader's entry before it was committed");
+		}
+		else if (slot->state == RAFT_SLOT_WAIT_APPLIED && slot->index <= last)
+			raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
+	}
+	LWLockRelease(raft_shared->slots_lock);
+}
+
+/*
+ * Apply entries first..last in one transaction.  Returns false, with
+ * nothing applied and no transaction open, if anything failed: the caller
+ * then applies them one at a time, which reports and retries a stall.
+ * Results are handed out only after the commit, so a client never sees its
+ * acknowledgement before its write is visible here.
+ */
+static bool
+raft_apply_batch(uint64 first, uint64 last)
+{
+	int			n = (int) (last - first + 1);
+	RaftApplyState *st = MemoryContextAllocZero(raft_apply_cxt, sizeof(RaftApplyState) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		st[i].index = first + i;
+
+	PG_TRY();
+	{
+		raft_apply_xact(st, n);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(raft_apply_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(raft_apply_cxt);
+		ereport(DEBUG1,
+				(errmsg("raft_ext: applying log entries %llu..%llu together failed (%s); applying them one by one",
+						(unsigned long long) first, (unsigned long long) last,
+						edata->message ? edata->message : "no message")));
+		RESUME_INTERRUPTS();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		return false;
+	}
+	PG_END_TRY();
+
+	pg_atomic_write_u64(&raft_shared->last_applied, last);
+	raft_apply_publish_batch(st, n);
+	return true;
 }
 
 /*
@@ -460,7 +584,7 @@ raft_apply_one(uint64 index, char **stall_error)
 
 	PG_TRY();
 	{
-		raft_apply_one_xact(&st);
+		raft_apply_xact(&st, 1);
 	}
 	PG_CATCH();
 	{
@@ -498,6 +622,7 @@ raft_apply_worker_main(Datum main_arg)
 	TimestampTz stalled_since = 0;
 	Oid			ext_oid;
 	TimestampTz ext_checked_at = 0;
+	uint64		single_until = 0;	/* apply up to here one by one */
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -568,6 +693,19 @@ raft_apply_worker_main(Datum main_arg)
 
 			MemoryContextSwitchTo(raft_apply_cxt);
 			MemoryContextReset(raft_apply_cxt);
+			if (stalled_since == 0 && applied + 1 > single_until && target - applied > 1)
+			{
+				uint64		last = Min(target, applied + RAFT_APPLY_BATCH);
+
+				if (raft_apply_batch(applied + 1, last))
+				{
+					applied = last;
+					CHECK_FOR_INTERRUPTS();
+					continue;
+				}
+				single_until = last;
+				MemoryContextReset(raft_apply_cxt);
+			}
 			if (raft_apply_one(applied + 1, &error) == RAFT_APPLY_STALL)
 			{
 				if (stalled_since == 0)

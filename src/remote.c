@@ -196,18 +196,29 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 	values[1] = timeout_buf;
 	lengths[1] = 0;
 
-	if (PQsetnonblocking(conn, 1) != 0 ||
-		!PQsendQueryParams(conn,
-						   "SELECT status, log_index, term, command_tag, rows, sqlstate, "
-						   "message, detail, hint, leader_id "
-						   "FROM raft_ext.forward_submit($1::bytea, $2::integer)",
-						   2, NULL, values, lengths, formats, 0))
+	if (PQsetnonblocking(conn, 1) != 0)
 	{
 		out->status = RAFT_REMOTE_NOT_SENT;
 		out->error = raft_remote_errmsg(conn);
 		return;
 	}
+
+	/*
+	 * From here on the leader may have the request: a large payload can go
+	 * out in part while PQsendQueryParams is still building it, and a
+	 * failure after that is an unknown outcome, never a safe retry.
+	 */
 	*sent = true;
+	if (!PQsendQueryParams(conn,
+						   "SELECT status, log_index, term, command_tag, rows, sqlstate, "
+						   "message, detail, hint, leader_id "
+						   "FROM raft_ext.forward_submit($1::bytea, $2::integer)",
+						   2, NULL, values, lengths, formats, 0))
+	{
+		out->status = RAFT_REMOTE_LOST;
+		out->error = raft_remote_errmsg(conn);
+		return;
+	}
 
 	while ((r = PQflush(conn)) == 1)
 	{

@@ -29,7 +29,8 @@ raft_request_on_exit(int code, Datum arg)
 }
 
 void
-raft_request_begin(RaftSlotKind kind, dsm_handle h, Size len, int target, uint64 index)
+raft_request_begin(RaftSlotKind kind, dsm_handle h, const char *inline_data, Size len,
+				   int target, uint64 index)
 {
 	RaftSlot   *slot = raft_shmem_my_slot();
 	uint64		id = pg_atomic_fetch_add_u64(&raft_shared->next_request_id, 1);
@@ -47,6 +48,11 @@ raft_request_begin(RaftSlotKind kind, dsm_handle h, Size len, int target, uint64
 	slot->backend_pid = MyProcPid;
 	slot->payload_handle = h;
 	slot->payload_len = len;
+	if (inline_data != NULL)
+	{
+		Assert(len <= RAFT_SHMEM_INLINE_PAYLOAD_LEN);
+		memcpy(slot->payload_inline, inline_data, len);
+	}
 	slot->target = target;
 	slot->issued_at = 0;
 	slot->index = index;

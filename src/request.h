@@ -17,7 +17,8 @@
  * Post a request.  SUBMIT: payload in DSM segment h of len bytes; TRANSFER:
  * target; WAIT_APPLIED: index.  Wakes the Raft worker when it has work.
  */
-extern void raft_request_begin(RaftSlotKind kind, dsm_handle h, Size len,
+extern void raft_request_begin(RaftSlotKind kind, dsm_handle h,
+							   const char *inline_data, Size len,
 							   int target, uint64 index);
 
 /*

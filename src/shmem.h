@@ -57,6 +57,8 @@
 #define RAFT_SHMEM_DETAIL_LEN	1024
 #define RAFT_SHMEM_HINT_LEN		512
 #define RAFT_SHMEM_TAG_LEN		64
+/* A payload up to this size travels inside the slot, not in a DSM segment. */
+#define RAFT_SHMEM_INLINE_PAYLOAD_LEN	2048
 
 /* Worker lifecycle as shown in raft_status.worker_state. */
 typedef enum RaftWorkerState
@@ -147,8 +149,9 @@ typedef struct RaftSlot
 	int			backend_pid;
 
 	/* SUBMIT input */
-	dsm_handle	payload_handle;
+	dsm_handle	payload_handle; /* DSM_HANDLE_INVALID: in payload_inline */
 	Size		payload_len;
+	char		payload_inline[RAFT_SHMEM_INLINE_PAYLOAD_LEN];
 
 	/* BARRIER / TRANSFER input */
 	int			target;			/* TRANSFER target node */

@@ -35,7 +35,7 @@ raft_control_run(RaftSlotKind kind, int target, TimestampTz deadline, RaftSlot *
 {
 	volatile bool done = false;
 
-	raft_request_begin(kind, 0, 0, target, 0);
+	raft_request_begin(kind, DSM_HANDLE_INVALID, NULL, 0, target, 0);
 	PG_TRY();
 	{
 		done = raft_request_wait(s, deadline);

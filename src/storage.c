@@ -19,6 +19,7 @@
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -30,6 +31,7 @@
 #include "storage.h"
 
 static SPIPlanPtr raft_storage_insert_plan = NULL;
+static SPIPlanPtr raft_storage_insert_many_plan = NULL;
 static SPIPlanPtr raft_storage_delete_plan = NULL;
 static SPIPlanPtr raft_storage_hard_state_plan = NULL;
 static SPIPlanPtr raft_storage_read_plan = NULL;
@@ -221,11 +223,110 @@ raft_storage_load(RaftStoredState *out)
 	raft_storage_commit();
 }
 
+/* Append one entry to raft_ext.log (inside raft_storage_persist). */
+static void
+raft_storage_insert_one(const raft_entry *e)
+{
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bytea	   *b = NULL;
+
+	if (raft_storage_insert_plan == NULL)
+	{
+		Oid			types[4] = {INT8OID, INT8OID, INT2OID, BYTEAOID};
+
+		raft_storage_insert_plan = raft_storage_prepare(
+														"INSERT INTO raft_ext.log(index, term, type, payload) VALUES ($1, $2, $3, $4)",
+														4, types);
+	}
+	values[0] = Int64GetDatum((int64) e->index);
+	values[1] = Int64GetDatum((int64) e->term);
+	values[2] = Int16GetDatum((int16) e->type);
+	if (e->len > 0)
+	{
+		b = palloc(VARHDRSZ + e->len);
+		SET_VARSIZE(b, VARHDRSZ + e->len);
+		memcpy(VARDATA(b), e->data, e->len);
+		values[3] = PointerGetDatum(b);
+	}
+	else
+	{
+		values[3] = (Datum) 0;
+		nulls[3] = 'n';
+	}
+	if (SPI_execute_plan(raft_storage_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "raft_ext: could not append to the log");
+	if (b)
+		pfree(b);
+}
+
+/*
+ * Append n > 1 entries with one INSERT ... SELECT FROM ROWS FROM (unnest...):
+ * one executor run for the batch instead of one per entry.
+ */
+static void
+raft_storage_insert_many(const raft_entry *entries, size_t n)
+{
+	Datum	   *idx = palloc(sizeof(Datum) * n);
+	Datum	   *term = palloc(sizeof(Datum) * n);
+	Datum	   *type = palloc(sizeof(Datum) * n);
+	Datum	   *payload = palloc(sizeof(Datum) * n);
+	bool	   *payload_null = palloc(sizeof(bool) * n);
+	int			dims[1];
+	int			lbs[1] = {1};
+	Datum		values[4];
+	size_t		i;
+
+	if (raft_storage_insert_many_plan == NULL)
+	{
+		Oid			types[4] = {INT8ARRAYOID, INT8ARRAYOID, INT2ARRAYOID, BYTEAARRAYOID};
+
+		raft_storage_insert_many_plan = raft_storage_prepare(
+															 "INSERT INTO raft_ext.log(index, term, type, payload) "
+															 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+															 "pg_catalog.unnest($3), pg_catalog.unnest($4))",
+															 4, types);
+	}
+	for (i = 0; i < n; i++)
+	{
+		const raft_entry *e = &entries[i];
+
+		idx[i] = Int64GetDatum((int64) e->index);
+		term[i] = Int64GetDatum((int64) e->term);
+		type[i] = Int16GetDatum((int16) e->type);
+		payload_null[i] = (e->len == 0);
+		payload[i] = (Datum) 0;
+		if (e->len > 0)
+		{
+			bytea	   *b = palloc(VARHDRSZ + e->len);
+
+			SET_VARSIZE(b, VARHDRSZ + e->len);
+			memcpy(VARDATA(b), e->data, e->len);
+			payload[i] = PointerGetDatum(b);
+		}
+	}
+	dims[0] = (int) n;
+	values[0] = PointerGetDatum(construct_array(idx, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(term, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = PointerGetDatum(construct_array(type, (int) n, INT2OID, 2, true, TYPALIGN_SHORT));
+	values[3] = PointerGetDatum(construct_md_array(payload, payload_null, 1, dims, lbs,
+												   BYTEAOID, -1, false, TYPALIGN_INT));
+	if (SPI_execute_plan(raft_storage_insert_many_plan, values, NULL, false, 0) != SPI_OK_INSERT ||
+		SPI_processed != n)
+		elog(ERROR, "raft_ext: could not append to the log");
+	for (i = 0; i < n; i++)
+		if (!payload_null[i])
+			pfree(DatumGetPointer(payload[i]));
+	pfree(idx);
+	pfree(term);
+	pfree(type);
+	pfree(payload);
+	pfree(payload_null);
+}
+
 void
 raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 {
-	size_t		i;
-
 	if (!ready->hardStateChanged && ready->nEntries == 0)
 		return;
 
@@ -273,41 +374,10 @@ raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 			if (SPI_execute_plan(raft_storage_delete_plan, values, NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "raft_ext: could not truncate the log");
 		}
-		if (raft_storage_insert_plan == NULL)
-		{
-			Oid			types[4] = {INT8OID, INT8OID, INT2OID, BYTEAOID};
-
-			raft_storage_insert_plan = raft_storage_prepare(
-															"INSERT INTO raft_ext.log(index, term, type, payload) VALUES ($1, $2, $3, $4)",
-															4, types);
-		}
-		for (i = 0; i < ready->nEntries; i++)
-		{
-			const raft_entry *e = &ready->entries[i];
-			Datum		values[4];
-			char		nulls[4] = {' ', ' ', ' ', ' '};
-			bytea	   *b = NULL;
-
-			values[0] = Int64GetDatum((int64) e->index);
-			values[1] = Int64GetDatum((int64) e->term);
-			values[2] = Int16GetDatum((int16) e->type);
-			if (e->len > 0)
-			{
-				b = palloc(VARHDRSZ + e->len);
-				SET_VARSIZE(b, VARHDRSZ + e->len);
-				memcpy(VARDATA(b), e->data, e->len);
-				values[3] = PointerGetDatum(b);
-			}
-			else
-			{
-				values[3] = (Datum) 0;
-				nulls[3] = 'n';
-			}
-			if (SPI_execute_plan(raft_storage_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "raft_ext: could not append to the log");
-			if (b)
-				pfree(b);
-		}
+		if (ready->nEntries == 1)
+			raft_storage_insert_one(&ready->entries[0]);
+		else
+			raft_storage_insert_many(ready->entries, ready->nEntries);
 		*last_index = ready->entries[ready->nEntries - 1].index;
 	}
 	raft_storage_commit();

@@ -6,7 +6,8 @@
  * before anything is appended, captures the session context into a payload
  * (payload.c), then:
  *   - on the leader: posts the payload to the Raft worker through this
- *     backend's request slot (the bytes in a DSM segment), and sleeps on the
+ *     backend's request slot (the bytes in the slot itself up to
+ *     RAFT_SHMEM_INLINE_PAYLOAD_LEN, in a DSM segment beyond), and sleeps on the
  *     slot's condition variable until the apply worker hands back the
  *     outcome of its entry;
  *   - on a follower: forwards the payload to the leader over libpq
@@ -49,6 +50,9 @@
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_submit);
 PG_FUNCTION_INFO_V1(raft_ext_sql_forward_submit);
+
+/* Room for the session settings captured with a statement (payload.c). */
+#define RAFT_SUBMIT_SETTINGS_ALLOWANCE (64 * 1024)
 
 typedef enum RaftSubmitStep
 {
@@ -131,19 +135,27 @@ static RaftSubmitStep
 raft_submit_local(const char *payload, Size len, TimestampTz deadline, RaftSubmitResult *r)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	dsm_segment *seg;
+	dsm_segment *volatile seg = NULL;
 	RaftSlot   *s = palloc0(sizeof(RaftSlot));
 	bool		done = false;
 
-	seg = dsm_create(len, DSM_CREATE_NULL_IF_MAXSEGMENTS);
-	if (seg == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("raft_submit: too many dynamic shared memory segments"),
-				 errhint("Too many statements are being submitted at once; retry.")));
-	memcpy(dsm_segment_address(seg), payload, len);
-
-	raft_request_begin(RAFT_REQ_SUBMIT, dsm_segment_handle(seg), len, 0, 0);
+	/*
+	 * A small payload goes in our slot; creating, attaching and destroying
+	 * a DSM segment costs several system calls on both sides.
+	 */
+	if (len <= RAFT_SHMEM_INLINE_PAYLOAD_LEN)
+		raft_request_begin(RAFT_REQ_SUBMIT, DSM_HANDLE_INVALID, payload, len, 0, 0);
+	else
+	{
+		seg = dsm_create(len, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+		if (seg == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("raft_submit: too many dynamic shared memory segments"),
+					 errhint("Too many statements are being submitted at once; retry.")));
+		memcpy(dsm_segment_address(seg), payload, len);
+		raft_request_begin(RAFT_REQ_SUBMIT, dsm_segment_handle(seg), NULL, len, 0, 0);
+	}
 	PG_TRY();
 	{
 		done = raft_request_wait(s, deadline);
@@ -151,7 +163,14 @@ raft_submit_local(const char *payload, Size len, TimestampTz deadline, RaftSubmi
 	PG_CATCH();
 	{
 		raft_request_end(s);
-		if (s->state == RAFT_SLOT_TAKEN || s->state == RAFT_SLOT_PROPOSED)
+
+		/*
+		 * Cancelled or timed out once the worker had the statement: it may
+		 * commit, or (DONE) did, just as the interrupt came.  That is an
+		 * unknown outcome for the client, never a failure.
+		 */
+		if (s->state == RAFT_SLOT_TAKEN || s->state == RAFT_SLOT_PROPOSED ||
+			s->state == RAFT_SLOT_DONE)
 		{
 			raft_submit_result_from_slot(s, r);
 			raft_submit_rethrow_as_unknown(cxt, r);
@@ -160,7 +179,8 @@ raft_submit_local(const char *payload, Size len, TimestampTz deadline, RaftSubmi
 	}
 	PG_END_TRY();
 	raft_request_end(s);
-	dsm_detach(seg);
+	if (seg != NULL)
+		dsm_detach(seg);
 
 	if (!done && s->state == RAFT_SLOT_DONE)
 		done = true;			/* finished just as we gave up */
@@ -210,7 +230,7 @@ raft_submit_wait_local_apply(RaftSubmitResult *r, TimestampTz deadline)
 	RaftSlot   *s = palloc0(sizeof(RaftSlot));
 	bool		done = false;
 
-	raft_request_begin(RAFT_REQ_WAIT_APPLIED, 0, 0, 0, r->index);
+	raft_request_begin(RAFT_REQ_WAIT_APPLIED, DSM_HANDLE_INVALID, NULL, 0, 0, r->index);
 	PG_TRY();
 	{
 		done = raft_request_wait(s, deadline);
@@ -457,6 +477,19 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	(void) raft_stmt_check(sql);
 
 	payload = raft_payload_capture(sql, len, &plen);
+
+	/*
+	 * The captured settings (search_path can be long) travel with the
+	 * statement: bound the whole entry as forward_submit does, or a leader
+	 * could append an entry no follower's inbox accepts and stall commit.
+	 */
+	if (plen > (Size) limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("raft_submit: the statement and its session settings are too long"),
+				 errdetail("They take %zu bytes; the limit is %d bytes.", plen,
+						   limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE),
+				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));
 	raft_submit_payload(payload, plen, &r);
 
 	if (r.sqlerrcode != 0)
@@ -510,7 +543,7 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 		elog(ERROR, "raft_ext.forward_submit: return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	if (len > (Size) raft_conf_statement_limit() + 64 * 1024)
+	if (len > (Size) raft_conf_statement_limit() + RAFT_SUBMIT_SETTINGS_ALLOWANCE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("raft_ext.forward_submit: the statement is too long for this node"),

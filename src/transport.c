@@ -30,9 +30,11 @@
  * bounds, and whenever the peer is not READY, raft_transport_send drops the
  * message and counts it: Raft tolerates loss and the leader retries.
  * After a failure the connection is closed and retried after an
- * exponential back-off (50 ms doubling to 2 s, with jitter), which starts
+ * exponential back-off (50 ms doubling to 250 ms, with jitter), which starts
  * over only once a connection has stayed up for 2 s, so a peer that
- * accepts and then immediately drops us is not hammered.
+ * accepts and then immediately drops us is not hammered.  The cap is low
+ * because a restarted peer cannot catch up, vote or hear heartbeats until
+ * we are connected again; an attempt costs the peer one connection.
  *
  * Delivery: a result row means raft_ext.deliver ran on the peer.  Messages
  * on one connection run in the order sent.  Messages still unanswered when
@@ -83,7 +85,9 @@
 
 /* Reconnection back-off: doubles from MIN to MAX; the wait is jittered to [d/2, d]. */
 #define RAFT_TRANSPORT_BACKOFF_MIN_MS	50
-#define RAFT_TRANSPORT_BACKOFF_MAX_MS	2000
+#define RAFT_TRANSPORT_BACKOFF_MAX_MS	250
+/* A connection that stayed up this long starts the back-off over. */
+#define RAFT_TRANSPORT_BACKOFF_RESET_MS	2000
 
 /* Give up a connection attempt after this long, unless connect_timeout says otherwise. */
 #define RAFT_TRANSPORT_CONNECT_TIMEOUT_MS	2000
@@ -495,7 +499,7 @@ transport_peer_fail(RaftTransportPeer *peer, TimestampTz now, int sqlstate,
 	if (peer->state == RAFT_TRANSPORT_READY)
 	{
 		/* A connection that stayed up long enough earns a fresh back-off. */
-		if (now - peer->ready_since >= (int64) RAFT_TRANSPORT_BACKOFF_MAX_MS * 1000)
+		if (now - peer->ready_since >= (int64) RAFT_TRANSPORT_BACKOFF_RESET_MS * 1000)
 			peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
 
 		peer->in_outage = true;

@@ -66,6 +66,7 @@ typedef struct RaftWorkerRequest
 	uint64		request_id;
 	RaftSlotKind kind;
 	dsm_handle	handle;
+	char	   *data;			/* a copy of an inline payload, or NULL */
 	Size		len;
 	int			target;
 } RaftWorkerRequest;
@@ -338,6 +339,14 @@ raft_worker_take_requests(void)
 		reqs[nreqs].kind = slot->kind;
 		reqs[nreqs].handle = slot->payload_handle;
 		reqs[nreqs].len = slot->payload_len;
+		reqs[nreqs].data = NULL;
+		if (slot->kind == RAFT_REQ_SUBMIT && slot->payload_handle == DSM_HANDLE_INVALID)
+		{
+			/* copied now: the slot may be reused once we let go of it */
+			reqs[nreqs].data = palloc(Max(slot->payload_len, 1));
+			memcpy(reqs[nreqs].data, slot->payload_inline,
+				   Min(slot->payload_len, RAFT_SHMEM_INLINE_PAYLOAD_LEN));
+		}
 		reqs[nreqs].target = slot->target;
 		nreqs++;
 		slot->state = RAFT_SLOT_TAKEN;
@@ -373,6 +382,12 @@ raft_worker_take_requests(void)
 		switch (r->kind)
 		{
 			case RAFT_REQ_SUBMIT:
+				if (r->data != NULL)
+				{
+					rc = raft_propose(raft_worker_node, r->data, r->len, &index, &term);
+					break;
+				}
+				else
 				{
 					dsm_segment *seg = dsm_attach(r->handle);
 

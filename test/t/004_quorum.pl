@@ -35,7 +35,7 @@ is($c->query($f2, 'SELECT count(*) FROM kv'), '3', 'the remaining follower has t
 # (appended, perhaps replicated, not known to be committed) at that moment.
 my $stream = "SET statement_timeout = '3s';\n";
 $stream .= "SELECT log_index FROM raft_submit('INSERT INTO kv VALUES ($_, ''stream'')');\n"
-  for 1001 .. 1400;
+  for 1001 .. 9000;    # far more than can commit before the kill below
 my $job = $c->start_script($leader, $stream);
 sleep 0.7;
 $c->kill9($f2);

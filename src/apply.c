@@ -177,38 +177,7 @@ raft_apply_fill_slot(RaftSlot *slot, const RaftOutcome *o)
 						   o->message ? o->message : "");
 }
 
-/*
- * Entry `index` (of term `term`) was applied with outcome o (NULL for a
- * NOOP/CONFIG entry): hand results to every backend waiting for it.
- */
-static void
-raft_apply_publish(uint64 index, uint64 term, const RaftOutcome *o)
-{
-	int			i;
-
-	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-	for (i = 0; i < raft_shared->nslots; i++)
-	{
-		RaftSlot   *slot = &raft_shared->slots[i];
-
-		if (slot->request_id == 0)
-			continue;
-		if (slot->state == RAFT_SLOT_PROPOSED && slot->index <= index)
-		{
-			if (slot->index < index)
-				raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED,
-									   "the apply worker lost track of this entry");
-			else if (slot->term == term && o != NULL)
-				raft_apply_fill_slot(slot, o);
-			else
-				raft_shmem_slot_finish(slot, RAFT_RESULT_LOST,
-									   "the entry was replaced by another leader's entry before it was committed");
-		}
-		else if (slot->state == RAFT_SLOT_WAIT_APPLIED && slot->index <= index)
-			raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
-	}
-	LWLockRelease(raft_shared->slots_lock);
-}
+static void raft_apply_publish(uint64 index, uint64 term, const RaftOutcome *o);
 
 /*
  * At start: backends may be waiting for entries applied by a previous
@@ -484,8 +453,11 @@ raft_apply_xact(RaftApplyState *st, int n)
 }
 
 /*
- * The same as raft_apply_publish() for each of the consecutive entries
- * st[0..n-1], in one pass over the slots under one lock acquisition.
+ * Entries st[0..n-1] (consecutive indexes) were applied: hand results to
+ * every backend waiting for one of them, in one pass over the slots under
+ * one lock acquisition.  A waiter for an earlier index was missed; one
+ * whose term differs from the applied entry's lost its entry to another
+ * leader.
  */
 static void
 raft_apply_publish_batch(const RaftApplyState *st, int n)
@@ -522,6 +494,24 @@ raft_apply_publish_batch(const RaftApplyState *st, int n)
 			raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
 	}
 	LWLockRelease(raft_shared->slots_lock);
+}
+
+/*
+ * Entry `index` (of term `term`) was applied with outcome o (NULL for a
+ * NOOP/CONFIG entry): hand results to every backend waiting for it.
+ */
+static void
+raft_apply_publish(uint64 index, uint64 term, const RaftOutcome *o)
+{
+	RaftApplyState one;
+
+	memset(&one, 0, sizeof(one));
+	one.index = index;
+	one.term = term;
+	one.have_outcome = (o != NULL);
+	if (o != NULL)
+		one.outcome = *o;
+	raft_apply_publish_batch(&one, 1);
 }
 
 /*

@@ -464,6 +464,16 @@ transport_peer_close(RaftTransportPeer *peer)
 	peer->state = RAFT_TRANSPORT_IDLE;
 }
 
+/* The first failure of a connection: an outage starts, not yet logged. */
+static void
+transport_begin_outage(RaftTransportPeer *peer, TimestampTz now)
+{
+	peer->in_outage = true;
+	peer->outage_logged = false;
+	peer->down_failures = 0;
+	peer->down_last_log = now;
+}
+
 /*
  * A connection attempt failed or an established connection broke: log,
  * remember the error, close, and schedule a retry.  what is a phrase like
@@ -502,10 +512,7 @@ transport_peer_fail(RaftTransportPeer *peer, TimestampTz now, int sqlstate,
 		if (now - peer->ready_since >= (int64) RAFT_TRANSPORT_BACKOFF_RESET_MS * 1000)
 			peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
 
-		peer->in_outage = true;
-		peer->outage_logged = false;
-		peer->down_failures = 0;
-		peer->down_last_log = now;
+		transport_begin_outage(peer, now);
 		if (transport_log_allowed(&peer->conn_log, now, &suppressed))
 		{
 			ereport(LOG,
@@ -522,10 +529,7 @@ transport_peer_fail(RaftTransportPeer *peer, TimestampTz now, int sqlstate,
 	}
 	else if (!peer->in_outage)
 	{
-		peer->in_outage = true;
-		peer->outage_logged = false;
-		peer->down_failures = 0;
-		peer->down_last_log = now;
+		transport_begin_outage(peer, now);
 		if (transport_log_allowed(&peer->conn_log, now, &suppressed))
 		{
 			ereport(LOG,

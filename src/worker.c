@@ -736,8 +736,8 @@ raft_worker_main(Datum main_arg)
 	}
 }
 
-void
-raft_worker_register(void)
+static void
+raft_worker_register_one(const char *function, const char *name)
 {
 	BackgroundWorker worker;
 
@@ -746,18 +746,16 @@ raft_worker_register(void)
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 1;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "raft_ext");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "raft_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "raft_ext raft worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "raft_ext raft worker");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
 	RegisterBackgroundWorker(&worker);
+}
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "raft_ext");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "raft_apply_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "raft_ext apply worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "raft_ext apply worker");
-	RegisterBackgroundWorker(&worker);
+/* The Raft worker and the apply worker (see apply.c for why they are two). */
+void
+raft_worker_register(void)
+{
+	raft_worker_register_one("raft_worker_main", "raft_ext raft worker");
+	raft_worker_register_one("raft_apply_worker_main", "raft_ext apply worker");
 }

@@ -10,14 +10,13 @@
  * Entries are applied in batches of up to RAFT_APPLY_BATCH consecutive
  * entries per transaction (a transaction start and commit per entry cost
  * more than the single-row statements they usually carry):
- *   for each entry:
- *   read the entry from raft_ext.log
- *   subtransaction: SetUserIdAndSecContext(submitting role,
- *       SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION),
+ *   read the batch's entries from raft_ext.log (one range scan)
+ *   for each entry, a subtransaction: SetUserIdAndSecContext(submitting
+ *       role, SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION),
  *       its search_path/TimeZone/DateStyle/IntervalStyle (GUC_ACTION_LOCAL,
  *       in a GUC nest level that is rolled back afterwards, so nothing the
  *       statement SETs leaks into later entries), SPI_execute(sql)
- *   insert its outcome into raft_ext.outcome
+ *   insert the batch's outcomes into raft_ext.outcome (one INSERT)
  *   set raft_ext.apply_state to the batch's last entry
  *   commit (synchronous_commit = off: the entry is durable in the log on a
  *   majority; a lost apply commit loses its last_applied too and is redone).
@@ -233,18 +232,47 @@ raft_apply_publish_backlog(uint64 applied)
 	raft_apply_publish(applied, 0, NULL);
 }
 
+/*
+ * The command tag of what SPI ran (the last statement of the string).  The
+ * usual DML result codes name it; only for anything else is the statement
+ * parsed again to find it.
+ */
 static const char *
-raft_apply_command_tag(const char *sql, bool *display_rows)
+raft_apply_command_tag(int spi_result, const char *sql, bool *display_rows)
 {
-	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	List	   *raw;
 	CommandTag	tag;
 
-	if (raw == NIL)
+	switch (spi_result)
 	{
-		*display_rows = false;
-		return "EMPTY";
+		case SPI_OK_SELECT:
+			tag = CMDTAG_SELECT;
+			break;
+		case SPI_OK_INSERT:
+		case SPI_OK_INSERT_RETURNING:
+			tag = CMDTAG_INSERT;
+			break;
+		case SPI_OK_UPDATE:
+		case SPI_OK_UPDATE_RETURNING:
+			tag = CMDTAG_UPDATE;
+			break;
+		case SPI_OK_DELETE:
+		case SPI_OK_DELETE_RETURNING:
+			tag = CMDTAG_DELETE;
+			break;
+		case SPI_OK_MERGE:
+			tag = CMDTAG_MERGE;
+			break;
+		default:
+			raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+			if (raw == NIL)
+			{
+				*display_rows = false;
+				return "EMPTY";
+			}
+			tag = CreateCommandTag(((RawStmt *) llast(raw))->stmt);
+			break;
 	}
-	tag = CreateCommandTag(((RawStmt *) llast(raw))->stmt);
 	*display_rows = command_tag_display_rowcount(tag);
 	return GetCommandTagName(tag);
 }
@@ -292,7 +320,6 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	st->setup_done = true;
 
 	pgstat_report_activity(STATE_RUNNING, payload->sql);
-	tag = raft_apply_command_tag(payload->sql, &display_rows);
 	/* rows are counted, not kept: a big SELECT must not fill our memory */
 	memset(&options, 0, sizeof(options));
 	options.read_only = false;
@@ -303,6 +330,7 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("statement cannot be run by raft_ext: %s",
 						SPI_result_code_string(ret))));
+	tag = raft_apply_command_tag(ret, payload->sql, &display_rows);
 	st->outcome.command_tag = MemoryContextStrdup(raft_apply_cxt, tag);
 	st->outcome.has_rows = display_rows;
 	st->outcome.rows = display_rows ? SPI_processed : 0;
@@ -365,21 +393,14 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 
 /*
  * Apply one entry inside the current transaction (SPI connected, snapshot
- * pushed): read it, run it in its subtransaction, record its outcome.
- * last_applied is set by the caller.  Throws on environment errors.
+ * pushed): run it in its subtransaction and fill in its outcome, which the
+ * caller records.  Throws on environment errors.
  */
 static void
-raft_apply_entry(RaftApplyState *st)
+raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
 {
-	char	   *buf;
-	Size		len;
-
-	if (!raft_storage_read_entry(st->index, &st->term, &st->type, &buf, &len))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("raft_ext: committed log entry %llu is missing from raft_ext.log",
-						(unsigned long long) st->index)));
-
+	st->term = e->term;
+	st->type = e->type;
 	if (st->type == RAFT_ENTRY_NORMAL)
 	{
 		RaftPayload payload;
@@ -388,7 +409,7 @@ raft_apply_entry(RaftApplyState *st)
 		st->outcome.index = st->index;
 		st->outcome.term = st->term;
 		st->have_outcome = true;
-		bad = raft_payload_decode(buf, len, &payload);
+		bad = raft_payload_decode(e->payload, e->len, &payload);
 		if (bad != NULL && strcmp(bad, "unknown payload version") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -413,23 +434,25 @@ raft_apply_entry(RaftApplyState *st)
 								payload.role, (unsigned long long) st->index),
 						 errhint("Create the role; apply resumes by itself.")));
 			raft_apply_run_statement(st, &payload, roleid);
-			pgstat_report_activity(STATE_RUNNING, "raft_ext: recording outcome");
 		}
-		raft_storage_record_outcome(&st->outcome);
 	}
 	/* NOOP and CONFIG entries only advance last_applied */
 }
 
 /*
  * The transaction applying entries st[0..n-1] (consecutive indexes), each
- * in its own subtransaction, and last_applied = the last of them: all of it
- * commits or none of it does, so every entry is still applied exactly once.
- * Throws on environment errors.
+ * in its own subtransaction, their outcomes (one INSERT) and last_applied =
+ * the last of them: all of it commits or none of it does, so every entry is
+ * still applied exactly once.  Throws on environment errors.
  */
 static void
 raft_apply_xact(RaftApplyState *st, int n)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	RaftStoredEntry *entries;
+	const RaftOutcome **outcomes;
+	int			noutcomes = 0;
+	int			found;
 	int			i;
 
 	SetCurrentStatementStartTimestamp();
@@ -438,11 +461,24 @@ raft_apply_xact(RaftApplyState *st, int n)
 		elog(ERROR, "raft_ext: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	entries = palloc(sizeof(RaftStoredEntry) * n);
+	outcomes = palloc(sizeof(RaftOutcome *) * n);
+	found = raft_storage_read_entries(st[0].index, st[n - 1].index, entries);
+	if (found < n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: committed log entry %llu is missing from raft_ext.log",
+						(unsigned long long) st[found].index)));
+
 	for (i = 0; i < n; i++)
 	{
-		raft_apply_entry(&st[i]);
+		raft_apply_entry(&st[i], &entries[i]);
+		if (st[i].have_outcome)
+			outcomes[noutcomes++] = &st[i].outcome;
 		CHECK_FOR_INTERRUPTS();
 	}
+	pgstat_report_activity(STATE_RUNNING, "raft_ext: recording outcomes");
+	raft_storage_record_outcomes(outcomes, noutcomes);
 	raft_storage_set_last_applied(st[n - 1].index);
 
 	SPI_finish();

@@ -77,8 +77,21 @@ raft_request_check(RaftSlot *slot, RaftSlot *out)
 {
 	bool		done;
 
+	/*
+	 * Copy the result fields only once there is a result: a wake-up before
+	 * that need not copy the whole slot (its inline payload is 2 kB).
+	 */
 	LWLockAcquire(raft_shared->slots_lock, LW_SHARED);
-	memcpy(out, slot, sizeof(RaftSlot));
+	if (slot->state == RAFT_SLOT_DONE)
+		memcpy(out, slot, sizeof(RaftSlot));
+	else
+	{
+		out->state = slot->state;
+		out->index = slot->index;
+		out->term = slot->term;
+		out->request_id = slot->request_id;
+		out->issued_at = slot->issued_at;
+	}
 	LWLockRelease(raft_shared->slots_lock);
 
 	done = (out->state == RAFT_SLOT_DONE);

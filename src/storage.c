@@ -22,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -34,9 +35,9 @@ static SPIPlanPtr raft_storage_insert_plan = NULL;
 static SPIPlanPtr raft_storage_insert_many_plan = NULL;
 static SPIPlanPtr raft_storage_delete_plan = NULL;
 static SPIPlanPtr raft_storage_hard_state_plan = NULL;
-static SPIPlanPtr raft_storage_read_plan = NULL;
+static SPIPlanPtr raft_storage_read_range_plan = NULL;
 static SPIPlanPtr raft_storage_set_applied_plan = NULL;
-static SPIPlanPtr raft_storage_outcome_plan = NULL;
+static SPIPlanPtr raft_storage_outcomes_plan = NULL;
 static SPIPlanPtr raft_storage_get_outcome_plan = NULL;
 
 static SPIPlanPtr
@@ -383,45 +384,64 @@ raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 	raft_storage_commit();
 }
 
-bool
-raft_storage_read_entry(uint64 index, uint64 *term, int *type, char **payload, Size *len)
+/*
+ * Entries first..last, in index order, copied into the caller's memory
+ * context: one index range scan for a whole apply batch instead of one
+ * lookup per entry.  Returns how many consecutive entries from `first` were
+ * found (fewer than asked only if the log has a hole, which the caller
+ * reports).
+ */
+int
+raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out)
 {
-	Datum		values[1];
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	Datum		d;
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
+	uint64		i;
 
-	if (raft_storage_read_plan == NULL)
+	if (raft_storage_read_range_plan == NULL)
 	{
-		Oid			types[1] = {INT8OID};
+		Oid			types[2] = {INT8OID, INT8OID};
 
-		raft_storage_read_plan = raft_storage_prepare(
-													  "SELECT term, type, payload FROM raft_ext.log WHERE index = $1", 1, types);
+		raft_storage_read_range_plan = raft_storage_prepare(
+															"SELECT index, term, type, payload FROM raft_ext.log "
+															"WHERE index BETWEEN $1 AND $2 ORDER BY index", 2, types);
 	}
-	values[0] = Int64GetDatum((int64) index);
-	if (SPI_execute_plan(raft_storage_read_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	values[0] = Int64GetDatum((int64) first);
+	values[1] = Int64GetDatum((int64) last);
+	if (SPI_execute_plan(raft_storage_read_range_plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "raft_ext: could not read the log");
-	if (SPI_processed != 1)
-		return false;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	*term = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	*type = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
-	d = SPI_getbinval(tup, desc, 3, &isnull);
-	if (isnull)
-	{
-		*payload = NULL;
-		*len = 0;
-	}
-	else
-	{
-		bytea	   *b = DatumGetByteaPCopy(d);
 
-		*payload = VARDATA(b);
-		*len = VARSIZE(b) - VARHDRSZ;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		RaftStoredEntry *e = &out[i];
+		bool		isnull;
+		Datum		d;
+
+		if ((uint64) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != first + i)
+			break;
+		e->index = first + i;
+		e->term = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		e->type = DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (isnull)
+		{
+			e->payload = NULL;
+			e->len = 0;
+		}
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+			bytea	   *b = DatumGetByteaPCopy(d);
+
+			MemoryContextSwitchTo(old);
+			e->payload = VARDATA(b);
+			e->len = VARSIZE(b) - VARHDRSZ;
+		}
 	}
-	return true;
+	SPI_freetuptable(SPI_tuptable);
+	return (int) i;
 }
 
 uint64
@@ -459,54 +479,87 @@ raft_storage_set_last_applied(uint64 index)
 				 errmsg("raft_ext: could not update raft_ext.apply_state")));
 }
 
+/* A one-dimensional array of n Datums of a type, with NULLs. */
 static Datum
-raft_storage_text_or_null(const char *s, char *null)
+raft_storage_array(Datum *elems, bool *nulls, int n, Oid type)
 {
-	if (s == NULL)
-	{
-		*null = 'n';
-		return (Datum) 0;
-	}
-	*null = ' ';
-	return CStringGetTextDatum(s);
+	int			dims[1];
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  type, typlen, typbyval, typalign));
 }
 
-void
-raft_storage_record_outcome(const RaftOutcome *o)
+static Datum
+raft_storage_text_or_null(const char *s, bool *null)
 {
-	Datum		values[8];
-	char		nulls[8];
+	*null = (s == NULL);
+	return s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
+}
 
-	if (raft_storage_outcome_plan == NULL)
-	{
-		Oid			types[8] = {INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+/*
+ * Record the outcomes of the entries applied in this transaction, with one
+ * INSERT for the whole batch.
+ */
+void
+raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
+{
+#define RAFT_OUTCOME_COLS 8
+	static const Oid coltypes[RAFT_OUTCOME_COLS] =
+	{INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum	   *elems[RAFT_OUTCOME_COLS];
+	bool	   *nulls[RAFT_OUTCOME_COLS];
+	Datum		values[RAFT_OUTCOME_COLS];
+	int			c,
+				i;
 
-		raft_storage_outcome_plan = raft_storage_prepare(
-														 "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
-														 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-														 "ON CONFLICT (log_index) DO UPDATE SET term = EXCLUDED.term, command_tag = EXCLUDED.command_tag, "
-														 "rows = EXCLUDED.rows, sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, "
-														 "detail = EXCLUDED.detail, hint = EXCLUDED.hint",
-														 8, types);
-	}
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum((int64) o->index);
-	values[1] = Int64GetDatum((int64) o->term);
-	values[2] = raft_storage_text_or_null(o->command_tag, &nulls[2]);
-	if (o->has_rows)
-		values[3] = Int64GetDatum((int64) o->rows);
-	else
+	if (n == 0)
+		return;
+	if (raft_storage_outcomes_plan == NULL)
 	{
-		values[3] = (Datum) 0;
-		nulls[3] = 'n';
+		Oid			types[RAFT_OUTCOME_COLS] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+
+		raft_storage_outcomes_plan = raft_storage_prepare(
+														  "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
+														  "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+														  "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
+														  "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)) "
+														  "ON CONFLICT (log_index) DO UPDATE SET term = EXCLUDED.term, command_tag = EXCLUDED.command_tag, "
+														  "rows = EXCLUDED.rows, sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, "
+														  "detail = EXCLUDED.detail, hint = EXCLUDED.hint",
+														  RAFT_OUTCOME_COLS, types);
 	}
-	values[4] = raft_storage_text_or_null(o->sqlerrcode ? unpack_sql_state(o->sqlerrcode) : NULL, &nulls[4]);
-	values[5] = raft_storage_text_or_null(o->message, &nulls[5]);
-	values[6] = raft_storage_text_or_null(o->detail, &nulls[6]);
-	values[7] = raft_storage_text_or_null(o->hint, &nulls[7]);
-	if (SPI_execute_plan(raft_storage_outcome_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "raft_ext: could not record the outcome of log entry %llu",
-			 (unsigned long long) o->index);
+	for (c = 0; c < RAFT_OUTCOME_COLS; c++)
+	{
+		elems[c] = palloc(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
+	}
+	for (i = 0; i < n; i++)
+	{
+		elems[0][i] = Int64GetDatum((int64) o[i]->index);
+		elems[1][i] = Int64GetDatum((int64) o[i]->term);
+		elems[2][i] = raft_storage_text_or_null(o[i]->command_tag, &nulls[2][i]);
+		elems[3][i] = Int64GetDatum((int64) o[i]->rows);
+		nulls[3][i] = !o[i]->has_rows;
+		elems[4][i] = raft_storage_text_or_null(o[i]->sqlerrcode ? unpack_sql_state(o[i]->sqlerrcode) : NULL,
+												&nulls[4][i]);
+		elems[5][i] = raft_storage_text_or_null(o[i]->message, &nulls[5][i]);
+		elems[6][i] = raft_storage_text_or_null(o[i]->detail, &nulls[6][i]);
+		elems[7][i] = raft_storage_text_or_null(o[i]->hint, &nulls[7][i]);
+	}
+	for (c = 0; c < RAFT_OUTCOME_COLS; c++)
+		values[c] = raft_storage_array(elems[c], nulls[c], n, coltypes[c]);
+	if (SPI_execute_plan(raft_storage_outcomes_plan, values, NULL, false, 0) != SPI_OK_INSERT ||
+		SPI_processed != (uint64) n)
+		elog(ERROR, "raft_ext: could not record the outcomes of log entries %llu..%llu",
+			 (unsigned long long) o[0]->index, (unsigned long long) o[n - 1]->index);
+#undef RAFT_OUTCOME_COLS
 }
 
 static char *

@@ -58,8 +58,18 @@ extern void raft_storage_load(RaftStoredState *out);
 extern void raft_storage_persist(const raft_ready *ready, uint64 *last_index);
 
 /* In the caller's transaction (SPI connected). */
-extern bool raft_storage_read_entry(uint64 index, uint64 *term, int *type,
-									char **payload, Size *len);
+
+/* A log entry as read back for apply (payload in the caller's context). */
+typedef struct RaftStoredEntry
+{
+	uint64		index;
+	uint64		term;
+	int			type;
+	char	   *payload;
+	Size		len;
+} RaftStoredEntry;
+
+extern int	raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out);
 extern uint64 raft_storage_get_last_applied(void);
 extern void raft_storage_set_last_applied(uint64 index);
 
@@ -76,7 +86,7 @@ typedef struct RaftOutcome
 	char	   *hint;
 } RaftOutcome;
 
-extern void raft_storage_record_outcome(const RaftOutcome *o);
+extern void raft_storage_record_outcomes(const RaftOutcome *const *o, int n);
 extern bool raft_storage_get_outcome(uint64 index, RaftOutcome *o);
 
 #endif							/* RAFT_EXT_STORAGE_H */

@@ -417,14 +417,22 @@ raft_submit_payload(const char *payload, Size len, RaftSubmitResult *r)
 static void
 raft_submit_check_database(void)
 {
-	Oid			dbid = get_database_oid(raft_ext_database, true);
+	/*
+	 * raft_ext.database is fixed at server start and a backend's database
+	 * never changes, so the answer is the same for this backend's life: look
+	 * it up once (get_database_oid scans pg_database, which is not cached).
+	 */
+	static bool checked = false;
 
-	if (dbid != MyDatabaseId)
+	if (checked)
+		return;
+	if (get_database_oid(raft_ext_database, true) != MyDatabaseId)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("raft_ext replicates database \"%s\", not this one", raft_ext_database),
 				 errhint("Connect to database \"%s\" to submit statements, or change raft_ext.database.",
 						 raft_ext_database)));
+	checked = true;
 }
 
 Datum

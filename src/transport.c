@@ -180,6 +180,10 @@ typedef struct RaftTransportPeer
 	bool		prepare_pending;	/* Parse result is due (PREPARING) */
 	RaftTransportOutcome current;	/* results seen for the command at the head */
 	bool		flush_pending;	/* libpq holds output the socket did not take */
+	bool		readable;		/* the wait set saw input; not read yet */
+	bool		closed_by_peer; /* an established connection was closed or
+								 * reset from the other end (taken by
+								 * raft_transport_take_closed) */
 	TimestampTz last_progress;	/* last result received, or start of waiting */
 
 	/* Registration in the wait event set. */
@@ -456,6 +460,7 @@ transport_peer_close(RaftTransportPeer *peer)
 	peer->prepare_pending = false;
 	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
 	peer->flush_pending = false;
+	peer->readable = false;
 	if (peer->peer_fatal)
 	{
 		pfree(peer->peer_fatal);
@@ -870,7 +875,22 @@ transport_peer_drain(RaftTransportPeer *peer, TimestampTz now)
 	return alive;
 }
 
-/* Flush, read and account for results of an established connection. */
+/* The connection broke under us: the peer (or the path to it) hung up. */
+static void
+transport_peer_lost(RaftTransportPeer *peer, TimestampTz now)
+{
+	if (peer->state == RAFT_TRANSPORT_READY)
+		peer->closed_by_peer = true;
+	transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+						"lost connection to", PQerrorMessage(peer->conn));
+}
+
+/*
+ * Flush, read and account for results of an established connection.  The
+ * socket is read only when the wait set said it is readable: the worker
+ * comes here several times per loop, and most of those reads would find
+ * nothing (the answers on this connection are only acknowledgements).
+ */
 static void
 transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
 {
@@ -882,17 +902,19 @@ transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
 	rc = PQflush(peer->conn);
 	if (rc < 0)
 	{
-		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
-							"lost connection to", PQerrorMessage(peer->conn));
+		transport_peer_lost(peer, now);
 		return;
 	}
 	peer->flush_pending = (rc == 1);
 
-	if (PQconsumeInput(peer->conn) != 1)
+	if (peer->readable)
 	{
-		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
-							"lost connection to", PQerrorMessage(peer->conn));
-		return;
+		peer->readable = false;
+		if (PQconsumeInput(peer->conn) != 1)
+		{
+			transport_peer_lost(peer, now);
+			return;
+		}
 	}
 
 	if (!transport_peer_drain(peer, now))
@@ -900,8 +922,7 @@ transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
 
 	if (PQstatus(peer->conn) == CONNECTION_BAD)
 	{
-		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
-							"lost connection to", PQerrorMessage(peer->conn));
+		transport_peer_lost(peer, now);
 		return;
 	}
 
@@ -1319,8 +1340,12 @@ raft_transport_wait(long timeout_ms, uint32 wait_event_info)
 				result |= WL_LATCH_SET;
 			if (ev->events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
 			{
+				RaftTransportPeer *peer = (RaftTransportPeer *) ev->user_data;
+
 				result |= ev->events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE);
-				transport_peer_poll((RaftTransportPeer *) ev->user_data, now);
+				if (ev->events & WL_SOCKET_READABLE)
+					peer->readable = true;
+				transport_peer_poll(peer, now);
 			}
 		}
 		if (result != 0)
@@ -1329,6 +1354,19 @@ raft_transport_wait(long timeout_ms, uint32 wait_event_info)
 			return WL_TIMEOUT;
 		/* Only a transport timer expired (retry, connect or stall): go round. */
 	}
+}
+
+bool
+raft_transport_take_closed(int node_id)
+{
+	RaftTransportPeer *peer = transport_find_peer(node_id);
+	bool		closed;
+
+	if (peer == NULL)
+		return false;
+	closed = peer->closed_by_peer;
+	peer->closed_by_peer = false;
+	return closed;
 }
 
 bool

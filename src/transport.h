@@ -65,7 +65,10 @@ extern void raft_transport_send(int node_id, const char *data, size_t len);
  */
 extern int	raft_transport_wait(long timeout_ms, uint32 wait_event_info);
 
-/* Make progress on every connection: connect, flush, consume results. Never blocks. */
+/*
+ * Make progress on every connection: connect, flush, and consume the
+ * results the last wait saw arrive.  Never blocks.
+ */
 extern void raft_transport_poll(void);
 
 /*
@@ -84,6 +87,15 @@ extern bool raft_transport_can_send(int node_id);
 extern void raft_transport_set_limits(int max_messages, size_t max_bytes);
 
 extern bool raft_transport_peer_info(int node_id, RaftTransportPeerInfo *out);
+
+/*
+ * True, once, after an established connection to node_id was closed or
+ * reset from the other end (e.g. the peer's server was killed: its kernel
+ * closes the socket).  The worker uses it as evidence that the leader is
+ * gone (raft_leader_unreachable), rather than waiting out an election
+ * timeout after its last heartbeat.
+ */
+extern bool raft_transport_take_closed(int node_id);
 
 /* Close every connection (worker shutdown). */
 extern void raft_transport_shutdown(void);

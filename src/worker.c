@@ -9,6 +9,7 @@
  *   raft_transport_wait(until next tick) -> ResetLatch -> interrupts/SIGHUP
  *   raft_transport_poll()
  *   drain the inbox: raft_decode + raft_step (garbage is counted, dropped)
+ *   the leader's connection closed from its side: raft_leader_unreachable
  *   ticks due by elapsed time (a long pause is not replayed tick by tick)
  *   take queued requests: proposals (raft_propose, all of them: they become
  *     one ready batch, one log write, one AppendEntries per peer), ReadIndex
@@ -69,6 +70,11 @@ typedef struct RaftWorkerRequest
 	char	   *data;			/* a copy of an inline payload, or NULL */
 	Size		len;
 	int			target;
+	/* what became of it, posted to the slot afterwards */
+	int			rc;
+	raft_index	index;
+	raft_term	term;
+	bool		abandoned;
 } RaftWorkerRequest;
 
 static raft_node *raft_worker_node = NULL;
@@ -223,6 +229,37 @@ raft_worker_start_transport(void)
 	raft_worker_transport_up = true;
 }
 
+/*
+ * A connection to the leader that the leader's side closed is evidence that
+ * it is gone (a killed server's kernel closes its sockets at once): tell
+ * the core, which then campaigns after a short random delay instead of a
+ * whole election timeout after the last heartbeat.  Flags about other peers
+ * are only cleared: they say nothing about who leads.
+ */
+static void
+raft_worker_notice_closed_peers(void)
+{
+	const RaftPeerList *peers = raft_conf_peers();
+	raft_node_id leader = raft_leader(raft_worker_node);
+	int			i;
+
+	for (i = 0; i < peers->npeers; i++)
+	{
+		int			id = peers->ids[i];
+
+		if (id == raft_ext_node_id || !raft_transport_take_closed(id))
+			continue;
+		if ((raft_node_id) id == leader)
+		{
+			ereport(LOG,
+					(errmsg("raft_ext: leader node %d closed its connection; holding an election without waiting for the election timeout",
+							id)));
+			raft_worker_check(raft_leader_unreachable(raft_worker_node, leader),
+							  "raft_leader_unreachable");
+		}
+	}
+}
+
 static void
 raft_worker_send(const raft_message *m)
 {
@@ -373,18 +410,17 @@ raft_worker_take_requests(void)
 	for (i = 0; i < nreqs; i++)
 	{
 		RaftWorkerRequest *r = &reqs[i];
-		RaftSlot   *slot = &raft_shared->slots[r->slotno];
 		int			rc = RAFT_OK;
-		raft_index	index = 0;
-		raft_term	term = 0;
-		bool		abandoned = false;
 
+		r->index = 0;
+		r->term = 0;
+		r->abandoned = false;
 		switch (r->kind)
 		{
 			case RAFT_REQ_SUBMIT:
 				if (r->data != NULL)
 				{
-					rc = raft_propose(raft_worker_node, r->data, r->len, &index, &term);
+					rc = raft_propose(raft_worker_node, r->data, r->len, &r->index, &r->term);
 					break;
 				}
 				else
@@ -393,11 +429,11 @@ raft_worker_take_requests(void)
 
 					if (seg == NULL)
 					{
-						abandoned = true;
+						r->abandoned = true;
 						break;
 					}
 					rc = raft_propose(raft_worker_node, dsm_segment_address(seg), r->len,
-									  &index, &term);
+									  &r->index, &r->term);
 					dsm_detach(seg);
 					break;
 				}
@@ -417,42 +453,50 @@ raft_worker_take_requests(void)
 		}
 		if (rc == RAFT_ENOMEM)
 			raft_worker_check(rc, "a request");
-
-		LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-		if (slot->request_id == r->request_id && slot->state == RAFT_SLOT_TAKEN)
-		{
-			slot->leader_hint = (int) raft_leader(raft_worker_node);
-			if (abandoned)
-				raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED, "the request was abandoned");
-			else if (rc == RAFT_OK)
-			{
-				switch (r->kind)
-				{
-					case RAFT_REQ_SUBMIT:
-						slot->index = index;
-						slot->term = term;
-						slot->state = RAFT_SLOT_PROPOSED;
-						break;
-					case RAFT_REQ_BARRIER:
-						slot->issued_at = now;
-						slot->state = RAFT_SLOT_READ_PENDING;
-						break;
-					default:
-						raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
-						break;
-				}
-			}
-			else if (rc == RAFT_ENOLEADER && r->kind == RAFT_REQ_BARRIER)
-				slot->state = RAFT_SLOT_QUEUED; /* retry when a leader is known */
-			else if (rc == RAFT_ENOTLEADER || rc == RAFT_ENOLEADER)
-				raft_shmem_slot_finish(slot, RAFT_RESULT_NOT_LEADER, raft_strerror(rc));
-			else if (rc == RAFT_EBUSY)
-				raft_shmem_slot_finish(slot, RAFT_RESULT_BUSY, raft_strerror(rc));
-			else
-				raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED, raft_strerror(rc));
-		}
-		LWLockRelease(raft_shared->slots_lock);
+		r->rc = rc;
 	}
+
+	/* post every result under one lock acquisition: the backends contend for it */
+	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
+	for (i = 0; i < nreqs; i++)
+	{
+		RaftWorkerRequest *r = &reqs[i];
+		RaftSlot   *slot = &raft_shared->slots[r->slotno];
+		int			rc = r->rc;
+
+		if (slot->request_id != r->request_id || slot->state != RAFT_SLOT_TAKEN)
+			continue;
+		slot->leader_hint = (int) raft_leader(raft_worker_node);
+		if (r->abandoned)
+			raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED, "the request was abandoned");
+		else if (rc == RAFT_OK)
+		{
+			switch (r->kind)
+			{
+				case RAFT_REQ_SUBMIT:
+					slot->index = r->index;
+					slot->term = r->term;
+					slot->state = RAFT_SLOT_PROPOSED;
+					break;
+				case RAFT_REQ_BARRIER:
+					slot->issued_at = now;
+					slot->state = RAFT_SLOT_READ_PENDING;
+					break;
+				default:
+					raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
+					break;
+			}
+		}
+		else if (rc == RAFT_ENOLEADER && r->kind == RAFT_REQ_BARRIER)
+			slot->state = RAFT_SLOT_QUEUED; /* retry when a leader is known */
+		else if (rc == RAFT_ENOTLEADER || rc == RAFT_ENOLEADER)
+			raft_shmem_slot_finish(slot, RAFT_RESULT_NOT_LEADER, raft_strerror(rc));
+		else if (rc == RAFT_EBUSY)
+			raft_shmem_slot_finish(slot, RAFT_RESULT_BUSY, raft_strerror(rc));
+		else
+			raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED, raft_strerror(rc));
+	}
+	LWLockRelease(raft_shared->slots_lock);
 }
 
 static void
@@ -712,6 +756,7 @@ raft_worker_main(Datum main_arg)
 
 		raft_transport_poll();
 		raft_worker_drain_inbox();
+		raft_worker_notice_closed_peers();
 
 		now = GetCurrentTimestamp();
 		nticks = (int) ((now - last_tick) / tick_us);

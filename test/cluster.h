@@ -53,6 +53,10 @@
 #define CL_ELECTION_MAX 20
 #define CL_HEARTBEAT 2
 
+/* raft_leader_unreachable's window with those defaults: max(1, (MAX - MIN) / 2) */
+#define CL_HINT_SPAN ((CL_ELECTION_MAX - CL_ELECTION_MIN) / 2 > 0 ? \
+					  (CL_ELECTION_MAX - CL_ELECTION_MIN) / 2 : 1)
+
 /* A log of entries with private copies of their data; e[i].index == i + 1. */
 typedef struct cl_log
 {
@@ -768,6 +772,16 @@ static int
 cl_campaign(cluster *c, raft_node_id id)
 {
 	int			rc = raft_campaign(c->node[id].raft);
+
+	cl_process(c, id);
+	return rc;
+}
+
+/* Tell node id that leader's connection was closed by the peer. */
+static int
+cl_leader_unreachable(cluster *c, raft_node_id id, raft_node_id leader)
+{
+	int			rc = raft_leader_unreachable(c->node[id].raft, leader);
 
 	cl_process(c, id);
 	return rc;

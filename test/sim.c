@@ -343,7 +343,7 @@ any_blocked(const sim *s)
 enum action
 {
 	ACT_DELIVER, ACT_TICK, ACT_READY, ACT_PROPOSE, ACT_READ, ACT_TRANSFER,
-	ACT_CAMPAIGN, ACT_CRASH, ACT_RESTART, ACT_PARTITION, ACT_HEAL, ACT_COUNT
+	ACT_CAMPAIGN, ACT_HINT, ACT_CRASH, ACT_RESTART, ACT_PARTITION, ACT_HEAL, ACT_COUNT
 };
 
 /* One step of the random phase: one action, then the checks. */
@@ -371,6 +371,7 @@ random_step(sim *s)
 	w[ACT_READ] = 300;
 	w[ACT_TRANSFER] = 20;
 	w[ACT_CAMPAIGN] = 10;
+	w[ACT_HINT] = 15;
 	w[ACT_CRASH] = s->crashActions ? 20 : 0;
 	w[ACT_RESTART] = anyDown ? 60 : 0;
 
@@ -440,6 +441,26 @@ random_step(sim *s)
 				SIM_TRACE(s, "campaign on n%llu: %s", ID(n->id), sim_rc(rc));
 				if (rc != RAFT_OK)
 					sim_fail(s, "core-api", "raft_campaign(n%llu): %s", ID(n->id), sim_rc(rc));
+				sim_node_after_call(s, n);
+			}
+			break;
+		case ACT_HINT:
+			/*
+			 * A false "leader unreachable": half the time about the node's
+			 * own leader (the hint that takes effect, while that leader may
+			 * be well), else about anyone, nobody or a non-member.  Safety
+			 * must not depend on the hint being true.
+			 */
+			n = random_node(s, ANY_NODE);
+			if (n != NULL)
+			{
+				raft_status st;
+				raft_node_id about;
+
+				raft_get_status(n->raft, &st);
+				about = sim_rng_permille(&s->rng, 500) ? st.leader
+					: (raft_node_id) sim_rng_below(&s->rng, s->nNodes + 2);
+				sim_node_leader_unreachable(s, n, about, "spurious");
 				sim_node_after_call(s, n);
 			}
 			break;
@@ -745,6 +766,8 @@ typedef struct sim_totals
 	uint64_t	acked;
 	uint64_t	reads;
 	uint64_t	crashes;
+	uint64_t	hints;
+	uint64_t	hintsTaken;
 	uint64_t	elections;
 	uint64_t	messages;
 } sim_totals;
@@ -780,14 +803,17 @@ run_seed(const sim_options *o, uint64_t seed, sim_totals *tot, char *failOut, si
 	tot->acked += s->nAcked;
 	tot->reads += s->nReadStates;
 	tot->crashes += s->nCrashes;
+	tot->hints += s->nHints;
+	tot->hintsTaken += s->nHintsTaken;
 	tot->elections += s->nElections;
 	tot->messages += s->net.sent;
 	if (s->trace)
-		printf("seed %llu: %u nodes, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes, messages %llu sent %llu delivered %llu dropped %llu duplicated\n",
+		printf("seed %llu: %u nodes, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes, %llu hints (%llu taken), messages %llu sent %llu delivered %llu dropped %llu duplicated\n",
 			   (unsigned long long) seed, s->nNodes, (unsigned long long) s->step,
 			   (unsigned long long) s->nProposed, (unsigned long long) s->nAcked,
 			   (unsigned long long) s->nReadStates, (unsigned long long) s->nElections,
-			   (unsigned long long) s->nCrashes, (unsigned long long) s->net.sent,
+			   (unsigned long long) s->nCrashes, (unsigned long long) s->nHints,
+			   (unsigned long long) s->nHintsTaken, (unsigned long long) s->net.sent,
 			   (unsigned long long) s->net.delivered, (unsigned long long) s->net.dropped,
 			   (unsigned long long) s->net.duplicated);
 	sim_teardown(s);
@@ -902,11 +928,12 @@ main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	printf("sim: %llu seeds, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes, %llu messages, %.1f s\n",
+	printf("sim: %llu seeds, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes, %llu leader-unreachable hints (%llu taken), %llu messages, %.1f s\n",
 		   (unsigned long long) o.nSeeds, (unsigned long long) tot.steps,
 		   (unsigned long long) tot.proposed, (unsigned long long) tot.acked,
 		   (unsigned long long) tot.reads, (unsigned long long) tot.elections,
-		   (unsigned long long) tot.crashes, (unsigned long long) tot.messages,
+		   (unsigned long long) tot.crashes, (unsigned long long) tot.hints,
+		   (unsigned long long) tot.hintsTaken, (unsigned long long) tot.messages,
 		   now_seconds() - t0);
 	printf("sim: %llu passed, %llu failed\n", (unsigned long long) passed, (unsigned long long) failed);
 	return failed ? 1 : 0;

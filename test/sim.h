@@ -12,7 +12,10 @@
  *   node (nodes tick at uneven rates for a while), deliver an in-flight
  *   message, let a node process its pending ready batch, propose on a node
  *   that thinks it leads, ask for a ReadIndex, ask for a leadership
- *   transfer, crash a node, restart one, partition or heal the network.
+ *   transfer, crash a node, restart one, partition or heal the network,
+ *   or tell a node that some node's connection was reset
+ *   (raft_leader_unreachable), mostly falsely.  When a leader crashes,
+ *   the nodes that can reach it are usually told so at once, truthfully.
  *
  *   The network (sim_net.c) is a pool of encoded messages: every message
  *   goes through raft_encode() and, on delivery, raft_decode() with the
@@ -347,6 +350,8 @@ typedef struct sim
 	uint64_t	nAcked;
 	uint64_t	nReadStates;
 	uint64_t	nCrashes;
+	uint64_t	nHints;			/* raft_leader_unreachable calls */
+	uint64_t	nHintsTaken;	/* ... that made a follower forget its leader */
 	uint64_t	nElections;
 
 	/* failure: sim_fail() longjmps here */
@@ -384,6 +389,7 @@ void		sim_node_tick(sim *s, sim_node *n);
 void		sim_node_step(sim *s, sim_node *n, const raft_message *m);
 bool		sim_node_propose(sim *s, sim_node *n, bool heal);
 bool		sim_node_read_index(sim *s, sim_node *n, bool heal);
+void		sim_node_leader_unreachable(sim *s, sim_node *n, raft_node_id leader, const char *why);
 void		sim_disk_free(sim_disk *d);
 raft_term	sim_disk_term_at(const sim_disk *d, raft_index index);
 

@@ -32,6 +32,10 @@
  *                          or the cluster id was not enforced (sim_net.c)
  *   [core-api]             a core call failed on valid input, or returned
  *                          something inconsistent (sim_node.c, sim.c)
+ *   [leader-hint]          raft_leader_unreachable changed more than whom
+ *                          a follower of that leader follows (term, vote,
+ *                          log, commit index, role), or queued output
+ *                          (sim_node.c)
  *   [liveness]             the heal phase: no stable leader in time, a lost
  *                          leadership without faults, writes or reads not
  *                          completing, logs not converging (sim.c)

@@ -152,9 +152,39 @@ sim_node_start(sim *s, sim_node *n)
 	sim_node_after_call(s, n);
 }
 
+/*
+ * A crashed process's kernel resets its connections: the hosts of the
+ * nodes it can reach see it at once and may tell their cores
+ * (raft_leader_unreachable).  Usually all of them are told, sometimes only
+ * some, sometimes none (a host that was not connected just then).  Only
+ * the hosts' calls are made here; their ready batches are processed by
+ * later steps, as the hint itself queues nothing.
+ */
+static void
+tell_survivors(sim *s, sim_node *crashed)
+{
+	unsigned	i;
+
+	if (!sim_rng_permille(&s->rng, 800))
+		return;
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		sim_node   *other = &s->nodes[i];
+
+		if (other == crashed || other->raft == NULL ||
+			s->net.blocked[crashed->id][other->id] ||
+			!sim_rng_permille(&s->rng, 900))
+			continue;
+		sim_node_leader_unreachable(s, other, crashed->id, "connection reset");
+	}
+}
+
 void
 sim_node_crash(sim *s, sim_node *n, const char *where)
 {
+	raft_status st;
+
+	raft_get_status(n->raft, &st);
 	raft_node_destroy(n->raft);
 	n->raft = NULL;
 	s->nCrashes++;
@@ -163,6 +193,58 @@ sim_node_crash(sim *s, sim_node *n, const char *where)
 			  (unsigned long long) n->disk.hs.currentTerm,
 			  (unsigned long long) n->disk.hs.votedFor, n->disk.nLog,
 			  (unsigned long long) n->disk.applied);
+	if (st.role == RAFT_LEADER)
+		tell_survivors(s, n);
+}
+
+/*
+ * The host saw leader's connection reset: tell the core, and check that
+ * the hint did only what raft.h promises.  It changes no term, vote, log,
+ * commit index or role, queues nothing, and forgets the leader exactly
+ * when n is a follower of that leader.
+ */
+void
+sim_node_leader_unreachable(sim *s, sim_node *n, raft_node_id leader, const char *why)
+{
+	raft_status before,
+				after;
+	bool		pendingBefore = raft_has_ready(n->raft);
+	bool		applies;
+	int			rc;
+
+	raft_get_status(n->raft, &before);
+	rc = raft_leader_unreachable(n->raft, leader);
+	raft_get_status(n->raft, &after);
+	applies = before.role == RAFT_FOLLOWER && leader != RAFT_NONE &&
+		leader != n->id && before.leader == leader;
+	s->nHints++;
+	if (applies)
+		s->nHintsTaken++;
+	SIM_TRACE(s, "leader unreachable (%s) on n%llu about n%llu: %s%s",
+			  why, (unsigned long long) n->id, (unsigned long long) leader, sim_rc(rc),
+			  applies ? ", forgets its leader" : "");
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "raft_leader_unreachable(n%llu, n%llu): %s",
+				 (unsigned long long) n->id, (unsigned long long) leader, sim_rc(rc));
+	if (after.currentTerm != before.currentTerm || after.votedFor != before.votedFor ||
+		after.lastLogIndex != before.lastLogIndex || after.lastLogTerm != before.lastLogTerm ||
+		after.commitIndex != before.commitIndex || after.role != before.role)
+		sim_fail(s, "leader-hint", "raft_leader_unreachable(n%llu, n%llu) changed more than the leader: %s t%llu vote %llu last %llu/%llu commit %llu -> %s t%llu vote %llu last %llu/%llu commit %llu",
+				 (unsigned long long) n->id, (unsigned long long) leader,
+				 raft_role_name(before.role), (unsigned long long) before.currentTerm,
+				 (unsigned long long) before.votedFor, (unsigned long long) before.lastLogIndex,
+				 (unsigned long long) before.lastLogTerm, (unsigned long long) before.commitIndex,
+				 raft_role_name(after.role), (unsigned long long) after.currentTerm,
+				 (unsigned long long) after.votedFor, (unsigned long long) after.lastLogIndex,
+				 (unsigned long long) after.lastLogTerm, (unsigned long long) after.commitIndex);
+	if (after.leader != (applies ? RAFT_NONE : before.leader))
+		sim_fail(s, "leader-hint", "raft_leader_unreachable(n%llu, n%llu): %s following n%llu now follows n%llu",
+				 (unsigned long long) n->id, (unsigned long long) leader,
+				 raft_role_name(before.role), (unsigned long long) before.leader,
+				 (unsigned long long) after.leader);
+	if (!pendingBefore && raft_has_ready(n->raft))
+		sim_fail(s, "leader-hint", "raft_leader_unreachable(n%llu, n%llu) made a ready batch",
+				 (unsigned long long) n->id, (unsigned long long) leader);
 }
 
 /* Maybe crash here; true if the node is now down. */

@@ -796,6 +796,7 @@ test_rule_calls_between_ready_and_advance_return_ebusy(void)
 	CHECK(raft_read_index(n, 1) == RAFT_EBUSY);
 	CHECK(raft_transfer_leadership(n, 2) == RAFT_EBUSY);
 	CHECK(raft_campaign(n) == RAFT_EBUSY);
+	CHECK(raft_leader_unreachable(n, 2) == RAFT_EBUSY);
 	CHECK(raft_ready_get(n, &rd2) == RAFT_EBUSY);
 
 	cl_host_batch(c, 1, &rd);
@@ -1430,6 +1431,266 @@ test_rule_lease_ignores_vote_while_leader_is_live(void)
 	cl_free(c);
 }
 
+/* ---------------------------------------------------------------------
+ * Host hint: raft_leader_unreachable (the leader's connection was reset)
+ * --------------------------------------------------------------------- */
+
+/* A pre-vote from 2 to 3 for term + 1 with 3's own last entry: up to date. */
+static raft_message
+pre_vote_to_3(cluster *c, raft_term term)
+{
+	raft_status st = cl_status(c, 3);
+	raft_message m = msg_vote(2, 3, term + 1, st.lastLogIndex, st.lastLogTerm);
+
+	m.type = RAFT_MSG_PRE_VOTE;
+	return m;
+}
+
+/* Does node id still see itself as it did (before), all that a no-op hint may not change? */
+static bool
+same_view(cluster *c, raft_node_id id, const raft_status *before)
+{
+	raft_status st = cl_status(c, id);
+
+	return st.role == before->role && st.currentTerm == before->currentTerm &&
+		st.votedFor == before->votedFor && st.leader == before->leader &&
+		st.lastLogIndex == before->lastLogIndex && st.commitIndex == before->commitIndex;
+}
+
+/*
+ * The hint only means something to a follower about its own leader: on the
+ * leader, a candidate, a follower told about another node, about itself or
+ * about nobody, it changes nothing — not the leader it follows, not its
+ * lease, not its election timer.
+ */
+static void
+test_rule_leader_unreachable_is_noop_unless_about_own_leader(void)
+{
+	cluster    *c = cl_new(3);
+	raft_status before;
+	raft_message m;
+	raft_term	term;
+	unsigned	t;
+
+	cl_set_options(c, true, true);
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	cl_run(c, CL_HEARTBEAT);
+	term = cl_status(c, 1).currentTerm;
+
+	CHECK(raft_leader_unreachable(NULL, 1) == RAFT_EINVAL);
+
+	/* the leader, told about itself or a follower */
+	before = cl_status(c, 1);
+	CHECK(cl_leader_unreachable(c, 1, 1) == RAFT_OK);
+	CHECK(cl_leader_unreachable(c, 1, 2) == RAFT_OK);
+	CHECK(same_view(c, 1, &before));
+	CHECK(cl_is_leader(c, 1));
+
+	/* a follower of 1, told about 2, about itself, about nobody, about a stranger */
+	cl_drop_all(c);
+	before = cl_status(c, 3);
+	REQUIRE(before.role == RAFT_FOLLOWER && before.leader == 1);
+	CHECK(cl_leader_unreachable(c, 3, 2) == RAFT_OK);
+	CHECK(cl_leader_unreachable(c, 3, 3) == RAFT_OK);
+	CHECK(cl_leader_unreachable(c, 3, RAFT_NONE) == RAFT_OK);
+	CHECK(cl_leader_unreachable(c, 3, 99) == RAFT_OK);
+	CHECK(same_view(c, 3, &before));
+	CHECK(c->qn == 0);
+
+	/* ... so its lease still holds: a pre-vote for term + 1 is ignored */
+	m = pre_vote_to_3(c, term);
+	CHECK(cl_step(c, 3, &m) == RAFT_OK);
+	CHECK(cl_count_msgs(c, 3, 2, RAFT_MSG_PRE_VOTE_RESULT) == 0);
+
+	/* ... and its timer was not brought forward: no poll within electionTickMin - heartbeat */
+	cl_isolate(c, 3, true);
+	for (t = 0; t < CL_ELECTION_MIN - CL_HEARTBEAT; t++)
+		cl_tick(c, 3);
+	CHECK(cl_status(c, 3).role == RAFT_FOLLOWER);
+	CHECK(cl_status(c, 3).leader == 1);
+
+	/* a candidate (it follows nobody) stays a candidate, same term, same vote */
+	CHECK(cl_campaign(c, 2) == RAFT_OK);
+	before = cl_status(c, 2);
+	REQUIRE(before.role == RAFT_CANDIDATE);
+	CHECK(cl_leader_unreachable(c, 2, 1) == RAFT_OK);
+	CHECK(cl_leader_unreachable(c, 2, 2) == RAFT_OK);
+	CHECK(same_view(c, 2, &before));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * On a follower of L, the hint forgets L and nothing else (no term, no
+ * vote, no log change, nothing to persist or send), and makes the node
+ * poll after a fresh random 1 .. CL_HINT_SPAN ticks: not at once, well
+ * before electionTickMin, and not at the same tick every time.
+ */
+static void
+test_rule_leader_unreachable_forgets_leader_and_campaigns_soon(void)
+{
+	unsigned	trial;
+	unsigned	delaysSeen = 0;
+	unsigned	distinct = 0;
+	unsigned	d;
+
+	for (trial = 0; trial < 20; trial++)
+	{
+		cluster    *c = cl_new(3);
+		raft_status before,
+					after;
+		raft_hard_state hs;
+		unsigned	t;
+
+		cl_set_options(c, true, true);
+		c->node[2].cfg.seed = 5000 + trial;
+		cl_start_all(c);
+		REQUIRE(cl_elect(c, 1));
+		cl_run(c, CL_HEARTBEAT);
+		before = cl_status(c, 2);
+		REQUIRE(before.role == RAFT_FOLLOWER && before.leader == 1);
+		hs = c->node[2].hs;
+		cl_drop_all(c);
+
+		CHECK(cl_leader_unreachable(c, 2, 1) == RAFT_OK);
+		after = cl_status(c, 2);
+		CHECK(after.role == RAFT_FOLLOWER);
+		CHECK(after.leader == RAFT_NONE);
+		CHECK(raft_leader(c->node[2].raft) == RAFT_NONE);
+		CHECK(after.currentTerm == before.currentTerm);
+		CHECK(after.votedFor == before.votedFor);
+		CHECK(after.lastLogIndex == before.lastLogIndex);
+		CHECK(after.lastLogTerm == before.lastLogTerm);
+		CHECK(after.commitIndex == before.commitIndex);
+		CHECK(c->node[2].hs.currentTerm == hs.currentTerm && c->node[2].hs.votedFor == hs.votedFor);
+		CHECK(c->qn == 0);		/* it sends nothing itself */
+
+		/* alone, only its own clock: it polls within the span, never at 0 ticks */
+		cl_isolate(c, 2, true);
+		for (t = 0; t < CL_ELECTION_MAX && cl_status(c, 2).role == RAFT_FOLLOWER; t++)
+			cl_tick(c, 2);
+		CHECK(t >= 1);
+		CHECK(t <= CL_HINT_SPAN);
+		CHECK(cl_status(c, 2).role == RAFT_PRE_CANDIDATE);
+		CHECK(cl_status(c, 2).currentTerm == before.currentTerm);
+		REQUIRE(cl_find_msg(c, 2, 3, RAFT_MSG_PRE_VOTE) != NULL);
+		CHECK(cl_find_msg(c, 2, 3, RAFT_MSG_PRE_VOTE)->term == before.currentTerm + 1);
+		if (t < 32)
+			delaysSeen |= 1u << t;
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+	for (d = 0; d < 32; d++)
+		if (delaysSeen & (1u << d))
+			distinct++;
+	CHECK(distinct >= 3);		/* randomized: followers told together spread out */
+}
+
+/*
+ * Node 2 of a fresh cluster (seed) with 1 elected, right after a
+ * heartbeat, cut off from everyone.
+ */
+static cluster *
+isolated_follower(uint64_t seed)
+{
+	cluster    *c = cl_new(3);
+
+	cl_set_options(c, true, true);
+	c->node[2].cfg.seed = seed;
+	cl_start_all(c);
+	if (!cl_elect(c, 1))
+	{
+		fprintf(stderr, "isolated_follower: node 1 not elected\n");
+		abort();
+	}
+	cl_run(c, CL_HEARTBEAT);
+	cl_drop_all(c);
+	cl_isolate(c, 2, true);
+	return c;
+}
+
+/*
+ * The hint never postpones an election: a follower whose timer fires at
+ * the next tick anyway still polls at the next tick.  The twin runs are
+ * identical (same seeds, same calls) up to the hint.
+ */
+static void
+test_rule_leader_unreachable_never_delays_election(void)
+{
+	unsigned	trial;
+
+	for (trial = 0; trial < 10; trial++)
+	{
+		cluster    *c = isolated_follower(7000 + trial);
+		unsigned	full,
+					t;
+
+		for (full = 0; full < 2 * CL_ELECTION_MAX && cl_status(c, 2).role == RAFT_FOLLOWER; full++)
+			cl_tick(c, 2);
+		REQUIRE(cl_status(c, 2).role == RAFT_PRE_CANDIDATE);
+		REQUIRE(full >= CL_ELECTION_MIN - CL_HEARTBEAT);
+		cl_free(c);
+
+		c = isolated_follower(7000 + trial);
+		for (t = 0; t + 1 < full; t++)
+			cl_tick(c, 2);
+		REQUIRE(cl_status(c, 2).role == RAFT_FOLLOWER);
+		CHECK(cl_leader_unreachable(c, 2, 1) == RAFT_OK);
+		CHECK(cl_status(c, 2).leader == RAFT_NONE);
+		cl_tick(c, 2);
+		CHECK(cl_status(c, 2).role == RAFT_PRE_CANDIDATE);
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+}
+
+/*
+ * The hint ends check-quorum's lease: a follower that ignores a pre-vote
+ * (and a vote) for term + 1 while it believes its leader is live grants
+ * both once told the leader is gone, without waiting electionTickMin.
+ */
+static void
+test_rule_leader_unreachable_lifts_the_lease(void)
+{
+	cluster    *c = cl_new(3);
+	raft_message m;
+	const raft_message *r;
+	raft_term	term;
+
+	cl_set_options(c, true, true);
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	cl_run(c, CL_HEARTBEAT);
+	term = cl_status(c, 3).currentTerm;
+	REQUIRE(cl_status(c, 3).leader == 1);
+
+	m = pre_vote_to_3(c, term);
+	cl_drop_all(c);
+	CHECK(cl_step(c, 3, &m) == RAFT_OK);
+	CHECK(cl_count_msgs(c, 3, 2, RAFT_MSG_PRE_VOTE_RESULT) == 0);	/* in the lease */
+
+	CHECK(cl_leader_unreachable(c, 3, 1) == RAFT_OK);
+	CHECK(cl_step(c, 3, &m) == RAFT_OK);
+	r = cl_find_msg(c, 3, 2, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(r->term == term + 1);
+	CHECK(cl_status(c, 3).currentTerm == term);	/* a pre-vote enters no term */
+
+	/* the real election that follows is granted too */
+	cl_drop_all(c);
+	m.type = RAFT_MSG_REQUEST_VOTE;
+	CHECK(cl_step(c, 3, &m) == RAFT_OK);
+	r = cl_find_msg(c, 3, 2, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 3).currentTerm == term + 1);
+	CHECK(cl_status(c, 3).votedFor == 2);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -1459,5 +1720,9 @@ main(void)
 	RUN_TEST(test_rule_append_entries_payload_within_max_msg_bytes);
 	RUN_TEST(test_rule_pre_vote_changes_no_term);
 	RUN_TEST(test_rule_lease_ignores_vote_while_leader_is_live);
+	RUN_TEST(test_rule_leader_unreachable_is_noop_unless_about_own_leader);
+	RUN_TEST(test_rule_leader_unreachable_forgets_leader_and_campaigns_soon);
+	RUN_TEST(test_rule_leader_unreachable_never_delays_election);
+	RUN_TEST(test_rule_leader_unreachable_lifts_the_lease);
 	return test_summary("test_rules");
 }

@@ -980,6 +980,219 @@ test_crash_restart_keeps_state(void)
 	cl_free(c);
 }
 
+/*
+ * A running cluster of n (pre-vote and check-quorum on, as raft_ext runs
+ * it; seeds from seedBase) with a leader that has committed "before",
+ * stopped right after a heartbeat reached every follower, so that every
+ * follower's election timer has just restarted.  Returns the leader.
+ */
+static raft_node_id
+failover_setup(cluster *c, uint64_t seedBase)
+{
+	raft_node_id leader;
+	size_t		i;
+	unsigned	t;
+
+	cl_set_options(c, true, true);
+	for (i = 1; i <= c->n; i++)
+		c->node[i].cfg.seed = seedBase + 17 * i;
+	cl_start_all(c);
+	leader = cl_run_until_leader(c, 10 * CL_ELECTION_MAX);
+	if (leader == RAFT_NONE)
+		return RAFT_NONE;
+	cl_run(c, CL_ELECTION_MAX);
+	if (cl_propose(c, leader, "before", NULL) != RAFT_OK)
+		return RAFT_NONE;
+	cl_run(c, 2 * CL_HEARTBEAT);
+
+	/* only the leader's clock runs until it sends its next heartbeat */
+	for (t = 0; t < 2 * CL_HEARTBEAT && cl_count_msgs(c, leader, RAFT_NONE, RAFT_MSG_APPEND_ENTRIES) == 0; t++)
+		cl_tick(c, leader);
+	if (cl_count_msgs(c, leader, RAFT_NONE, RAFT_MSG_APPEND_ENTRIES) != c->n - 1)
+		return RAFT_NONE;
+	cl_deliver_all(c);
+	cl_crash(c, leader);
+	return leader;
+}
+
+/* Rounds of ticks (all running nodes) until some running node leads; maxTicks + 1 if none did. */
+static unsigned
+ticks_until_new_leader(cluster *c, unsigned maxTicks)
+{
+	unsigned	t;
+
+	for (t = 0; t < maxTicks && cl_leader(c) == RAFT_NONE; t++)
+		cl_tick_all(c);
+	return cl_leader(c) == RAFT_NONE ? maxTicks + 1 : t;
+}
+
+/*
+ * Fast failover: the leader's process dies and every survivor's host sees
+ * the connection reset (raft_leader_unreachable).  Told nothing, the
+ * survivors wait out a whole election timeout (at least electionTickMin
+ * ticks after the last heartbeat) before anyone even polls; told, the
+ * first of them polls within CL_HINT_SPAN ticks and, its peers no longer
+ * in the lease, wins at once.  Both runs start from the same state (same
+ * seeds, same calls): a twin cluster.  Either way the new leader has the
+ * committed entry and commits new ones, and the old leader rejoins.
+ *
+ * Returns whether the told cluster elected within CL_HINT_SPAN + 2 ticks,
+ * in one election round.  It may not: survivors that draw the same delay
+ * poll at the same tick and can split the vote, and then wait a full
+ * timeout like everyone else (about one chance in CL_HINT_SPAN for two).
+ */
+static bool
+failover_hint_case(size_t n, uint64_t seedBase)
+{
+	cluster    *plain = cl_new(n);
+	cluster    *told = cl_new(n);
+	raft_node_id old,
+				oldTwin,
+				leader;
+	raft_term	oldTerm;
+	unsigned	tPlain,
+				tTold;
+	size_t		i;
+	bool		fast = false;
+
+	old = failover_setup(plain, seedBase);
+	oldTwin = failover_setup(told, seedBase);
+	if (old == RAFT_NONE || oldTwin != old)
+	{
+		CHECK(old != RAFT_NONE && oldTwin == old);
+		goto done;
+	}
+	oldTerm = plain->node[old].hs.currentTerm;
+
+	tPlain = ticks_until_new_leader(plain, 20 * CL_ELECTION_MAX);
+
+	for (i = 1; i <= n; i++)
+		if (i != old)
+			CHECK(cl_leader_unreachable(told, (raft_node_id) i, old) == RAFT_OK);
+	tTold = ticks_until_new_leader(told, 20 * CL_ELECTION_MAX);
+
+	CHECK(tPlain >= CL_ELECTION_MIN);
+	CHECK(tPlain <= 20 * CL_ELECTION_MAX);
+	CHECK(tTold >= 1);
+	CHECK(tTold <= 20 * CL_ELECTION_MAX);
+	leader = cl_leader(told);
+	if (leader == RAFT_NONE || leader == old)
+	{
+		CHECK(leader != RAFT_NONE && leader != old);
+		goto done;
+	}
+	fast = tTold <= CL_HINT_SPAN + 2 &&
+		cl_status(told, leader).currentTerm == oldTerm + 1;
+	printf("     %zu nodes, seeds %llu: new leader after %u ticks when told, %u ticks when not%s\n",
+		   n, (unsigned long long) seedBase, tTold, tPlain, fast ? "" : " (split vote)");
+
+	CHECK(cl_propose(told, leader, "after", NULL) == RAFT_OK);
+	cl_run(told, 2 * CL_HEARTBEAT);
+	for (i = 1; i <= n; i++)
+	{
+		if (i == old)
+			continue;
+		CHECK(cl_status(told, (raft_node_id) i).leader == leader);
+		CHECK(cl_applied_data(told, (raft_node_id) i, "before"));
+		CHECK(cl_applied_data(told, (raft_node_id) i, "after"));
+	}
+
+	/* the old leader comes back and follows */
+	CHECK(cl_start(told, old) == RAFT_OK);
+	cl_run(told, 2 * CL_ELECTION_MAX);
+	CHECK(cl_is_leader(told, leader));
+	CHECK(cl_status(told, old).leader == leader);
+	CHECK(cl_applied_data(told, old, "after"));
+
+done:
+	CHECK_NO_VIOLATIONS(plain);
+	CHECK_NO_VIOLATIONS(told);
+	cl_free(plain);
+	cl_free(told);
+	return fast;
+}
+
+/*
+ * Over 32 crashes (3 and 5 nodes, 16 seed sets each): every time, the
+ * cluster not told waits at least electionTickMin; nearly every time the
+ * told one elects within CL_HINT_SPAN + 2 ticks (a split vote is allowed
+ * now and then, not as the rule).  Deterministic: the seeds are fixed.
+ */
+static void
+test_leader_crash_hint_fast_failover(void)
+{
+	unsigned	k,
+				cases = 0,
+				fast = 0;
+
+	for (k = 0; k < 16; k++)
+	{
+		cases += 2;
+		fast += failover_hint_case(3, 1000 + 100 * k) ? 1 : 0;
+		fast += failover_hint_case(5, 1000 + 100 * k) ? 1 : 0;
+	}
+	printf("     fast failovers: %u of %u\n", fast, cases);
+	CHECK(fast * 4 >= cases * 3);
+}
+
+/*
+ * A false hint: one follower is told the leader is gone while the leader
+ * is alive and the others hear it.  The follower forgets the leader and
+ * polls soon, but the others are in check-quorum's lease and ignore the
+ * poll, the leader's next heartbeat makes it a follower again, and nobody
+ * changes term: the leader keeps its leadership.
+ */
+static void
+test_spurious_leader_unreachable_hint_does_not_depose_leader(void)
+{
+	cluster    *c = cl_new(3);
+	raft_node_id leader,
+				f;
+	raft_term	term;
+	unsigned	t;
+	size_t		i;
+	bool		termChanged = false;
+
+	cl_set_options(c, true, true);
+	cl_start_all(c);
+	leader = cl_run_until_leader(c, 10 * CL_ELECTION_MAX);
+	REQUIRE(leader != RAFT_NONE);
+	cl_run(c, CL_ELECTION_MAX);
+	term = cl_status(c, leader).currentTerm;
+	f = leader == 1 ? 2 : 1;
+
+	CHECK(cl_leader_unreachable(c, f, leader) == RAFT_OK);
+	CHECK(cl_status(c, f).leader == RAFT_NONE);
+
+	/* only f's clock runs until it polls: its poll reaches everyone */
+	for (t = 0; t < CL_ELECTION_MAX && cl_status(c, f).role == RAFT_FOLLOWER; t++)
+	{
+		cl_tick(c, f);
+		cl_deliver_all(c);
+	}
+	CHECK(t <= CL_HINT_SPAN);
+	CHECK(cl_status(c, f).role == RAFT_PRE_CANDIDATE);
+	CHECK(cl_is_leader(c, leader));
+
+	for (t = 0; t < 5 * CL_ELECTION_MAX; t++)
+	{
+		cl_tick_all(c);
+		for (i = 1; i <= c->n; i++)
+			if (cl_status(c, (raft_node_id) i).currentTerm != term)
+				termChanged = true;
+	}
+	CHECK(!termChanged);
+	CHECK(cl_is_leader(c, leader));
+	CHECK(cl_count_leaders(c) == 1);
+	CHECK(cl_status(c, f).role == RAFT_FOLLOWER);
+	CHECK(cl_status(c, f).leader == leader);
+	CHECK(cl_propose(c, leader, "still", NULL) == RAFT_OK);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	CHECK(cl_applied_data(c, f, "still"));
+	CHECK_NO_VIOLATIONS(c);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -1003,5 +1216,7 @@ main(void)
 	RUN_TEST(test_read_index_deposed_leader_never_answers);
 	RUN_TEST(test_single_node_cluster);
 	RUN_TEST(test_crash_restart_keeps_state);
+	RUN_TEST(test_leader_crash_hint_fast_failover);
+	RUN_TEST(test_spurious_leader_unreachable_hint_does_not_depose_leader);
 	return test_summary("test_scenarios");
 }

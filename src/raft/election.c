@@ -329,3 +329,42 @@ raft_handle_timeout_now(raft_node *node, const raft_message *m)
 	/* the leader asked us to take over: skip pre-vote and any lease */
 	return raft_start_election(node, false, true);
 }
+
+/*
+ * The host saw leader's connection closed by the peer (raft.h).  Waiting out
+ * the election timeout after the last heartbeat would be pointless: we
+ * know no heartbeat is coming.  Forgetting the leader lifts the lease, so
+ * we grant the (pre-)votes of whoever campaigns first; shortening our own
+ * timer makes that us or a peer within about one election round.  The
+ * remaining delay is drawn afresh because every follower gets the same
+ * hint at about the same moment, and equal timers would split the vote.
+ * Only timing and soft state change, so a false hint is harmless to safety.
+ */
+int
+raft_leader_unreachable(raft_node *node, raft_node_id leader)
+{
+	unsigned	span;
+	unsigned	wanted;
+	unsigned	remaining;
+
+	if (node == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role != RAFT_FOLLOWER || leader == RAFT_NONE ||
+		leader == node->id || node->leader != leader)
+		return RAFT_OK;			/* not our leader: nothing we knew is wrong */
+
+	node->leader = RAFT_NONE;
+
+	span = (node->electionTickMax - node->electionTickMin) / 2;
+	if (span == 0)
+		span = 1;
+	wanted = 1 + (unsigned) (raft_rand_next(&node->rng) % span);
+	remaining = node->electionElapsed < node->randomizedElectionTimeout ?
+		node->randomizedElectionTimeout - node->electionElapsed : 0;
+	/* only ever sooner: a timer already closer to firing is left alone */
+	if (remaining > wanted)
+		node->electionElapsed = node->randomizedElectionTimeout - wanted;
+	return RAFT_OK;
+}

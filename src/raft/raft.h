@@ -310,6 +310,30 @@ int			raft_transfer_leadership(raft_node *node, raft_node_id target);
 /* Start an election now (skipping pre-vote); for tests and bootstrap. */
 int			raft_campaign(raft_node *node);
 
+/*
+ * The host has positive evidence that leader is gone: its connection was
+ * closed or reset by the peer (the leader's process died and its kernel
+ * sent FIN/RST), not merely quiet.  If this node is a follower of leader,
+ * it forgets the leader, which also ends check-quorum's lease so that it
+ * grants (pre-)votes to others, and brings its election timer forward to a
+ * fresh random 1 .. max(1, (electionTickMax - electionTickMin) / 2) ticks
+ * (never later than it already was).  So a crashed leader is replaced in
+ * about one election round instead of a full election timeout after its
+ * last heartbeat; the delay stays random so that followers which all got
+ * the same hint at the same moment do not split the vote.
+ *
+ * Safety does not depend on the hint being true: it changes only timing
+ * and whom this node believes leads, never currentTerm, votedFor or the
+ * log, and sends nothing.  A false hint costs at most one election, as an
+ * early timeout would; with pre-vote and check-quorum not even that while
+ * the other members still hear the leader (their lease makes them ignore
+ * this node's poll, and the leader's next heartbeat makes it a follower
+ * again).  Anything else (not a follower, another or unknown leader,
+ * leader == this node) is a no-op returning RAFT_OK.  Like every call that
+ * changes the node, RAFT_EBUSY between raft_ready_get() and raft_advance().
+ */
+int			raft_leader_unreachable(raft_node *node, raft_node_id leader);
+
 typedef struct raft_read_state
 {
 	uint64_t	requestId;

@@ -1,6 +1,6 @@
 # 003_failover.pl — kill -9 of the leader (postmaster and all its children,
-# like a machine crash): the two others elect a new leader in a higher term
-# (time printed), writes continue on the new leader and through the other
+# like a machine crash): the two others notice its connection closing and
+# elect a new leader in a higher term (time printed), writes continue on the new leader and through the other
 # follower, and the old leader restarts, rejoins as a follower and catches
 # up to identical contents; then raft_transfer_leadership hands the
 # leadership back to it (planned failover).
@@ -40,6 +40,13 @@ my $became = $c->log_time_of_last($new, qr/raft_ext: node $new_id is the leader/
 note sprintf('failover: node%d logged becoming leader %.2f s after kill -9', $new_id, $became - $t0)
   if defined $became && $became >= $t0 - 1;
 cmp_ok($failover, '<', 15, 'failover within 15 s');
+# The killed server's kernel closed its sockets: a survivor must have taken
+# that as the leader being gone and campaigned without waiting out its
+# election timeout (raft_leader_unreachable), and said so.
+my @noticed = grep { defined $c->log_time_of_last($_, qr/raft_ext: leader node $old_id closed its connection/) }
+  ($f1, $f2);
+ok(@noticed >= 1, 'a survivor noticed the killed leader close its connection and held an election at once')
+  or diag $c->log_tail($f1);
 
 my ($other) = grep { $_ != $new } ($f1, $f2);
 $t0 = time;

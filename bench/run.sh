@@ -507,11 +507,12 @@ writer() {
 FO_ROWS=()
 FO_NEXT_ACK=()
 FO_ELECTED=()
+FO_ONE_WRITE=()
 FO_TOTAL_ACK=0 FO_TOTAL_FAILED=0 FO_TOTAL_UNKNOWN=0 FO_TOTAL_UNKNOWN_APPLIED=0
 FO_INCONSISTENT=0
 
 bench_failover() {
-	local round leader old_term out kill_epoch new_leader elected deadline next_ack w i port logs
+	local round leader old_term out kill_epoch new_leader elected deadline next_ack steady w i port logs
 	local acked failed unknown unknown_applied identical missing failed_present nodes_equal
 	log "== failover: $FO_ROUNDS round(s) of kill -9 of the leader under $FO_WRITERS write loop(s) =="
 	[ -f "$W/raft/cluster.env" ] || { err "failover: no raft cluster"; return 1; }
@@ -541,6 +542,9 @@ bench_failover() {
 				$4 == "ack" && $5 > t && $3 > k { d = ($3 - k) * 1000; if (m == "" || d < m) m = d }
 				END { if (m != "") printf "%d", m + 0.5 }')
 		done
+		# the baseline for next ack: how long one write took before the kill
+		steady=$(cat "$W"/failover/round"$round"-writer*.log | awk -v k="$kill_epoch" '
+			$4 == "ack" && $3 < k { printf "%.1f\n", ($3 - $2) * 1000 }' | median | awk '$1 != "-" { printf "%d", $1 + 0.5 }')
 		sleep "$FO_AFTER"
 		"$RAFTCTL" start "$leader" >/dev/null || { err "round $round: node $leader did not restart"; stop_writers; return 1; }
 		sleep "$FO_SETTLE"
@@ -573,7 +577,8 @@ bench_failover() {
 		FO_TOTAL_UNKNOWN=$((FO_TOTAL_UNKNOWN + unknown)) FO_TOTAL_UNKNOWN_APPLIED=$((FO_TOTAL_UNKNOWN_APPLIED + unknown_applied))
 		FO_NEXT_ACK+=("${next_ack:-none}")
 		FO_ELECTED+=("${elected:-none}")
-		FO_ROWS+=("| $round | $leader | ${new_leader:-none} | ${elected:-none} | ${next_ack:-none (30 s)} | $acked | $failed | $unknown ($unknown_applied applied) | $identical | $((acked - missing))/$acked | $failed_present |")
+		[ -n "$steady" ] && FO_ONE_WRITE+=("$steady")
+		FO_ROWS+=("| $round | $leader | ${new_leader:-none} | ${elected:-none} | ${next_ack:-none (30 s)} | ${steady:--} | $acked | $failed | $unknown ($unknown_applied applied) | $identical | $((acked - missing))/$acked | $failed_present |")
 		log "round $round: killed node $leader, new leader ${new_leader:-none} elected after ${elected:-?} ms, next acknowledged write after ${next_ack:-none} ms; writes: $acked acknowledged, $failed failed, $unknown unknown; nodes identical: $identical, acknowledged missing: $missing"
 	done
 	[ "$FO_INCONSISTENT" -eq 0 ]
@@ -723,10 +728,10 @@ write_report() {
 			echo "## Failover"
 			echo
 			echo "$FO_ROUNDS round(s): kill -9 of the leader (postmaster and all its processes) while $FO_WRITERS loop(s) write (each write a new psql connection, to the nodes in turn, statement_timeout $STMT_TIMEOUT); the old leader is restarted after the next acknowledged write, then the rows are compared."
-			echo "*elected*: from the kill to the first node seeing itself leader (raft_status polled every 20 ms on the survivors); *next ack*: from the kill to the first acknowledged write committed in a later term (client-side, psql start-up included)."
+			echo "*elected*: from the kill to the first node seeing itself leader (raft_status polled every 20 ms on the survivors); *next ack*: from the kill to the first acknowledged write committed in a later term (client-side, psql start-up included); *one write*: the median time one acknowledged write took before the kill (psql start-up, connection, raft_submit), the floor under *next ack*."
 			echo
-			echo "| round | killed | new leader | elected (ms) | kill → next ack (ms) | acknowledged | failed | outcome unknown | nodes identical | acknowledged present | failed present |"
-			echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+			echo "| round | killed | new leader | elected (ms) | kill → next ack (ms) | one write before the kill (ms) | acknowledged | failed | outcome unknown | nodes identical | acknowledged present | failed present |"
+			echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
 			for v in "${FO_ROWS[@]}"; do echo "$v"; done
 			echo
 			local nums
@@ -739,6 +744,8 @@ write_report() {
 			echo
 			nums=$(printf '%s\n' "${FO_ELECTED[@]}" | grep -E '^[0-9]+$')
 			[ -n "$nums" ] && echo "election: median $(median <<<"$nums" | awk '{ printf "%d", $1 + 0.5 }') ms, worst $(sort -n <<<"$nums" | tail -n 1) ms" && echo
+			[ "${#FO_ONE_WRITE[@]}" -gt 0 ] &&
+				echo "one write before the kills (the same client, same run): median $(printf '%s\n' "${FO_ONE_WRITE[@]}" | median | awk '{ printf "%d", $1 + 0.5 }') ms" && echo
 			echo "writes: $FO_TOTAL_ACK acknowledged, $FO_TOTAL_FAILED failed, $FO_TOTAL_UNKNOWN outcome unknown ($FO_TOTAL_UNKNOWN_APPLIED of them applied)"
 			echo
 			if [ "$FO_INCONSISTENT" -eq 0 ] && [ "${#FO_ROWS[@]}" -eq "$FO_ROUNDS" ]; then

@@ -38,6 +38,7 @@ static SPIPlanPtr raft_storage_hard_state_plan = NULL;
 static SPIPlanPtr raft_storage_read_range_plan = NULL;
 static SPIPlanPtr raft_storage_set_applied_plan = NULL;
 static SPIPlanPtr raft_storage_outcomes_plan = NULL;
+static SPIPlanPtr raft_storage_outcome_plan = NULL;
 static SPIPlanPtr raft_storage_get_outcome_plan = NULL;
 
 static SPIPlanPtr
@@ -502,9 +503,15 @@ raft_storage_text_or_null(const char *s, bool *null)
 	return s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
+#define RAFT_OUTCOME_UPSERT \
+	" ON CONFLICT (log_index) DO UPDATE SET term = EXCLUDED.term, command_tag = EXCLUDED.command_tag, " \
+	"rows = EXCLUDED.rows, sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, " \
+	"detail = EXCLUDED.detail, hint = EXCLUDED.hint"
+
 /*
  * Record the outcomes of the entries applied in this transaction, with one
- * INSERT for the whole batch.
+ * INSERT for the whole batch (a VALUES row for one entry: cheaper than
+ * arrays when one client writes at a time).
  */
 void
 raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
@@ -520,7 +527,17 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 
 	if (n == 0)
 		return;
-	if (raft_storage_outcomes_plan == NULL)
+	if (n == 1 && raft_storage_outcome_plan == NULL)
+	{
+		Oid			types[RAFT_OUTCOME_COLS];
+
+		memcpy(types, coltypes, sizeof(types));
+		raft_storage_outcome_plan = raft_storage_prepare(
+														 "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
+														 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" RAFT_OUTCOME_UPSERT,
+														 RAFT_OUTCOME_COLS, types);
+	}
+	if (n > 1 && raft_storage_outcomes_plan == NULL)
 	{
 		Oid			types[RAFT_OUTCOME_COLS] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
@@ -529,10 +546,8 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 														  "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
 														  "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
 														  "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
-														  "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8)) "
-														  "ON CONFLICT (log_index) DO UPDATE SET term = EXCLUDED.term, command_tag = EXCLUDED.command_tag, "
-														  "rows = EXCLUDED.rows, sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, "
-														  "detail = EXCLUDED.detail, hint = EXCLUDED.hint",
+														  "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))"
+														  RAFT_OUTCOME_UPSERT,
 														  RAFT_OUTCOME_COLS, types);
 	}
 	for (c = 0; c < RAFT_OUTCOME_COLS; c++)
@@ -552,6 +567,20 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 		elems[5][i] = raft_storage_text_or_null(o[i]->message, &nulls[5][i]);
 		elems[6][i] = raft_storage_text_or_null(o[i]->detail, &nulls[6][i]);
 		elems[7][i] = raft_storage_text_or_null(o[i]->hint, &nulls[7][i]);
+	}
+	if (n == 1)
+	{
+		char		nullchars[RAFT_OUTCOME_COLS];
+
+		for (c = 0; c < RAFT_OUTCOME_COLS; c++)
+		{
+			values[c] = elems[c][0];
+			nullchars[c] = nulls[c][0] ? 'n' : ' ';
+		}
+		if (SPI_execute_plan(raft_storage_outcome_plan, values, nullchars, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "raft_ext: could not record the outcome of log entry %llu",
+				 (unsigned long long) o[0]->index);
+		return;
 	}
 	for (c = 0; c < RAFT_OUTCOME_COLS; c++)
 		values[c] = raft_storage_array(elems[c], nulls[c], n, coltypes[c]);

@@ -1584,7 +1584,8 @@ test_rule_leader_unreachable_forgets_leader_and_campaigns_soon(void)
 	for (d = 0; d < 32; d++)
 		if (delaysSeen & (1u << d))
 			distinct++;
-	CHECK(distinct >= 3);		/* randomized: followers told together spread out */
+	/* random inside its window (node 2 of {2, 3}: the first half of the span) */
+	CHECK(distinct >= 2);
 }
 
 /*

@@ -335,17 +335,27 @@ raft_handle_timeout_now(raft_node *node, const raft_message *m)
  * the election timeout after the last heartbeat would be pointless: we
  * know no heartbeat is coming.  Forgetting the leader lifts the lease, so
  * we grant the (pre-)votes of whoever campaigns first; shortening our own
- * timer makes that us or a peer within about one election round.  The
- * remaining delay is drawn afresh because every follower gets the same
- * hint at about the same moment, and equal timers would split the vote.
+ * timer makes that us or a peer within about one election round.
+ *
+ * Every follower gets the same hint at about the same moment, and equal
+ * timers would split the vote (both poll, both win the poll, both stand,
+ * each votes for itself), costing a whole election timeout.  So the span
+ * is cut into one window per surviving voter, in id order (the same order
+ * on every node), and each node draws its delay in its own window: the
+ * first poll has the others' votes before their timers fire.  If it fails
+ * (its log is behind), the next window's node polls a few ticks later.
  * Only timing and soft state change, so a false hint is harmless to safety.
  */
 int
 raft_leader_unreachable(raft_node *node, raft_node_id leader)
 {
 	unsigned	span;
+	unsigned	window;
+	unsigned	rank = 0;
+	unsigned	others = 0;
 	unsigned	wanted;
 	unsigned	remaining;
+	size_t		i;
 
 	if (node == NULL)
 		return RAFT_EINVAL;
@@ -360,7 +370,18 @@ raft_leader_unreachable(raft_node *node, raft_node_id leader)
 	span = (node->electionTickMax - node->electionTickMin) / 2;
 	if (span == 0)
 		span = 1;
-	wanted = 1 + (unsigned) (raft_rand_next(&node->rng) % span);
+	for (i = 0; i < node->nVoters; i++)
+	{
+		if (node->voters[i] == leader)
+			continue;
+		others++;				/* this node included */
+		if (node->voters[i] < node->id)
+			rank++;
+	}
+	window = others > 0 ? span / others : span;
+	if (window == 0)
+		window = 1;
+	wanted = 1 + rank * window + (unsigned) (raft_rand_next(&node->rng) % window);
 	remaining = node->electionElapsed < node->randomizedElectionTimeout ?
 		node->randomizedElectionTimeout - node->electionElapsed : 0;
 	/* only ever sooner: a timer already closer to firing is left alone */

@@ -315,12 +315,14 @@ int			raft_campaign(raft_node *node);
  * closed or reset by the peer (the leader's process died and its kernel
  * sent FIN/RST), not merely quiet.  If this node is a follower of leader,
  * it forgets the leader, which also ends check-quorum's lease so that it
- * grants (pre-)votes to others, and brings its election timer forward to a
- * fresh random 1 .. max(1, (electionTickMax - electionTickMin) / 2) ticks
- * (never later than it already was).  So a crashed leader is replaced in
- * about one election round instead of a full election timeout after its
- * last heartbeat; the delay stays random so that followers which all got
- * the same hint at the same moment do not split the vote.
+ * grants (pre-)votes to others, and brings its election timer forward to
+ * 1 .. max(1, (electionTickMax - electionTickMin) / 2) ticks (never later
+ * than it already was).  So a crashed leader is replaced in about one
+ * election round instead of a full election timeout after its last
+ * heartbeat.  That span is cut into one window per voter other than the
+ * lost leader, in id order, and the delay is drawn at random inside this
+ * node's window, so that followers which all got the hint at the same
+ * moment poll one after the other and do not split the vote.
  *
  * Safety does not depend on the hint being true: it changes only timing
  * and whom this node believes leads, never currentTerm, votedFor or the

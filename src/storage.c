@@ -42,9 +42,9 @@ static SPIPlanPtr raft_storage_outcome_plan = NULL;
 static SPIPlanPtr raft_storage_get_outcome_plan = NULL;
 
 static SPIPlanPtr
-raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
+raft_storage_prepare_opts(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
 	if (plan == NULL)
 		elog(ERROR, "raft_ext: SPI_prepare failed for \"%s\": %s",
@@ -52,6 +52,12 @@ raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "raft_ext: SPI_keepplan failed");
 	return plan;
+}
+
+static SPIPlanPtr
+raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	return raft_storage_prepare_opts(sql, nargs, argtypes, 0);
 }
 
 /*
@@ -403,12 +409,19 @@ raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out)
 	{
 		Oid			types[2] = {INT8OID, INT8OID};
 
-		raft_storage_read_range_plan = raft_storage_prepare(
-															"SELECT index, term, type, payload FROM raft_ext.log "
-															"WHERE index BETWEEN $1 AND $2 ORDER BY index", 2, types);
+		/*
+		 * Written and planned so that one generic plan serves every call: a
+		 * walk of the primary key from `first`, stopped by the LIMIT.  (With
+		 * BETWEEN, the generic plan is a bitmap scan and a sort sized for
+		 * thousands of rows, and the plan cache would plan every call anew.)
+		 */
+		raft_storage_read_range_plan = raft_storage_prepare_opts(
+																 "SELECT index, term, type, payload FROM raft_ext.log "
+																 "WHERE index >= $1 ORDER BY index LIMIT $2", 2, types,
+																 CURSOR_OPT_GENERIC_PLAN);
 	}
 	values[0] = Int64GetDatum((int64) first);
-	values[1] = Int64GetDatum((int64) last);
+	values[1] = Int64GetDatum((int64) (last - first + 1));
 	if (SPI_execute_plan(raft_storage_read_range_plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "raft_ext: could not read the log");
 

@@ -551,6 +551,35 @@ raft_apply_publish(uint64 index, uint64 term, const RaftOutcome *o)
 }
 
 /*
+ * Run raft_apply_xact(st, n).  On an error, abort the transaction and return
+ * the error (copied into raft_apply_cxt); NULL when it committed.  Leaves no
+ * transaction open either way.
+ */
+static ErrorData *
+raft_apply_try_xact(RaftApplyState *st, int n)
+{
+	ErrorData  *volatile edata = NULL;
+
+	PG_TRY();
+	{
+		raft_apply_xact(st, n);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(raft_apply_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(raft_apply_cxt);
+		RESUME_INTERRUPTS();
+		pgstat_report_activity(STATE_IDLE, NULL);
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+/*
  * Apply entries first..last in one transaction.  Returns false, with
  * nothing applied and no transaction open, if anything failed: the caller
  * then applies them one at a time, which reports and retries a stall.
@@ -562,34 +591,21 @@ raft_apply_batch(uint64 first, uint64 last)
 {
 	int			n = (int) (last - first + 1);
 	RaftApplyState *st = MemoryContextAllocZero(raft_apply_cxt, sizeof(RaftApplyState) * n);
+	ErrorData  *edata;
 	int			i;
 
 	for (i = 0; i < n; i++)
 		st[i].index = first + i;
 
-	PG_TRY();
+	edata = raft_apply_try_xact(st, n);
+	if (edata != NULL)
 	{
-		raft_apply_xact(st, n);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(raft_apply_cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(raft_apply_cxt);
 		ereport(DEBUG1,
 				(errmsg("raft_ext: applying log entries %llu..%llu together failed (%s); applying them one by one",
 						(unsigned long long) first, (unsigned long long) last,
 						edata->message ? edata->message : "no message")));
-		RESUME_INTERRUPTS();
-		pgstat_report_activity(STATE_IDLE, NULL);
 		return false;
 	}
-	PG_END_TRY();
 
 	pg_atomic_write_u64(&raft_shared->last_applied, last);
 	raft_apply_publish_batch(st, n);
@@ -604,35 +620,20 @@ static RaftApplyResult
 raft_apply_one(uint64 index, char **stall_error)
 {
 	RaftApplyState st;
+	ErrorData  *edata;
 
 	memset(&st, 0, sizeof(st));
 	st.index = index;
 
-	PG_TRY();
+	edata = raft_apply_try_xact(&st, 1);
+	if (edata != NULL)
 	{
-		raft_apply_xact(&st, 1);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(raft_apply_cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if (st.stall_error == NULL)
-			st.stall_error = raft_apply_format_error(index, edata);
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(raft_apply_cxt);
+		*stall_error = st.stall_error ? st.stall_error : raft_apply_format_error(index, edata);
 		edata->elevel = WARNING;
 		edata->hide_stmt = true;
 		ThrowErrorData(edata);
-		RESUME_INTERRUPTS();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		*stall_error = st.stall_error;
 		return RAFT_APPLY_STALL;
 	}
-	PG_END_TRY();
 
 	*stall_error = NULL;
 	pg_atomic_write_u64(&raft_shared->last_applied, index);

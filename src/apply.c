@@ -67,6 +67,7 @@
 #include "raft/raft.h"
 #include "shmem.h"
 #include "storage.h"
+#include "worker.h"
 
 #define RAFT_APPLY_BACKOFF_MIN_MS 100
 #define RAFT_APPLY_BACKOFF_MAX_MS 10000
@@ -222,6 +223,7 @@ raft_apply_publish_backlog(uint64 applied)
 									   "the entry was replaced by another leader's entry before it was committed");
 		}
 		LWLockRelease(raft_shared->slots_lock);
+		raft_shmem_wake_finished();
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -530,6 +532,7 @@ raft_apply_publish_batch(const RaftApplyState *st, int n)
 			raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
 	}
 	LWLockRelease(raft_shared->slots_lock);
+	raft_shmem_wake_finished();
 }
 
 /*
@@ -651,6 +654,7 @@ raft_apply_worker_main(Datum main_arg)
 	TimestampTz ext_checked_at = 0;
 	uint64		single_until = 0;	/* apply up to here one by one */
 
+	raft_worker_keep_heap();
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();

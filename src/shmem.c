@@ -11,6 +11,7 @@
 #include "mb/pg_wchar.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "utils/memutils.h"
 
 #include "config.h"
 #include "shmem.h"
@@ -175,14 +176,38 @@ raft_shmem_strlcpy(char *dst, const char *src, Size dstlen)
 	dst[len] = '\0';
 }
 
+/* Slots finished under slots_lock whose owners are still to be woken. */
+static int *raft_shmem_to_wake = NULL;
+static int	raft_shmem_nto_wake = 0;
+
 void
 raft_shmem_slot_finish(RaftSlot *slot, RaftResultCode result, const char *message)
 {
+	int			slotno = (int) (slot - raft_shared->slots);
+
+	Assert(slotno >= 0 && slotno < raft_shared->nslots);
 	slot->result = result;
 	if (message)
 		raft_shmem_strlcpy(slot->message, message, sizeof(slot->message));
 	slot->state = RAFT_SLOT_DONE;
-	ConditionVariableBroadcast(&slot->cv);
+
+	/* allocated before any lock is taken the first time: see the callers */
+	if (raft_shmem_to_wake == NULL)
+		raft_shmem_to_wake = MemoryContextAlloc(TopMemoryContext,
+												sizeof(int) * raft_shared->nslots);
+	/* a slot finishes at most once per acquisition: there is room */
+	if (raft_shmem_nto_wake < raft_shared->nslots)
+		raft_shmem_to_wake[raft_shmem_nto_wake++] = slotno;
+}
+
+void
+raft_shmem_wake_finished(void)
+{
+	int			i;
+
+	for (i = 0; i < raft_shmem_nto_wake; i++)
+		ConditionVariableBroadcast(&raft_shared->slots[raft_shmem_to_wake[i]].cv);
+	raft_shmem_nto_wake = 0;
 }
 
 /* ----------------------------------------------------------------------

@@ -21,7 +21,8 @@
  *     for the apply_* fields.  Readers take it shared.
  *   - slots_lock (LWLock): protects every field of every slot except `cv`
  *     (which has its own internal spinlock).  Held only to copy a few fields
- *     in or out; never across I/O, SPI, or a wait.  The payload of a
+ *     in or out; never across I/O, SPI, a wait, or a wake-up (waiters are
+ *     woken after it is released: raft_shmem_wake_finished).  The payload of a
  *     proposal lives in a DSM segment created by the submitting backend; the
  *     worker attaches to it without holding the lock.
  *   - inbox_lock (LWLock): protects the inbox ring (head, tail, data,
@@ -234,9 +235,14 @@ extern void raft_shmem_inbox_clear(void);
 
 /*
  * Slot results (called by the workers with slots_lock held exclusively).
- * Wakes the owner.
+ * raft_shmem_slot_finish() only notes that the owner must be woken; the
+ * caller wakes every noted owner with raft_shmem_wake_finished() once it has
+ * released slots_lock.  Waking takes a system call per waiter; done under
+ * the lock it made every woken backend (which at once takes slots_lock to
+ * read its result) and the Raft worker queue behind it.
  */
 extern void raft_shmem_slot_finish(RaftSlot *slot, RaftResultCode result,
 								   const char *message);
+extern void raft_shmem_wake_finished(void);
 
 #endif							/* RAFT_EXT_SHMEM_H */

@@ -1692,6 +1692,131 @@ test_rule_leader_unreachable_lifts_the_lease(void)
 	cl_free(c);
 }
 
+/* Index in the queue of the first message from -> to of type (REQUIRE'd). */
+static size_t
+queued_at(cluster *c, raft_node_id from, raft_node_id to, int type)
+{
+	size_t		i;
+
+	for (i = 0; i < c->qn; i++)
+		if (cl_msg_matches(&c->q[i].m, from, to, type))
+			return i;
+	return c->qn;
+}
+
+/* The AppendEntries node 1 has queued for `to`: how many, and what they say. */
+static void
+leader_appends_to(cluster *c, raft_node_id to, size_t *n, raft_index *maxCommit,
+				  uint32_t *entries)
+{
+	size_t		i;
+
+	*n = 0;
+	*maxCommit = 0;
+	*entries = 0;
+	for (i = 0; i < c->qn; i++)
+	{
+		const raft_message *m = &c->q[i].m;
+
+		if (!cl_msg_matches(m, 1, to, RAFT_MSG_APPEND_ENTRIES))
+			continue;
+		(*n)++;
+		*entries += m->nEntries;
+		if (m->leaderCommit > *maxCommit)
+			*maxCommit = m->leaderCommit;
+	}
+}
+
+/*
+ * Leaders: a new commitIndex reaches every follower in the very batch that
+ * advanced it (not a heartbeat later), and rides on that batch's
+ * entry-bearing AppendEntries when there are any: no extra empty message.
+ */
+static void
+test_rule_leader_tells_followers_new_commit_in_the_same_batch(void)
+{
+	cluster    *c = cl_new(3);
+	raft_index	commit;
+	size_t		n,
+				k;
+	raft_index	told;
+	uint32_t	entries;
+	raft_node_id f;
+
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	cl_run(c, CL_HEARTBEAT);
+	cl_drop_all(c);
+
+	/* nothing else to send: node 2's acknowledgement alone advances commit */
+	REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	for (f = 2; f <= 3; f++)
+	{
+		k = queued_at(c, 1, f, RAFT_MSG_APPEND_ENTRIES);
+		REQUIRE(k < c->qn);
+		CHECK(cl_deliver_at(c, k));
+	}
+	commit = cl_status(c, 1).commitIndex;
+	k = queued_at(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(k < c->qn);
+	CHECK(cl_deliver_at(c, k));
+	CHECK(cl_status(c, 1).commitIndex == commit + 1);
+	commit = cl_status(c, 1).commitIndex;
+	leader_appends_to(c, 2, &n, &told, &entries);
+	CHECK(n == 1);
+	CHECK(entries == 0);
+	CHECK(told == commit);
+	/* node 3 has not acknowledged the entry: it could not take the commit yet */
+	leader_appends_to(c, 3, &n, &told, &entries);
+	CHECK(n == 0);
+	/* its acknowledgement, when it comes, is answered with the commit */
+	k = queued_at(c, 3, 1, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(k < c->qn);
+	CHECK(cl_deliver_at(c, k));
+	leader_appends_to(c, 3, &n, &told, &entries);
+	CHECK(n == 1);
+	CHECK(entries == 0);
+	CHECK(told == commit);
+	cl_deliver_all(c);
+	CHECK(cl_status(c, 2).commitIndex == commit);
+	CHECK(cl_status(c, 3).commitIndex == commit);
+	cl_drop_all(c);
+
+	/* a proposal in the same batch: its AppendEntries carry the commit */
+	REQUIRE(cl_propose(c, 1, "b", NULL) == RAFT_OK);
+	for (f = 2; f <= 3; f++)
+	{
+		k = queued_at(c, 1, f, RAFT_MSG_APPEND_ENTRIES);
+		REQUIRE(k < c->qn);
+		CHECK(cl_deliver_at(c, k));
+	}
+	k = queued_at(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(k < c->qn);
+	{
+		cl_msg		ack = cl_take(c, k);
+
+		CHECK(raft_step(c->node[1].raft, &ack.m) == RAFT_OK);
+		cl_msg_free(&ack);
+	}
+	CHECK(raft_propose(c->node[1].raft, "c", 1, NULL, NULL) == RAFT_OK);
+	cl_process(c, 1);
+	CHECK(cl_status(c, 1).commitIndex == commit + 1);
+	commit = cl_status(c, 1).commitIndex;
+	for (f = 2; f <= 3; f++)
+	{
+		leader_appends_to(c, f, &n, &told, &entries);
+		CHECK(n == 1);
+		CHECK(entries == 1);
+		CHECK(told == commit);
+	}
+	cl_deliver_all(c);
+	cl_run(c, CL_HEARTBEAT);
+	CHECK(cl_status(c, 2).commitIndex == cl_status(c, 1).commitIndex);
+	CHECK(cl_status(c, 3).lastLogIndex == cl_status(c, 1).lastLogIndex);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -1718,6 +1843,7 @@ main(void)
 	RUN_TEST(test_rule_invalid_config_returns_einval);
 	RUN_TEST(test_rule_allocation_failure_returns_enomem_and_recovers);
 	RUN_TEST(test_rule_flow_control_max_inflight);
+	RUN_TEST(test_rule_leader_tells_followers_new_commit_in_the_same_batch);
 	RUN_TEST(test_rule_append_entries_payload_within_max_msg_bytes);
 	RUN_TEST(test_rule_pre_vote_changes_no_term);
 	RUN_TEST(test_rule_lease_ignores_vote_while_leader_is_live);

@@ -438,7 +438,7 @@ raft_has_ready(const raft_node *node)
 		node->stableIndex < raft_log_last_index(&node->log) ||
 		apply_bound(node) > node->lastApplied ||
 		node->nMsgs > 0 || node->nReadStates > 0 ||
-		raft_wants_append(node);
+		raft_wants_append(node) || raft_wants_commit_notify(node);
 }
 
 int
@@ -453,8 +453,13 @@ raft_ready_get(raft_node *node, raft_ready *rd)
 	if (node->readyOutstanding)
 		return RAFT_EBUSY;
 
-	/* entry-bearing AppendEntries are built here; see replication.c */
+	/*
+	 * Entry-bearing AppendEntries are built here, and then whatever commit
+	 * notification they did not already carry; see replication.c.
+	 */
 	rc = raft_send_append_entries_all(node);
+	if (rc == RAFT_OK)
+		rc = raft_send_commit_notify(node);
 	if (rc != RAFT_OK)
 		return rc;
 

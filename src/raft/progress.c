@@ -70,6 +70,7 @@ raft_progress_reset(raft_node *node)
 		pr->recentActive = false;
 		pr->matchAtLastHeartbeat = 0;
 		pr->ackedReadSeq = 0;
+		pr->sentCommit = 0;
 		pr->inflightStart = 0;
 		pr->inflightCount = 0;
 	}

@@ -67,6 +67,7 @@ typedef struct raft_peer_progress
 	bool		recentActive;	/* heard from since the last check-quorum round */
 	raft_index	matchAtLastHeartbeat;	/* loss detection in REPLICATE */
 	uint64_t	ackedReadSeq;	/* highest readSeq echoed at our term */
+	raft_index	sentCommit;		/* highest commit index we let it take, this term */
 
 	/* in-flight AppendEntries (REPLICATE): last index of each, oldest first */
 	raft_index *inflight;
@@ -170,6 +171,8 @@ int			raft_handle_timeout_now(raft_node *node, const raft_message *m);
 int			raft_handle_append_entries(raft_node *node, const raft_message *m);
 int			raft_handle_append_entries_result(raft_node *node, const raft_message *m);
 int			raft_broadcast_heartbeat(raft_node *node);
+bool		raft_wants_commit_notify(const raft_node *node);
+int			raft_send_commit_notify(raft_node *node);
 int			raft_send_append_entries_all(raft_node *node);
 bool		raft_wants_append(const raft_node *node);
 int			raft_maybe_commit(raft_node *node);

@@ -13,6 +13,17 @@
  * consistency check, so they never disturb nextIndex probing, and the
  * follower may take leaderCommit up to that index (Figure 2: "index of last
  * new entry").
+ *
+ * A follower can take a commit index only up to the last entry of the
+ * message that carries it, so sentCommit records min(leaderCommit, that
+ * index) for the messages sent.  A commit notification is owed to a
+ * follower whose sentCommit is below min(commitIndex, matchIndex): what it
+ * holds could be committed and it has not been told.  It is settled in
+ * raft_ready_get(), after that batch's entry-bearing AppendEntries were
+ * built: when new proposals go out in the same batch, they carry
+ * leaderCommit and no extra message is sent.  Followers learn the new
+ * commitIndex in the batch that advanced it, or in the batch that processes
+ * their acknowledgement when that comes later.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +33,26 @@
 /* ---------------------------------------------------------------------
  * Leader side
  * --------------------------------------------------------------------- */
+
+/* What commit index an AppendEntries lets its follower take (Figure 2, rule 5). */
+static void
+note_sent_commit(raft_peer_progress *pr, const raft_message *m)
+{
+	raft_index	last = m->prevLogIndex + m->nEntries;
+	raft_index	c = m->leaderCommit < last ? m->leaderCommit : last;
+
+	if (c > pr->sentCommit)
+		pr->sentCommit = c;
+}
+
+/* Could this follower take a higher commit index than it was sent? */
+static bool
+commit_notify_owed(const raft_node *node, const raft_peer_progress *pr)
+{
+	raft_index	c = node->commitIndex < pr->matchIndex ? node->commitIndex : pr->matchIndex;
+
+	return pr->id != node->id && c > pr->sentCommit;
+}
 
 static int
 send_heartbeat(raft_node *node, raft_peer_progress *pr)
@@ -35,6 +66,7 @@ send_heartbeat(raft_node *node, raft_peer_progress *pr)
 	m.prevLogTerm = raft_log_term_at(&node->log, pr->matchIndex);
 	m.leaderCommit = node->commitIndex;
 	m.readSeq = node->readSeq;
+	note_sent_commit(pr, &m);
 	return raft_send(node, &m);
 }
 
@@ -55,6 +87,43 @@ raft_broadcast_heartbeat(raft_node *node)
 			rc = r;
 	}
 	return rc;
+}
+
+/* Is some follower owed the current commitIndex? */
+bool
+raft_wants_commit_notify(const raft_node *node)
+{
+	size_t		i;
+
+	if (node->role != RAFT_LEADER)
+		return false;
+	for (i = 0; i < node->nVoters; i++)
+		if (commit_notify_owed(node, &node->progress[i]))
+			return true;
+	return false;
+}
+
+/* Settle what raft_wants_commit_notify() found owed (in raft_ready_get). */
+int
+raft_send_commit_notify(raft_node *node)
+{
+	size_t		i;
+
+	if (node->role != RAFT_LEADER)
+		return RAFT_OK;
+	for (i = 0; i < node->nVoters; i++)
+	{
+		raft_peer_progress *pr = &node->progress[i];
+
+		if (commit_notify_owed(node, pr))
+		{
+			int			rc = send_heartbeat(node, pr);
+
+			if (rc != RAFT_OK)
+				return rc;
+		}
+	}
+	return RAFT_OK;
 }
 
 /* Would send_append() send anything to this follower now? */
@@ -123,6 +192,7 @@ send_append(raft_node *node, raft_peer_progress *pr)
 		rc = raft_send(node, &m);
 		if (rc != RAFT_OK)
 			return rc;
+		note_sent_commit(pr, &m);
 
 		if (pr->state == RAFT_PROGRESS_PROBE)
 		{
@@ -215,14 +285,11 @@ raft_maybe_commit(raft_node *node)
 		node->commitIndex = n;
 		if (firstInTerm)
 			rc = raft_read_on_commit_in_term(node);
-		/* followers learn the new commit index now, not a heartbeat later */
-		if (node->nVoters > 1)
-		{
-			int			r = raft_broadcast_heartbeat(node);
 
-			if (rc == RAFT_OK)
-				rc = r;
-		}
+		/*
+		 * Followers learn the new commit index in the next ready batch, not
+		 * a heartbeat later: raft_wants_commit_notify() is now true.
+		 */
 	}
 	return rc;
 }

@@ -41,6 +41,8 @@
 #   BENCH_FAILOVER_WRITERS=2   concurrent write loops during the failover rounds
 #   BENCH_STATEMENT_TIMEOUT=5s statement_timeout of the failover writes
 #   BENCH_CATCHUP_ENTRIES=100000/160   0 skips the catch-up part
+#   BENCH_FOLLOWER_CLIENTS="1 8"/1     client counts of (c) with the clients on a
+#                                      follower (forwarded writes); empty skips it
 #   BENCH_PORT_BASE=55510/55560 (a) base, (b) base+10..12, (c) base+21..23
 #   BENCH_OUT=bench/results (smoke: a scratch directory)
 #   BENCH_PLOT=1/0             draw the PNG (gnuplot; installed with apt-get as root)
@@ -82,6 +84,7 @@ if [ "$MODE" = smoke ]; then
 	FO_STEADY=${BENCH_FAILOVER_STEADY:-0.5}
 	FO_AFTER=0.2 FO_SETTLE=0.2
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-160}
+	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1}
 	PORT_BASE=${BENCH_PORT_BASE:-55560}
 	PLOT=${BENCH_PLOT:-0}
 	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
@@ -95,6 +98,7 @@ else
 	FO_STEADY=${BENCH_FAILOVER_STEADY:-1.5}
 	FO_AFTER=1 FO_SETTLE=0.5
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-100000}
+	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1 8}
 	PORT_BASE=${BENCH_PORT_BASE:-55510}
 	PLOT=${BENCH_PLOT:-1}
 	WAIT_S=60
@@ -115,6 +119,7 @@ label_of() {
 	plain) echo "(a) plain" ;;
 	syncrep) echo "(b) sync rep" ;;
 	raft) echo "(c) raft_ext" ;;
+	raft-follower) echo "(c) raft_ext, clients on a follower" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -124,8 +129,8 @@ label_of() {
 
 TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (ms) |'
 
-check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP]
-	local f=$1 cfgs=${2:-plain syncrep raft} need_fo=${3:-0} need_cu=${4:-0} c label rows bad=0
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
+	local f=$1 cfgs=${2:-plain syncrep raft} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} c label rows bad=0
 	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
 	grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
 	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
@@ -150,6 +155,11 @@ check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP]
 	fi
 	if [ "$need_cu" = 1 ] && ! grep -Eq '^catch-up: [0-9]+ entries applied in [0-9.]+ s' "$f"; then
 		echo "check: no catch-up result with numbers"
+		bad=1
+	fi
+	if [ "$need_fw" = 1 ] && ! awk '/^## Writes submitted on a follower/ { s = 1; next } /^## / { s = 0 }
+		s && /^\| [0-9]+ \| [0-9]+(\.[0-9]+)? \|/ && $4 + 0 > 0 { ok = 1 } END { exit !ok }' FS=' ' "$f"; then
+		echo "check: no follower-writes row with a numeric tps"
 		bad=1
 	fi
 	[ "$bad" -eq 0 ] && echo "check: $f is well formed"
@@ -405,7 +415,7 @@ run_pgbench() {
 	dir=$W/pgbench/$cfg-c$c-r$r-$RUN_SEQ
 	mkdir -p "$dir"
 	script=$SCRIPT_PLAIN
-	case "$cfg" in raft | catchup) script=$SCRIPT_RAFT ;; esac
+	case "$cfg" in raft | raft-follower | catchup) script=$SCRIPT_RAFT ;; esac
 	(cd "$dir" && "$PGBIN/pgbench" -n -f "$script" -c "$c" -j "$JOBS" "$@" \
 		-D run=$((RUN_BASE * 1000 + RUN_SEQ)) -D n=0 --log --log-prefix=tx \
 		-h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >out 2>err)
@@ -451,7 +461,23 @@ bench_config() {
 			run_pgbench "$cfg" "$c" "$r" -T "$DURATION" || FAILED_PARTS+=("$cfg c=$c")
 		done
 	done
+	[ "$cfg" = raft ] && [ -n "$FOLLOWER_CLIENTS" ] && bench_follower
 	"teardown_$cfg"
+}
+
+# The same workload with the clients connected to a follower: raft_submit
+# forwards each statement to the leader and returns once the follower has
+# applied it too.
+bench_follower() {
+	local leader_port=$TARGET_PORT follower=$((RAFT_LEADER % 3 + 1)) r c
+	TARGET_PORT=$((PORT_RAFT + follower - 1))
+	log "== (c) raft_ext, clients on follower node $follower =="
+	for ((r = 1; r <= RUNS; r++)); do
+		for c in $FOLLOWER_CLIENTS; do
+			run_pgbench raft-follower "$c" "$r" -T "$DURATION" || FAILED_PARTS+=("raft-follower c=$c")
+		done
+	done
+	TARGET_PORT=$leader_port
 }
 
 # ---------------------------------------------------------------------------
@@ -716,6 +742,19 @@ write_report() {
 			done
 			echo
 		fi
+		if [[ " $CONFIGS " == *" raft "* ]] && [ -n "$FOLLOWER_CLIENTS" ]; then
+			echo "## Writes submitted on a follower"
+			echo
+			echo "The same raft_submit workload with the clients connected to a follower, which forwards each statement to the leader and answers once it has applied the entry itself; the last column compares with (c) on the leader at the same client count."
+			echo
+			echo "| clients | tps | avg latency (ms) | p99 latency (ms) | tps / (c) on the leader |"
+			echo "| ---: | ---: | ---: | ---: | ---: |"
+			for c in $FOLLOWER_CLIENTS; do
+				tps=$(metric raft-follower "$c" 4) avg=$(metric raft-follower "$c" 5) p99=$(metric raft-follower "$c" 6)
+				echo "| $c | $(fmt "$tps" 1) | $(fmt "$avg" 3) | $(fmt "$p99" 3) | $(ratio "$tps" "$(metric raft "$c" 4)") |"
+			done
+			echo
+		fi
 		n=$(awk -F'\t' '$8 != "" && $1 != "catchup"' "$W/results.tsv" | wc -l)
 		if [ "$n" -gt 0 ]; then
 			echo "Problems during the runs:"
@@ -879,7 +918,9 @@ if [ "$MODE" = smoke ]; then
 	need_fo=0 need_cu=0
 	[[ " $CONFIGS " == *" raft "* ]] && [ "$FO_ROUNDS" -gt 0 ] && need_fo=1
 	[[ " $CONFIGS " == *" raft "* ]] && [ "$CATCHUP" -gt 0 ] && need_cu=1
-	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" || rc=1
+	need_fw=0
+	[[ " $CONFIGS " == *" raft "* ]] && [ -n "$FOLLOWER_CLIENTS" ] && need_fw=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" || rc=1
 	[ "$PLOT" = 1 ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
 fi
 if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then

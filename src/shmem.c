@@ -191,11 +191,18 @@ raft_shmem_slot_finish(RaftSlot *slot, RaftResultCode result, const char *messag
 		raft_shmem_strlcpy(slot->message, message, sizeof(slot->message));
 	slot->state = RAFT_SLOT_DONE;
 
-	/* allocated before any lock is taken the first time: see the callers */
+	/*
+	 * Allocated on first use, with slots_lock held: if that fails, the
+	 * ERROR ends the worker, and exiting releases the lock.
+	 */
 	if (raft_shmem_to_wake == NULL)
 		raft_shmem_to_wake = MemoryContextAlloc(TopMemoryContext,
 												sizeof(int) * raft_shared->nslots);
-	/* a slot finishes at most once per acquisition: there is room */
+	/*
+	 * Between two wake-ups a slot finishes at most once (DONE is final
+	 * until its owner, who needs slots_lock, starts a new request): there
+	 * is room.
+	 */
 	if (raft_shmem_nto_wake < raft_shared->nslots)
 		raft_shmem_to_wake[raft_shmem_nto_wake++] = slotno;
 }

@@ -653,8 +653,10 @@ heal_phase(sim *s)
 {
 	unsigned	budget = SIM_HEAL_ROUNDS_FACTOR * s->electionTickMax;
 	unsigned	round,
-				i;
+				i,
+				stableRounds;
 	sim_node   *leader = NULL;
+	raft_term	leaderTerm = 0;
 	raft_status ls;
 
 	s->phase = "heal";
@@ -671,14 +673,33 @@ heal_phase(sim *s)
 	}
 	sim_check_step(s);
 
-	/* a single leader within budget ticks */
-	for (round = 0; round < budget && leader == NULL; round++)
+	/*
+	 * A single leader within budget ticks, which stays the stable leader
+	 * for a whole election timeout: a node cut off before the heal may
+	 * still follow it on an election timer that is about to fire, and
+	 * without pre-vote its campaign rightly ends the term.  After an
+	 * election timeout of rounds every such timer has fired, or been reset
+	 * by the leader's heartbeats; from then on no term may change.
+	 */
+	for (round = 0, stableRounds = 0; round < budget && stableRounds < s->electionTickMax; round++)
 	{
+		sim_node   *l;
+
 		heal_round(s, round);
-		leader = stable_leader(s);
+		l = stable_leader(s);
+		if (l != NULL)
+			raft_get_status(l->raft, &ls);
+		if (l != NULL && l == leader && ls.currentTerm == leaderTerm)
+			stableRounds++;
+		else
+		{
+			stableRounds = l != NULL ? 1 : 0;
+			leader = l;
+			leaderTerm = l != NULL ? ls.currentTerm : 0;
+		}
 	}
-	if (leader == NULL)
-		sim_fail(s, "liveness", "no single stable leader after %u ticks of every node in the heal phase",
+	if (leader == NULL || stableRounds < s->electionTickMax)
+		sim_fail(s, "liveness", "no single stable leader for an election timeout within %u ticks of every node in the heal phase",
 				 budget);
 	SIM_TRACE(s, "LEADER n%llu is stable after %u rounds", ID(leader->id), round);
 	raft_get_status(leader->raft, &ls);

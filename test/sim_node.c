@@ -416,6 +416,34 @@ flush_written(sim *s, sim_node *n, bool report)
 	return true;
 }
 
+/*
+ * The end of a batch, either way: apply, hand read states out, advance
+ * (raft_advance, or raft_advance_written for a batch only written).  False
+ * if the node crashed on the way.
+ */
+static bool
+finish_batch(sim *s, sim_node *n, const raft_ready *rd, raft_index commitIndex, bool durable)
+{
+	size_t		i;
+	int			rc;
+
+	for (i = 0; i < rd->nCommittedEntries; i++)
+	{
+		if (i > 0 && crash_point(s, n, "between two applies"))
+			return false;
+		apply_entry(s, n, &rd->committedEntries[i], commitIndex);
+	}
+	for (i = 0; i < rd->nReadStates; i++)
+		sim_check_read_state(s, n, &rd->readStates[i]);
+	if (crash_point(s, n, durable ? "before raft_advance" : "before raft_advance_written"))
+		return false;
+	rc = durable ? raft_advance(n->raft, rd) : raft_advance_written(n->raft, rd);
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "n%llu: %s: %s", (unsigned long long) n->id,
+				 durable ? "raft_advance" : "raft_advance_written", sim_rc(rc));
+	return true;
+}
+
 static void process_ready_batches(sim *s, sim_node *n);
 
 void
@@ -468,19 +496,8 @@ process_ready_batches(sim *s, sim_node *n)
 		{
 			/* host rule 3': written now, durable at a later flush */
 			write_batch(n, &rd);
-			for (i = 0; i < rd.nCommittedEntries; i++)
-			{
-				if (i > 0 && crash_point(s, n, "between two applies"))
-					return;
-				apply_entry(s, n, &rd.committedEntries[i], st.commitIndex);
-			}
-			for (i = 0; i < rd.nReadStates; i++)
-				sim_check_read_state(s, n, &rd.readStates[i]);
-			if (crash_point(s, n, "before raft_advance_written"))
+			if (!finish_batch(s, n, &rd, st.commitIndex, false))
 				return;
-			rc = raft_advance_written(n->raft, &rd);
-			if (rc != RAFT_OK)
-				sim_fail(s, "core-api", "n%llu: raft_advance_written: %s", (unsigned long long) n->id, sim_rc(rc));
 			continue;
 		}
 
@@ -506,20 +523,8 @@ process_ready_batches(sim *s, sim_node *n)
 		if (crash_point(s, n, "after sending, before applying"))
 			return;
 
-		for (i = 0; i < rd.nCommittedEntries; i++)
-		{
-			if (i > 0 && crash_point(s, n, "between two applies"))
-				return;
-			apply_entry(s, n, &rd.committedEntries[i], st.commitIndex);
-		}
-		for (i = 0; i < rd.nReadStates; i++)
-			sim_check_read_state(s, n, &rd.readStates[i]);
-		if (crash_point(s, n, "before raft_advance"))
+		if (!finish_batch(s, n, &rd, st.commitIndex, true))
 			return;
-
-		rc = raft_advance(n->raft, &rd);
-		if (rc != RAFT_OK)
-			sim_fail(s, "core-api", "n%llu: raft_advance: %s", (unsigned long long) n->id, sim_rc(rc));
 	}
 }
 

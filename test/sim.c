@@ -203,8 +203,6 @@ sim_teardown(sim *s)
 		raft_node_destroy(s->nodes[i].raft);
 		s->nodes[i].raft = NULL;
 		sim_disk_free(&s->nodes[i].disk);
-		sim_node_free_pending(&s->nodes[i]);
-		free(s->nodes[i].pend);
 	}
 	sim_net_free(s);
 	sim_check_free(s);
@@ -246,14 +244,12 @@ new_epoch(sim *s)
 		s->crashActions = sim_rng_permille(&s->rng, 700);
 	}
 	s->deferReadyPermille = PICK(s, 0, 0, 200, 500);
-	s->writtenPermille = PICK(s, 0, 0, 300, 1000);
-	s->flushPermille = PICK(s, 100, 300, 1000);
-	SIM_TRACE(s, "EPOCH%s: ticks %u %u %u %u %u, loss %u‰ dup %u‰ delay <= %u (long %u‰), crash points %u‰, deferred ready %u‰, written-only %u‰ flushed %u‰",
+	SIM_TRACE(s, "EPOCH%s: ticks %u %u %u %u %u, loss %u‰ dup %u‰ delay <= %u (long %u‰), crash points %u‰, deferred ready %u‰",
 			  calm ? " (calm)" : "",
 			  s->nodes[1].tickWeight, s->nodes[2].tickWeight, s->nodes[3].tickWeight,
 			  s->nNodes > 3 ? s->nodes[4].tickWeight : 0, s->nNodes > 4 ? s->nodes[5].tickWeight : 0,
 			  net->lossPermille, net->dupPermille, net->maxDelay, net->longDelayPermille,
-			  s->crashPointPermille, s->deferReadyPermille, s->writtenPermille, s->flushPermille);
+			  s->crashPointPermille, s->deferReadyPermille);
 }
 
 /* A random live node, optionally only leaders / only non-leaders; NULL if none. */

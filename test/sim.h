@@ -220,15 +220,6 @@ typedef struct sim_disk
 	size_t		capSm;
 } sim_disk;
 
-/* A batch written under host rule 3' (raft.h), not yet durable: sim_node.c. */
-typedef struct sim_pending
-{
-	raft_entry *entries;		/* deep copies */
-	size_t		nEntries;
-	raft_message *msgs;			/* held: the batch's messages but AppendEntries */
-	size_t		nMsgs;
-} sim_pending;
-
 typedef struct sim_node
 {
 	raft_node_id id;
@@ -237,9 +228,6 @@ typedef struct sim_node
 	unsigned	incarnation;
 	unsigned	tickWeight;		/* relative tick rate in this epoch */
 	uint64_t	ticks;			/* of this incarnation */
-	sim_pending *pend;			/* written, not yet durable, oldest first */
-	size_t		nPend;
-	size_t		capPend;
 
 	/* checker's view, reset at each restart */
 	raft_status last;			/* status at the previous check */
@@ -344,8 +332,6 @@ typedef struct sim
 	/* host-loop faults of the current epoch */
 	unsigned	crashPointPermille; /* per crash point in the host loop */
 	unsigned	deferReadyPermille; /* leave a ready batch for later */
-	unsigned	writtenPermille;	/* batches only written (host rule 3') */
-	unsigned	flushPermille;	/* flush what is written after a host loop */
 	bool		crashActions;	/* crash nodes between steps in this epoch */
 	bool		healing;		/* no faults, no deferral */
 
@@ -398,7 +384,6 @@ void		sim_format_msg(const raft_message *m, char *buf, size_t cap);
 void		sim_node_start(sim *s, sim_node *n);
 void		sim_node_crash(sim *s, sim_node *n, const char *where);
 void		sim_node_process_ready(sim *s, sim_node *n);
-void		sim_node_free_pending(sim_node *n);
 void		sim_node_after_call(sim *s, sim_node *n);
 void		sim_node_tick(sim *s, sim_node *n);
 void		sim_node_step(sim *s, sim_node *n, const raft_message *m);

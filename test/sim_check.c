@@ -153,49 +153,6 @@ sim_check_leader_observed(sim *s, sim_node *n, raft_term term)
 }
 
 /*
- * Where the log the host was given ends: the disk, then the batches only
- * written (host rule 3'), each of which replaces what follows its first.
- */
-static raft_index
-given_end(const sim_node *n, raft_term *term)
-{
-	raft_index	end = n->disk.nLog;
-	size_t		p;
-
-	*term = sim_disk_term_at(&n->disk, end);
-	for (p = 0; p < n->nPend; p++)
-		if (n->pend[p].nEntries > 0)
-		{
-			end = n->pend[p].entries[n->pend[p].nEntries - 1].index;
-			*term = n->pend[p].entries[n->pend[p].nEntries - 1].term;
-		}
-	return end;
-}
-
-/* The term of entry index in the log the host was given (0: none). */
-static raft_term
-given_term_at(const sim_node *n, raft_index index)
-{
-	raft_term	t = sim_disk_term_at(&n->disk, index);
-	raft_index	end = n->disk.nLog;
-	size_t		p;
-
-	for (p = 0; p < n->nPend; p++)
-	{
-		const sim_pending *w = &n->pend[p];
-		raft_index	first;
-
-		if (w->nEntries == 0)
-			continue;
-		first = w->entries[0].index;
-		end = first + w->nEntries - 1;
-		if (index >= first)
-			t = index <= end ? w->entries[index - first].term : 0;
-	}
-	return index <= end ? t : 0;
-}
-
-/*
  * A ready batch must be well formed: entries contiguous and attached to the
  * durable log, terms never decreasing, the hard state never going back, and
  * no second vote in a term.
@@ -222,15 +179,13 @@ sim_check_ready(sim *s, sim_node *n, const raft_ready *rd)
 	{
 		raft_index	first = rd->entries[0].index;
 
-		raft_term	t;
-
-		if (rd->entries == NULL || first == 0 || first > given_end(n, &t) + 1)
-			sim_fail(s, "host-protocol", "n%llu: ready entries start at %llu but the log given to the host ends at %llu",
-					 ID(n->id), ID(first), ID(given_end(n, &t)));
+		if (rd->entries == NULL || first == 0 || first > d->nLog + 1)
+			sim_fail(s, "host-protocol", "n%llu: ready entries start at %llu but the durable log ends at %zu",
+					 ID(n->id), ID(first), d->nLog);
 		for (i = 0; i < rd->nEntries; i++)
 		{
 			const raft_entry *e = &rd->entries[i];
-			raft_term	prevTerm = i == 0 ? given_term_at(n, first - 1) : rd->entries[i - 1].term;
+			raft_term	prevTerm = i == 0 ? sim_disk_term_at(d, first - 1) : rd->entries[i - 1].term;
 
 			if (e->index != first + i)
 				sim_fail(s, "host-protocol", "n%llu: ready entries not contiguous: entries[%zu].index = %llu after %llu",
@@ -542,10 +497,6 @@ check_log_mirror(sim *s, sim_node *n)
 	raft_entry	e;
 	size_t		i;
 
-	/* the disk lags the core by what is written and not yet flushed */
-	if (n->nPend > 0)
-		return;
-
 	for (i = 0; i < d->nLog; i++)
 	{
 		const sim_disk_entry *de = &d->log[i];
@@ -638,27 +589,21 @@ sim_check_step(sim *s)
 
 		if (!raft_has_ready(n->raft))
 		{
-			raft_term	givenTerm;
-
 			/* everything was handed out: the disk mirrors the core */
 			if (st.currentTerm != d->hs.currentTerm || st.votedFor != d->hs.votedFor)
 				sim_fail(s, "host-protocol", "n%llu: term %llu vote %llu in the core, but the host was given term %llu vote %llu",
 						 ID(n->id), ID(st.currentTerm), ID(st.votedFor),
 						 ID(d->hs.currentTerm), ID(d->hs.votedFor));
-			if (st.lastLogIndex != given_end(n, &givenTerm) || st.lastLogTerm != givenTerm)
-				sim_fail(s, "host-protocol", "n%llu: log ends at %llu/%llu in the core, but the host was given %llu/%llu",
-						 ID(n->id), ID(st.lastLogIndex), ID(st.lastLogTerm),
-						 ID(given_end(n, &givenTerm)), ID(givenTerm));
+			if (st.lastLogIndex != d->nLog || st.lastLogTerm != sim_disk_term_at(d, d->nLog))
+				sim_fail(s, "host-protocol", "n%llu: log ends at %llu/%llu in the core, but the host was given %zu/%llu",
+						 ID(n->id), ID(st.lastLogIndex), ID(st.lastLogTerm), d->nLog,
+						 ID(sim_disk_term_at(d, d->nLog)));
 			if (st.lastApplied != d->applied)
 				sim_fail(s, "host-protocol", "n%llu: core says lastApplied %llu, the host applied %llu",
 						 ID(n->id), ID(st.lastApplied), ID(d->applied));
-			/* these read the disk: wait until what is written is flushed */
-			if (n->nPend == 0)
-			{
-				observe_commit(s, n, &st);
-				if (st.role == RAFT_LEADER)
-					check_leader_completeness(s, n, &st);
-			}
+			observe_commit(s, n, &st);
+			if (st.role == RAFT_LEADER)
+				check_leader_completeness(s, n, &st);
 			if (full)
 				check_log_mirror(s, n);
 		}

@@ -18,15 +18,6 @@
  *     (crash)
  *   raft_advance
  *
- * Or, in epochs that choose it, host rule 3' (raft.h) for a batch that does
- * not change the hard state: its entries are only written (kept aside, not
- * on the disk), its AppendEntries sent, every other message held, and
- * raft_advance_written called.  A flush (after a host loop, at the epoch's
- * rate; always while healing) stores the written batches in order, sends
- * their held messages, and reports the last entry with raft_stable_to.  A
- * batch that must be durable first flushes everything written before it.
- * A crash loses what is written and not flushed, held messages included.
- *
  * A crash destroys the raft_node: only the disk remains, and a restart
  * builds a new node from it with raft_node_create.  After a core call the
  * host may also leave the ready batch for later (an epoch's deferral rate),
@@ -197,10 +188,6 @@ sim_node_crash(sim *s, sim_node *n, const char *where)
 	raft_node_destroy(n->raft);
 	n->raft = NULL;
 	s->nCrashes++;
-	if (n->nPend > 0)
-		SIM_TRACE(s, "n%llu loses %zu written batch(es) not yet flushed",
-				  (unsigned long long) n->id, n->nPend);
-	sim_node_free_pending(n);
 	SIM_TRACE(s, "CRASH n%llu (%s): disk keeps term %llu vote %llu, log %zu, applied %llu",
 			  (unsigned long long) n->id, where,
 			  (unsigned long long) n->disk.hs.currentTerm,
@@ -315,154 +302,7 @@ apply_entry(sim *s, sim_node *n, const raft_entry *e, raft_index commitIndex)
 }
 
 void
-sim_node_free_pending(sim_node *n)
-{
-	size_t		i,
-				k;
-
-	for (i = 0; i < n->nPend; i++)
-	{
-		for (k = 0; k < n->pend[i].nEntries; k++)
-			free((void *) n->pend[i].entries[k].data);
-		free(n->pend[i].entries);
-		free(n->pend[i].msgs);
-	}
-	n->nPend = 0;
-}
-
-/* Host rule 3': keep the batch's entries aside and hold its messages. */
-static void
-write_batch(sim_node *n, const raft_ready *rd)
-{
-	sim_pending *p;
-	size_t		i;
-
-	if (n->nPend == n->capPend)
-	{
-		n->capPend = n->capPend == 0 ? 8 : n->capPend * 2;
-		n->pend = sim_xrealloc(n->pend, n->capPend * sizeof(sim_pending));
-	}
-	p = &n->pend[n->nPend++];
-	memset(p, 0, sizeof(*p));
-	if (rd->nEntries > 0)
-	{
-		p->entries = sim_xmalloc(rd->nEntries * sizeof(raft_entry));
-		for (i = 0; i < rd->nEntries; i++)
-		{
-			p->entries[i] = rd->entries[i];
-			p->entries[i].data = NULL;
-			if (rd->entries[i].len > 0)
-			{
-				void	   *copy = sim_xmalloc(rd->entries[i].len);
-
-				memcpy(copy, rd->entries[i].data, rd->entries[i].len);
-				p->entries[i].data = copy;
-			}
-		}
-		p->nEntries = rd->nEntries;
-	}
-	if (rd->nMessages > 0)
-		p->msgs = sim_xmalloc(rd->nMessages * sizeof(raft_message));
-	for (i = 0; i < rd->nMessages; i++)
-		if (rd->messages[i].type != RAFT_MSG_APPEND_ENTRIES)
-			p->msgs[p->nMsgs++] = rd->messages[i];	/* they carry no entries */
-}
-
-/*
- * Make everything written durable, oldest first, sending each batch's held
- * messages once it is stored.  report: tell the core with raft_stable_to
- * (not between raft_ready_get and raft_advance, where the batch's own
- * raft_advance covers it).  False if the node crashed meanwhile.
- */
-static bool
-flush_written(sim *s, sim_node *n, bool report)
-{
-	raft_index	last = 0;
-	raft_term	lastTerm = 0;
-	size_t		i,
-				k;
-
-	for (i = 0; i < n->nPend; i++)
-	{
-		sim_pending *p = &n->pend[i];
-
-		if (i > 0 && crash_point(s, n, "during a flush"))
-			return false;
-		if (p->nEntries > 0)
-		{
-			sim_check_persist(s, n, p->entries, p->nEntries);
-			disk_store(s, n, p->entries, p->nEntries);
-			last = p->entries[p->nEntries - 1].index;
-			lastTerm = p->entries[p->nEntries - 1].term;
-		}
-		for (k = 0; k < p->nMsgs; k++)
-		{
-			sim_check_sent_after_persist(s, n, &p->msgs[k]);
-			sim_net_send(s, &p->msgs[k]);
-		}
-	}
-	if (n->nPend > 0)
-		SIM_TRACE(s, "n%llu flushed %zu written batch(es)%s", (unsigned long long) n->id,
-				  n->nPend, last ? "" : " (no entries)");
-	sim_node_free_pending(n);
-	if (report && last > 0)
-	{
-		int			rc = raft_stable_to(n->raft, last, lastTerm);
-
-		if (rc != RAFT_OK)
-			sim_fail(s, "core-api", "n%llu: raft_stable_to(%llu, %llu): %s", (unsigned long long) n->id,
-					 (unsigned long long) last, (unsigned long long) lastTerm, sim_rc(rc));
-	}
-	return true;
-}
-
-/*
- * The end of a batch, either way: apply, hand read states out, advance
- * (raft_advance, or raft_advance_written for a batch only written).  False
- * if the node crashed on the way.
- */
-static bool
-finish_batch(sim *s, sim_node *n, const raft_ready *rd, raft_index commitIndex, bool durable)
-{
-	size_t		i;
-	int			rc;
-
-	for (i = 0; i < rd->nCommittedEntries; i++)
-	{
-		if (i > 0 && crash_point(s, n, "between two applies"))
-			return false;
-		apply_entry(s, n, &rd->committedEntries[i], commitIndex);
-	}
-	for (i = 0; i < rd->nReadStates; i++)
-		sim_check_read_state(s, n, &rd->readStates[i]);
-	if (crash_point(s, n, durable ? "before raft_advance" : "before raft_advance_written"))
-		return false;
-	rc = durable ? raft_advance(n->raft, rd) : raft_advance_written(n->raft, rd);
-	if (rc != RAFT_OK)
-		sim_fail(s, "core-api", "n%llu: %s: %s", (unsigned long long) n->id,
-				 durable ? "raft_advance" : "raft_advance_written", sim_rc(rc));
-	return true;
-}
-
-static void process_ready_batches(sim *s, sim_node *n);
-
-void
 sim_node_process_ready(sim *s, sim_node *n)
-{
-	for (;;)
-	{
-		process_ready_batches(s, n);
-		if (n->raft == NULL || n->nPend == 0)
-			return;
-		if (!s->healing && !sim_rng_permille(&s->rng, s->flushPermille))
-			return;
-		if (!flush_written(s, n, true))
-			return;
-	}
-}
-
-static void
-process_ready_batches(sim *s, sim_node *n)
 {
 	unsigned	rounds = 0;
 
@@ -492,18 +332,6 @@ process_ready_batches(sim *s, sim_node *n)
 		if (crash_point(s, n, "after sending AppendEntries, before persisting"))
 			return;
 
-		if (!rd.hardStateChanged && sim_rng_permille(&s->rng, s->writtenPermille))
-		{
-			/* host rule 3': written now, durable at a later flush */
-			write_batch(n, &rd);
-			if (!finish_batch(s, n, &rd, st.commitIndex, false))
-				return;
-			continue;
-		}
-
-		/* durable now: so must be everything written before */
-		if (!flush_written(s, n, false))
-			return;
 		if (rd.hardStateChanged)
 			n->disk.hs = rd.hardState;
 		if (rd.nEntries > 0)
@@ -523,8 +351,20 @@ process_ready_batches(sim *s, sim_node *n)
 		if (crash_point(s, n, "after sending, before applying"))
 			return;
 
-		if (!finish_batch(s, n, &rd, st.commitIndex, true))
+		for (i = 0; i < rd.nCommittedEntries; i++)
+		{
+			if (i > 0 && crash_point(s, n, "between two applies"))
+				return;
+			apply_entry(s, n, &rd.committedEntries[i], st.commitIndex);
+		}
+		for (i = 0; i < rd.nReadStates; i++)
+			sim_check_read_state(s, n, &rd.readStates[i]);
+		if (crash_point(s, n, "before raft_advance"))
 			return;
+
+		rc = raft_advance(n->raft, &rd);
+		if (rc != RAFT_OK)
+			sim_fail(s, "core-api", "n%llu: raft_advance: %s", (unsigned long long) n->id, sim_rc(rc));
 	}
 }
 

@@ -1817,94 +1817,6 @@ test_rule_leader_tells_followers_new_commit_in_the_same_batch(void)
 	cl_free(c);
 }
 
-/*
- * Host rule 3': entries a batch only wrote (raft_advance_written) are not
- * handed out again, but count for nothing that needs durability until
- * raft_stable_to() reports them: not the leader's share of a majority, not
- * apply on a follower.  A report for an entry the log no longer holds (other
- * term) changes nothing; a batch that changes the hard state must be durable.
- */
-static void
-test_rule_written_entries_count_only_once_durable(void)
-{
-	cluster    *c = cl_new(3);
-	raft_ready	rd;
-	raft_index	idx = 0;
-	raft_index	commit;
-	raft_term	term;
-	size_t		k;
-	raft_entry	e[1];
-	raft_message m;
-	raft_node_id f;
-
-	cl_start_all(c);
-	REQUIRE(cl_elect(c, 1));
-	cl_run(c, CL_HEARTBEAT);
-	cl_drop_all(c);
-	commit = cl_status(c, 1).commitIndex;
-	term = cl_status(c, 1).currentTerm;
-
-	/* leader: written, not durable; only node 2 can answer */
-	cl_cut_link(c, 1, 3, true);
-	REQUIRE(raft_propose(c->node[1].raft, "w", 1, &idx, NULL) == RAFT_OK);
-	REQUIRE(raft_ready_get(c->node[1].raft, &rd) == RAFT_OK);
-	CHECK(rd.nEntries == 1 && rd.entries[0].index == idx);
-	CHECK(!rd.hardStateChanged);
-	cl_host_batch(c, 1, &rd);
-	CHECK(raft_advance_written(c->node[1].raft, &rd) == RAFT_OK);
-	CHECK(!raft_has_ready(c->node[1].raft));	/* not handed out again */
-	k = queued_at(c, 1, 2, RAFT_MSG_APPEND_ENTRIES);
-	REQUIRE(k < c->qn);
-	CHECK(cl_deliver_at(c, k));
-	k = queued_at(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT);
-	REQUIRE(k < c->qn);
-	CHECK(cl_deliver_at(c, k));
-	/* node 2 and an unflushed leader are not a majority of durable copies */
-	CHECK(cl_status(c, 1).commitIndex == commit);
-	CHECK(cl_status(c, 1).stableIndex == idx - 1);
-	CHECK(raft_stable_to(c->node[1].raft, idx, term + 1) == RAFT_OK);
-	CHECK(cl_status(c, 1).commitIndex == commit);
-	CHECK(raft_stable_to(c->node[1].raft, idx + 1, term) == RAFT_OK);	/* never written */
-	CHECK(cl_status(c, 1).commitIndex == commit);
-	CHECK(raft_stable_to(c->node[1].raft, idx, term) == RAFT_OK);
-	CHECK(cl_status(c, 1).stableIndex == idx);
-	CHECK(cl_status(c, 1).commitIndex == idx);
-	cl_process(c, 1);
-	cl_cut_link(c, 1, 3, false);
-	cl_run(c, CL_HEARTBEAT);
-	cl_drop_all(c);
-
-	/* follower: entries written, commit known, nothing applied until durable */
-	f = 3;
-	commit = cl_status(c, 1).commitIndex;
-	make_entries(e, commit + 1, &term, 1);
-	m = msg_append(1, f, term, commit, term, commit + 1, e, 1);
-	CHECK(raft_step(c->node[f].raft, &m) == RAFT_OK);
-	REQUIRE(raft_ready_get(c->node[f].raft, &rd) == RAFT_OK);
-	CHECK(rd.nEntries == 1);
-	CHECK(rd.nCommittedEntries == 0);
-	CHECK(raft_advance_written(c->node[f].raft, &rd) == RAFT_OK);
-	CHECK(cl_status(c, f).commitIndex == commit + 1);
-	CHECK(!raft_has_ready(c->node[f].raft));
-	CHECK(raft_stable_to(c->node[f].raft, commit + 1, term) == RAFT_OK);
-	REQUIRE(raft_has_ready(c->node[f].raft));
-	REQUIRE(raft_ready_get(c->node[f].raft, &rd) == RAFT_OK);
-	CHECK(rd.nEntries == 0);
-	CHECK(rd.nCommittedEntries == 1 && rd.committedEntries[0].index == commit + 1);
-	CHECK(raft_stable_to(c->node[f].raft, commit + 1, term) == RAFT_EBUSY);
-	CHECK(raft_advance(c->node[f].raft, &rd) == RAFT_OK);
-
-	/* a new term is hard state: written-only is refused */
-	m = msg_append(2, f, term + 5, 0, 0, 0, NULL, 0);
-	CHECK(raft_step(c->node[f].raft, &m) == RAFT_OK);
-	REQUIRE(raft_ready_get(c->node[f].raft, &rd) == RAFT_OK);
-	CHECK(rd.hardStateChanged);
-	CHECK(raft_advance_written(c->node[f].raft, &rd) == RAFT_EINVAL);
-	CHECK(raft_advance(c->node[f].raft, &rd) == RAFT_OK);
-	CHECK(c->violations == 0);
-	cl_free(c);
-}
-
 int
 main(void)
 {
@@ -1932,7 +1844,6 @@ main(void)
 	RUN_TEST(test_rule_allocation_failure_returns_enomem_and_recovers);
 	RUN_TEST(test_rule_flow_control_max_inflight);
 	RUN_TEST(test_rule_leader_tells_followers_new_commit_in_the_same_batch);
-	RUN_TEST(test_rule_written_entries_count_only_once_durable);
 	RUN_TEST(test_rule_append_entries_payload_within_max_msg_bytes);
 	RUN_TEST(test_rule_pre_vote_changes_no_term);
 	RUN_TEST(test_rule_lease_ignores_vote_while_leader_is_live);

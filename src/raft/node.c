@@ -153,7 +153,6 @@ raft_node_create(const raft_config *config, const raft_hard_state *hardState,
 	node->persistedHardState.currentTerm = node->currentTerm;
 	node->persistedHardState.votedFor = node->votedFor;
 	node->stableIndex = raft_log_last_index(&node->log);
-	node->writtenIndex = node->stableIndex;
 
 	/* what was applied was committed; Figure 2 starts both at 0 otherwise */
 	node->lastApplied = lastApplied;
@@ -436,7 +435,7 @@ raft_has_ready(const raft_node *node)
 	if (node == NULL || node->readyOutstanding)
 		return false;
 	return hard_state_changed(node) ||
-		node->writtenIndex < raft_log_last_index(&node->log) ||
+		node->stableIndex < raft_log_last_index(&node->log) ||
 		apply_bound(node) > node->lastApplied ||
 		node->nMsgs > 0 || node->nReadStates > 0 ||
 		raft_wants_append(node) || raft_wants_commit_notify(node);
@@ -471,10 +470,10 @@ raft_ready_get(raft_node *node, raft_ready *rd)
 	rd->hardStateChanged = hard_state_changed(node);
 	rd->hardState.currentTerm = node->currentTerm;
 	rd->hardState.votedFor = node->votedFor;
-	if (node->writtenIndex < last)
+	if (node->stableIndex < last)
 	{
-		rd->entries = raft_log_get(&node->log, node->writtenIndex + 1);
-		rd->nEntries = (size_t) (last - node->writtenIndex);
+		rd->entries = raft_log_get(&node->log, node->stableIndex + 1);
+		rd->nEntries = (size_t) (last - node->stableIndex);
 	}
 	if (applyTo > node->lastApplied)
 	{
@@ -497,60 +496,23 @@ raft_ready_get(raft_node *node, raft_ready *rd)
 	return RAFT_OK;
 }
 
-static int
-advance(raft_node *node, const raft_ready *rd, bool durable)
+int
+raft_advance(raft_node *node, const raft_ready *rd)
 {
 	if (node == NULL || rd == NULL)
 		return RAFT_EINVAL;
 	if (!node->readyOutstanding)
 		return RAFT_EINVAL;
-	if (!durable && rd->hardStateChanged)
-		return RAFT_EINVAL;
 	node->readyOutstanding = false;
 
 	node->persistedHardState = node->readyHardState;
-	node->writtenIndex = node->readyLastIndex;
-	if (durable)
-		node->stableIndex = node->readyLastIndex;
+	node->stableIndex = node->readyLastIndex;
 	node->lastApplied = node->readyAppliedTo;
 	/* nothing can have been queued meanwhile: every mutator was refused */
 	node->nMsgs = 0;
 	node->nReadStates = 0;
 
 	/* our own entries are durable now, which may complete a majority */
-	return durable ? raft_maybe_commit(node) : RAFT_OK;
-}
-
-int
-raft_advance(raft_node *node, const raft_ready *rd)
-{
-	return advance(node, rd, true);
-}
-
-int
-raft_advance_written(raft_node *node, const raft_ready *rd)
-{
-	return advance(node, rd, false);
-}
-
-int
-raft_stable_to(raft_node *node, raft_index index, raft_term term)
-{
-	if (node == NULL)
-		return RAFT_EINVAL;
-	if (node->readyOutstanding)
-		return RAFT_EBUSY;
-
-	/*
-	 * Log Matching: the same index and term mean the same entry and the
-	 * same log before it, so everything up to index is what was written.
-	 * Otherwise a newer leader's entries replaced it since; their own
-	 * write will be reported.
-	 */
-	if (index <= node->stableIndex || index > node->writtenIndex ||
-		raft_log_term_at(&node->log, index) != term)
-		return RAFT_OK;
-	node->stableIndex = index;
 	return raft_maybe_commit(node);
 }
 

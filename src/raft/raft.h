@@ -29,15 +29,6 @@
  *      raft_ready() and raft_advance() no other call that changes the node
  *      is allowed (they return RAFT_EBUSY).  Pointers inside a ready batch
  *      stay valid until raft_advance().
- *   Or, to keep taking messages while the entries' flush is under way:
- *   3'. Write ready.entries without waiting for them to be durable, send
- *      only the AppendEntries of the batch, and call raft_advance_written();
- *      hold the batch's other messages (and those of every later batch) until
- *      everything written before them is durable, then send them in order
- *      and report the entries with raft_stable_to().  A batch with
- *      hardStateChanged cannot go this way: make it durable (with
- *      everything written before it) and use raft_advance().  A crash loses
- *      what was written and not yet durable, with the messages held for it.
  *
  * The core does no I/O, reads no clock, has no globals and includes no
  * PostgreSQL header.  All memory comes from the configured allocator, and
@@ -376,23 +367,6 @@ typedef struct raft_ready
 bool		raft_has_ready(const raft_node *node);
 int			raft_ready_get(raft_node *node, raft_ready *ready);
 int			raft_advance(raft_node *node, const raft_ready *ready);
-
-/*
- * Host rule 3': the batch's entries are written, not yet durable.  They are
- * not handed out again, but count for nothing that needs durability (this
- * node's share of a commit majority, entries handed out for apply) until
- * raft_stable_to() reports them.  RAFT_EINVAL for a batch with
- * hardStateChanged (use raft_advance).
- */
-int			raft_advance_written(raft_node *node, const raft_ready *ready);
-
-/*
- * Entries up to index, the last of which had term `term` when it was
- * written, are durable.  Ignored when the log no longer holds that entry
- * (a newer leader's entries replaced it; their own write will be reported).
- * RAFT_EBUSY between raft_ready() and raft_advance*().
- */
-int			raft_stable_to(raft_node *node, raft_index index, raft_term term);
 
 /* ---------------------------------------------------------------------
  * Observation (status views, tests)

@@ -107,9 +107,8 @@ struct raft_node
 	raft_node_id votedFor;
 	raft_log	log;
 
-	/* what the host has confirmed durable, and written (host rule 3') */
+	/* what the host has confirmed durable */
 	raft_index	stableIndex;
-	raft_index	writtenIndex;	/* >= stableIndex; handed out up to here */
 	raft_hard_state persistedHardState;
 
 	/* volatile state on all servers (Figure 2) */

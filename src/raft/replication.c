@@ -421,8 +421,6 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 			raft_log_truncate(&node->alloc, &node->log, idx);
 			if (node->stableIndex >= idx)
 				node->stableIndex = idx - 1;
-			if (node->writtenIndex >= idx)
-				node->writtenIndex = idx - 1;
 		}
 		{
 			int			rc = raft_log_append(&node->alloc, &node->log, e->term,

@@ -41,6 +41,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
@@ -70,6 +71,18 @@
 #include "worker.h"
 
 #define RAFT_APPLY_BACKOFF_MIN_MS 100
+
+/*
+ * Apply commits asynchronously (synchronous_commit = off): under load the
+ * Raft worker's next log write flushes them for free.  Once apply has been
+ * idle this long with its last commit still unflushed, it flushes it
+ * itself, so that what a node has applied (and a client may have read
+ * there) does not go back if the server then crashes: without this the WAL
+ * writer takes up to 3 x wal_writer_delay, and a restarted node cut off
+ * from the leader would show the older data until a leader tells it the
+ * commit index again.
+ */
+#define RAFT_APPLY_IDLE_FLUSH_MS 10
 #define RAFT_APPLY_BACKOFF_MAX_MS 10000
 
 /*
@@ -653,6 +666,7 @@ raft_apply_worker_main(Datum main_arg)
 	Oid			ext_oid;
 	TimestampTz ext_checked_at = 0;
 	uint64		single_until = 0;	/* apply up to here one by one */
+	TimestampTz idle_since = 0; /* caught up, last commit not yet flushed */
 
 	raft_worker_keep_heap();
 	pqsignal(SIGTERM, die);
@@ -718,6 +732,8 @@ raft_apply_worker_main(Datum main_arg)
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
 
 		target = pg_atomic_read_u64(&raft_shared->apply_target);
+		if (applied < target)
+			idle_since = 0;
 		while (applied < target)
 		{
 			char	   *error;
@@ -757,6 +773,18 @@ raft_apply_worker_main(Datum main_arg)
 									 (unsigned long long) applied)));
 			}
 			CHECK_FOR_INTERRUPTS();
+		}
+
+		if (XactLastCommitEnd > GetFlushRecPtr(NULL))
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (idle_since == 0)
+				idle_since = now;
+			if (TimestampDifferenceExceeds(idle_since, now, RAFT_APPLY_IDLE_FLUSH_MS))
+				XLogFlush(XactLastCommitEnd);
+			else
+				timeout = Min(timeout, RAFT_APPLY_IDLE_FLUSH_MS);
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

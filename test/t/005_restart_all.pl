@@ -31,6 +31,11 @@ ok($eq, 'identical before the restart');
 my %before = map { $c->id_of($_) => $c->status($_) } $c->nodes;
 my $max_term = (sort { $b <=> $a } map { $_->{term} } values %before)[0];
 
+# A node flushes what it has applied within 10 ms of going idle (apply
+# commits asynchronously): crash the followers soon after that, well
+# before the WAL writer would have flushed it (up to 3 x wal_writer_delay).
+sleep 0.05;
+
 # Followers first (crash-like), then the leader: once a follower is gone
 # nothing changes any more (no writes; with pre-vote and check-quorum the
 # lone leader may step down but keeps its term, vote and log), so the

@@ -329,9 +329,19 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	for (i = 0; i < payload->nsettings; i++)
+	{
+		const char *current = GetConfigOption(payload->names[i], true, false);
+
+		/*
+		 * Usually the submitter's value is already ours: setting it anyway
+		 * costs a GUC stack entry and, for search_path, a recomputed path.
+		 */
+		if (current != NULL && strcmp(current, payload->values[i]) == 0)
+			continue;
 		(void) set_config_option(payload->names[i], payload->values[i],
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, ERROR, false);
+	}
 	st->setup_done = true;
 
 	pgstat_report_activity(STATE_RUNNING, payload->sql);

@@ -516,15 +516,14 @@ raft_storage_text_or_null(const char *s, bool *null)
 	return s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
-#define RAFT_OUTCOME_UPSERT \
-	" ON CONFLICT (log_index) DO UPDATE SET term = EXCLUDED.term, command_tag = EXCLUDED.command_tag, " \
-	"rows = EXCLUDED.rows, sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, " \
-	"detail = EXCLUDED.detail, hint = EXCLUDED.hint"
-
 /*
  * Record the outcomes of the entries applied in this transaction, with one
  * INSERT for the whole batch (a VALUES row for one entry: cheaper than
- * arrays when one client writes at a time).
+ * arrays when one client writes at a time).  A plain INSERT, not an upsert:
+ * an entry's outcome commits with last_applied, so a row already there for
+ * the index means the tables were tampered with, and the unique violation
+ * stops apply loudly (shown in raft_status) instead of overwriting it.
+ * (ON CONFLICT would also cost a speculative insertion per row.)
  */
 void
 raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
@@ -547,7 +546,7 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 		memcpy(types, coltypes, sizeof(types));
 		raft_storage_outcome_plan = raft_storage_prepare(
 														 "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
-														 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" RAFT_OUTCOME_UPSERT,
+														 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 														 RAFT_OUTCOME_COLS, types);
 	}
 	if (n > 1 && raft_storage_outcomes_plan == NULL)
@@ -559,8 +558,7 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 														  "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
 														  "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
 														  "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
-														  "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))"
-														  RAFT_OUTCOME_UPSERT,
+														  "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))",
 														  RAFT_OUTCOME_COLS, types);
 	}
 	for (c = 0; c < RAFT_OUTCOME_COLS; c++)

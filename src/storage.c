@@ -1,6 +1,9 @@
 /*
  * storage.c — the Raft log, hard state and apply state in the extension's
- * tables, through SPI.  Table layout: see storage.h and raft_ext--1.0.sql.
+ * tables: read and updated through SPI, rows of the log and of outcome
+ * added through the executor's ExecSimpleRelationInsert (as logical
+ * replication's apply worker does).  Table layout: see storage.h and
+ * raft_ext--1.0.sql.
  *
  * Durability: raft_storage_persist() commits with synchronous_commit =
  * local (a local WAL flush, and no wait for physical standbys, which have
@@ -11,18 +14,20 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -31,14 +36,10 @@
 #include "config.h"
 #include "storage.h"
 
-static SPIPlanPtr raft_storage_insert_plan = NULL;
-static SPIPlanPtr raft_storage_insert_many_plan = NULL;
 static SPIPlanPtr raft_storage_delete_plan = NULL;
 static SPIPlanPtr raft_storage_hard_state_plan = NULL;
 static SPIPlanPtr raft_storage_read_range_plan = NULL;
 static SPIPlanPtr raft_storage_set_applied_plan = NULL;
-static SPIPlanPtr raft_storage_outcomes_plan = NULL;
-static SPIPlanPtr raft_storage_outcome_plan = NULL;
 static SPIPlanPtr raft_storage_get_outcome_plan = NULL;
 
 static SPIPlanPtr
@@ -231,105 +232,103 @@ raft_storage_load(RaftStoredState *out)
 	raft_storage_commit();
 }
 
-/* Append one entry to raft_ext.log (inside raft_storage_persist). */
-static void
-raft_storage_insert_one(const raft_entry *e)
+/*
+ * Rows are added to our own tables the way logical replication's apply
+ * worker adds them (ExecSimpleRelationInsert: heap, indexes, constraints,
+ * triggers), not through SPI: an INSERT's parse-free generic plan still
+ * costs an executor start and end per call, and building arrays for a
+ * multi-row one cost more than the rows.
+ */
+typedef struct RaftStorageInserter
 {
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	bytea	   *b = NULL;
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+} RaftStorageInserter;
 
-	if (raft_storage_insert_plan == NULL)
-	{
-		Oid			types[4] = {INT8OID, INT8OID, INT2OID, BYTEAOID};
+static void
+raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname)
+{
+	RangeTblEntry *rte;
 
-		raft_storage_insert_plan = raft_storage_prepare(
-														"INSERT INTO raft_ext.log(index, term, type, payload) VALUES ($1, $2, $3, $4)",
-														4, types);
-	}
-	values[0] = Int64GetDatum((int64) e->index);
-	values[1] = Int64GetDatum((int64) e->term);
-	values[2] = Int16GetDatum((int16) e->type);
-	if (e->len > 0)
-	{
-		b = palloc(VARHDRSZ + e->len);
-		SET_VARSIZE(b, VARHDRSZ + e->len);
-		memcpy(VARDATA(b), e->data, e->len);
-		values[3] = PointerGetDatum(b);
-	}
-	else
-	{
-		values[3] = (Datum) 0;
-		nulls[3] = 'n';
-	}
-	if (SPI_execute_plan(raft_storage_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "raft_ext: could not append to the log");
-	if (b)
-		pfree(b);
+	ins->rel = table_openrv(makeRangeVar("raft_ext", (char *) relname, -1), RowExclusiveLock);
+	ins->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(ins->rel);
+	rte->relkind = ins->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(ins->estate, list_make1(rte));
+	ins->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(ins->rri, ins->rel, 1, NULL, 0);
+	ins->estate->es_opened_result_relations = list_make1(ins->rri);
+	ins->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(ins->rri, false);
+	ins->slot = ExecInitExtraTupleSlot(ins->estate, RelationGetDescr(ins->rel), &TTSOpsVirtual);
+	AfterTriggerBeginQuery();
 }
 
-/*
- * Append n > 1 entries with one INSERT ... SELECT FROM ROWS FROM (unnest...):
- * one executor run for the batch instead of one per entry.
- */
+/* Add one row: values/nulls in the table's column order. */
 static void
-raft_storage_insert_many(const raft_entry *entries, size_t n)
+raft_storage_inserter_put(RaftStorageInserter *ins, const Datum *values, const bool *nulls)
 {
-	Datum	   *idx = palloc(sizeof(Datum) * n);
-	Datum	   *term = palloc(sizeof(Datum) * n);
-	Datum	   *type = palloc(sizeof(Datum) * n);
-	Datum	   *payload = palloc(sizeof(Datum) * n);
-	bool	   *payload_null = palloc(sizeof(bool) * n);
-	int			dims[1];
-	int			lbs[1] = {1};
-	Datum		values[4];
+	TupleTableSlot *slot = ins->slot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(ins->rri, ins->estate, slot);
+	ResetPerTupleExprContext(ins->estate);
+}
+
+static void
+raft_storage_inserter_close(RaftStorageInserter *ins)
+{
+	AfterTriggerEndQuery(ins->estate);
+	ExecCloseIndices(ins->rri);
+	ExecResetTupleTable(ins->estate->es_tupleTable, false);
+	FreeExecutorState(ins->estate);
+	table_close(ins->rel, NoLock);
+	/* later statements of this transaction see the rows */
+	CommandCounterIncrement();
+}
+
+/* Append entries to raft_ext.log (inside raft_storage_persist). */
+static void
+raft_storage_append(const raft_entry *entries, size_t n)
+{
+	RaftStorageInserter ins;
 	size_t		i;
 
-	if (raft_storage_insert_many_plan == NULL)
-	{
-		Oid			types[4] = {INT8ARRAYOID, INT8ARRAYOID, INT2ARRAYOID, BYTEAARRAYOID};
-
-		raft_storage_insert_many_plan = raft_storage_prepare(
-															 "INSERT INTO raft_ext.log(index, term, type, payload) "
-															 "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-															 "pg_catalog.unnest($3), pg_catalog.unnest($4))",
-															 4, types);
-	}
+	raft_storage_inserter_open(&ins, "log");
 	for (i = 0; i < n; i++)
 	{
 		const raft_entry *e = &entries[i];
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		bytea	   *b = NULL;
 
-		idx[i] = Int64GetDatum((int64) e->index);
-		term[i] = Int64GetDatum((int64) e->term);
-		type[i] = Int16GetDatum((int16) e->type);
-		payload_null[i] = (e->len == 0);
-		payload[i] = (Datum) 0;
+		values[0] = Int64GetDatum((int64) e->index);
+		values[1] = Int64GetDatum((int64) e->term);
+		values[2] = Int16GetDatum((int16) e->type);
+		values[3] = (Datum) 0;
 		if (e->len > 0)
 		{
-			bytea	   *b = palloc(VARHDRSZ + e->len);
-
+			b = palloc(VARHDRSZ + e->len);
 			SET_VARSIZE(b, VARHDRSZ + e->len);
 			memcpy(VARDATA(b), e->data, e->len);
-			payload[i] = PointerGetDatum(b);
+			values[3] = PointerGetDatum(b);
 		}
+		else
+			nulls[3] = true;
+		raft_storage_inserter_put(&ins, values, nulls);
+		if (b)
+			pfree(b);
 	}
-	dims[0] = (int) n;
-	values[0] = PointerGetDatum(construct_array(idx, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(term, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[2] = PointerGetDatum(construct_array(type, (int) n, INT2OID, 2, true, TYPALIGN_SHORT));
-	values[3] = PointerGetDatum(construct_md_array(payload, payload_null, 1, dims, lbs,
-												   BYTEAOID, -1, false, TYPALIGN_INT));
-	if (SPI_execute_plan(raft_storage_insert_many_plan, values, NULL, false, 0) != SPI_OK_INSERT ||
-		SPI_processed != n)
-		elog(ERROR, "raft_ext: could not append to the log");
-	for (i = 0; i < n; i++)
-		if (!payload_null[i])
-			pfree(DatumGetPointer(payload[i]));
-	pfree(idx);
-	pfree(term);
-	pfree(type);
-	pfree(payload);
-	pfree(payload_null);
+	raft_storage_inserter_close(&ins);
 }
 
 void
@@ -382,10 +381,7 @@ raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 			if (SPI_execute_plan(raft_storage_delete_plan, values, NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "raft_ext: could not truncate the log");
 		}
-		if (ready->nEntries == 1)
-			raft_storage_insert_one(&ready->entries[0]);
-		else
-			raft_storage_insert_many(ready->entries, ready->nEntries);
+		raft_storage_append(ready->entries, ready->nEntries);
 		*last_index = ready->entries[ready->nEntries - 1].index;
 	}
 	raft_storage_commit();
@@ -493,22 +489,6 @@ raft_storage_set_last_applied(uint64 index)
 				 errmsg("raft_ext: could not update raft_ext.apply_state")));
 }
 
-/* A one-dimensional array of n Datums of a type, with NULLs. */
-static Datum
-raft_storage_array(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int			dims[1];
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	dims[0] = n;
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  type, typlen, typbyval, typalign));
-}
-
 static Datum
 raft_storage_text_or_null(const char *s, bool *null)
 {
@@ -517,89 +497,39 @@ raft_storage_text_or_null(const char *s, bool *null)
 }
 
 /*
- * Record the outcomes of the entries applied in this transaction, with one
- * INSERT for the whole batch (a VALUES row for one entry: cheaper than
- * arrays when one client writes at a time).  A plain INSERT, not an upsert:
- * an entry's outcome commits with last_applied, so a row already there for
- * the index means the tables were tampered with, and the unique violation
- * stops apply loudly (shown in raft_status) instead of overwriting it.
- * (ON CONFLICT would also cost a speculative insertion per row.)
+ * Record the outcomes of the entries applied in this transaction.  Plain
+ * inserts, not an upsert: an entry's outcome commits with last_applied, so
+ * a row already there for the index means the tables were tampered with,
+ * and the unique violation stops apply loudly (shown in raft_status)
+ * instead of overwriting it.
  */
 void
 raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 {
-#define RAFT_OUTCOME_COLS 8
-	static const Oid coltypes[RAFT_OUTCOME_COLS] =
-	{INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum	   *elems[RAFT_OUTCOME_COLS];
-	bool	   *nulls[RAFT_OUTCOME_COLS];
-	Datum		values[RAFT_OUTCOME_COLS];
-	int			c,
-				i;
+	RaftStorageInserter ins;
+	int			i;
 
 	if (n == 0)
 		return;
-	if (n == 1 && raft_storage_outcome_plan == NULL)
-	{
-		Oid			types[RAFT_OUTCOME_COLS];
-
-		memcpy(types, coltypes, sizeof(types));
-		raft_storage_outcome_plan = raft_storage_prepare(
-														 "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
-														 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-														 RAFT_OUTCOME_COLS, types);
-	}
-	if (n > 1 && raft_storage_outcomes_plan == NULL)
-	{
-		Oid			types[RAFT_OUTCOME_COLS] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-
-		raft_storage_outcomes_plan = raft_storage_prepare(
-														  "INSERT INTO raft_ext.outcome(log_index, term, command_tag, rows, sqlstate, message, detail, hint) "
-														  "SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-														  "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
-														  "pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))",
-														  RAFT_OUTCOME_COLS, types);
-	}
-	for (c = 0; c < RAFT_OUTCOME_COLS; c++)
-	{
-		elems[c] = palloc(sizeof(Datum) * n);
-		nulls[c] = palloc0(sizeof(bool) * n);
-	}
+	raft_storage_inserter_open(&ins, "outcome");
 	for (i = 0; i < n; i++)
 	{
-		elems[0][i] = Int64GetDatum((int64) o[i]->index);
-		elems[1][i] = Int64GetDatum((int64) o[i]->term);
-		elems[2][i] = raft_storage_text_or_null(o[i]->command_tag, &nulls[2][i]);
-		elems[3][i] = Int64GetDatum((int64) o[i]->rows);
-		nulls[3][i] = !o[i]->has_rows;
-		elems[4][i] = raft_storage_text_or_null(o[i]->sqlerrcode ? unpack_sql_state(o[i]->sqlerrcode) : NULL,
-												&nulls[4][i]);
-		elems[5][i] = raft_storage_text_or_null(o[i]->message, &nulls[5][i]);
-		elems[6][i] = raft_storage_text_or_null(o[i]->detail, &nulls[6][i]);
-		elems[7][i] = raft_storage_text_or_null(o[i]->hint, &nulls[7][i]);
-	}
-	if (n == 1)
-	{
-		char		nullchars[RAFT_OUTCOME_COLS];
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
-		for (c = 0; c < RAFT_OUTCOME_COLS; c++)
-		{
-			values[c] = elems[c][0];
-			nullchars[c] = nulls[c][0] ? 'n' : ' ';
-		}
-		if (SPI_execute_plan(raft_storage_outcome_plan, values, nullchars, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "raft_ext: could not record the outcome of log entry %llu",
-				 (unsigned long long) o[0]->index);
-		return;
+		values[0] = Int64GetDatum((int64) o[i]->index);
+		values[1] = Int64GetDatum((int64) o[i]->term);
+		values[2] = raft_storage_text_or_null(o[i]->command_tag, &nulls[2]);
+		values[3] = Int64GetDatum((int64) o[i]->rows);
+		nulls[3] = !o[i]->has_rows;
+		values[4] = raft_storage_text_or_null(o[i]->sqlerrcode ? unpack_sql_state(o[i]->sqlerrcode) : NULL,
+											  &nulls[4]);
+		values[5] = raft_storage_text_or_null(o[i]->message, &nulls[5]);
+		values[6] = raft_storage_text_or_null(o[i]->detail, &nulls[6]);
+		values[7] = raft_storage_text_or_null(o[i]->hint, &nulls[7]);
+		raft_storage_inserter_put(&ins, values, nulls);
 	}
-	for (c = 0; c < RAFT_OUTCOME_COLS; c++)
-		values[c] = raft_storage_array(elems[c], nulls[c], n, coltypes[c]);
-	if (SPI_execute_plan(raft_storage_outcomes_plan, values, NULL, false, 0) != SPI_OK_INSERT ||
-		SPI_processed != (uint64) n)
-		elog(ERROR, "raft_ext: could not record the outcomes of log entries %llu..%llu",
-			 (unsigned long long) o[0]->index, (unsigned long long) o[n - 1]->index);
-#undef RAFT_OUTCOME_COLS
+	raft_storage_inserter_close(&ins);
 }
 
 static char *

@@ -1,6 +1,7 @@
 /*
  * storage.h — the Raft log, hard state and apply state in tables of schema
- * raft_ext, read and written through SPI by the workers.
+ * raft_ext, read and written by the workers (through SPI, and the
+ * executor's ExecSimpleRelationInsert for new log and outcome rows).
  *
  *   raft_ext.log(index bigint PRIMARY KEY, term bigint, type smallint, payload bytea)
  *   raft_ext.hard_state(single row: current_term bigint, voted_for bigint)

@@ -14,7 +14,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -27,6 +30,9 @@
 #include "postmaster/interrupt.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -38,14 +44,13 @@
 
 static SPIPlanPtr raft_storage_delete_plan = NULL;
 static SPIPlanPtr raft_storage_hard_state_plan = NULL;
-static SPIPlanPtr raft_storage_read_range_plan = NULL;
 static SPIPlanPtr raft_storage_set_applied_plan = NULL;
 static SPIPlanPtr raft_storage_get_outcome_plan = NULL;
 
 static SPIPlanPtr
-raft_storage_prepare_opts(const char *sql, int nargs, Oid *argtypes, int cursor_options)
+raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
 
 	if (plan == NULL)
 		elog(ERROR, "raft_ext: SPI_prepare failed for \"%s\": %s",
@@ -53,12 +58,6 @@ raft_storage_prepare_opts(const char *sql, int nargs, Oid *argtypes, int cursor_
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "raft_ext: SPI_keepplan failed");
 	return plan;
-}
-
-static SPIPlanPtr
-raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
-{
-	return raft_storage_prepare_opts(sql, nargs, argtypes, 0);
 }
 
 /*
@@ -389,52 +388,41 @@ raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 
 /*
  * Entries first..last, in index order, copied into the caller's memory
- * context: one index range scan for a whole apply batch instead of one
- * lookup per entry.  Returns how many consecutive entries from `first` were
- * found (fewer than asked only if the log has a hole, which the caller
- * reports).
+ * context: one walk of the log's primary key from `first` (an index scan
+ * of our own, not SPI: no executor start and end per apply batch).
+ * Returns how many consecutive entries from `first` were found (fewer than
+ * asked only if the log has a hole, which the caller reports).  Needs an
+ * active snapshot.
  */
 int
 raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	Datum		values[2];
-	uint64		i;
+	Relation	rel;
+	Relation	idx;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	uint64		n = last - first + 1;
+	uint64		i = 0;
 
-	if (raft_storage_read_range_plan == NULL)
+	rel = table_openrv(makeRangeVar("raft_ext", "log", -1), AccessShareLock);
+	idx = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	ScanKeyInit(&key, 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum((int64) first));
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	while (i < n && index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		Oid			types[2] = {INT8OID, INT8OID};
-
-		/*
-		 * Written and planned so that one generic plan serves every call: a
-		 * walk of the primary key from `first`, stopped by the LIMIT.  (With
-		 * BETWEEN, the generic plan is a bitmap scan and a sort sized for
-		 * thousands of rows, and the plan cache would plan every call anew.)
-		 */
-		raft_storage_read_range_plan = raft_storage_prepare_opts(
-																 "SELECT index, term, type, payload FROM raft_ext.log "
-																 "WHERE index >= $1 ORDER BY index LIMIT $2", 2, types,
-																 CURSOR_OPT_GENERIC_PLAN);
-	}
-	values[0] = Int64GetDatum((int64) first);
-	values[1] = Int64GetDatum((int64) (last - first + 1));
-	if (SPI_execute_plan(raft_storage_read_range_plan, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "raft_ext: could not read the log");
-
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		RaftStoredEntry *e = &out[i];
 		bool		isnull;
 		Datum		d;
 
-		if ((uint64) DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != first + i)
+		if ((uint64) DatumGetInt64(slot_getattr(slot, 1, &isnull)) != first + i)
 			break;
 		e->index = first + i;
-		e->term = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		e->type = DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
-		d = SPI_getbinval(tup, desc, 4, &isnull);
+		e->term = (uint64) DatumGetInt64(slot_getattr(slot, 2, &isnull));
+		e->type = DatumGetInt16(slot_getattr(slot, 3, &isnull));
+		d = slot_getattr(slot, 4, &isnull);
 		if (isnull)
 		{
 			e->payload = NULL;
@@ -442,15 +430,17 @@ raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out)
 		}
 		else
 		{
-			MemoryContext old = MemoryContextSwitchTo(cxt);
 			bytea	   *b = DatumGetByteaPCopy(d);
 
-			MemoryContextSwitchTo(old);
 			e->payload = VARDATA(b);
 			e->len = VARSIZE(b) - VARHDRSZ;
 		}
+		i++;
 	}
-	SPI_freetuptable(SPI_tuptable);
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
 	return (int) i;
 }
 

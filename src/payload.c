@@ -23,6 +23,18 @@ const char *const raft_payload_setting_names[] = {
 };
 const int	raft_payload_nsetting_names = lengthof(raft_payload_setting_names);
 
+/* A setting's number in raft_payload_setting_names, or -1. */
+static int
+raft_payload_setting_number(const char *name)
+{
+	int			k;
+
+	for (k = 0; k < raft_payload_nsetting_names; k++)
+		if (strcmp(name, raft_payload_setting_names[k]) == 0)
+			return k;
+	return -1;
+}
+
 static void
 raft_payload_put_u16(char **p, uint16 v)
 {
@@ -53,7 +65,7 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 	if (strlen(p->role) > PG_UINT16_MAX)
 		elog(ERROR, "raft_ext: role name too long");
 	for (i = 0; i < p->nsettings; i++)
-		len += 1 + strlen(p->names[i]) + 4 + strlen(p->values[i]);
+		len += 1 + 4 + strlen(p->values[i]);
 	if (p->sql_len > PG_UINT32_MAX)
 		elog(ERROR, "raft_ext: statement too long");
 
@@ -68,13 +80,12 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 	*w++ = (char) p->nsettings;
 	for (i = 0; i < p->nsettings; i++)
 	{
-		Size		nl = strlen(p->names[i]);
+		int			k = raft_payload_setting_number(p->names[i]);
 		Size		vl = strlen(p->values[i]);
 
-		Assert(nl <= 255);
-		*w++ = (char) nl;
-		memcpy(w, p->names[i], nl);
-		w += nl;
+		if (k < 0)
+			elog(ERROR, "raft_ext: setting \"%s\" cannot be carried in a payload", p->names[i]);
+		*w++ = (char) k;
 		raft_payload_put_u32(&w, (uint32) vl);
 		memcpy(w, p->values[i], vl);
 		w += vl;
@@ -173,7 +184,7 @@ raft_payload_decode(const char *buf, Size len, RaftPayload *p)
 
 	if (len < 3 || buf[0] != 'R' || buf[1] != 'X')
 		return "bad magic";
-	if (buf[2] != RAFT_PAYLOAD_VERSION)
+	if (buf[2] != 1 && buf[2] != RAFT_PAYLOAD_VERSION)
 		return "unknown payload version";
 	r.p += 3;
 	if (!raft_payload_get_u16(&r, &v) || v == 0 || v >= NAMEDATALEN ||
@@ -185,16 +196,23 @@ raft_payload_decode(const char *buf, Size len, RaftPayload *p)
 	{
 		char	   *name;
 		char	   *value;
-		bool		known = false;
 		int			k;
 
-		if (!raft_payload_get_u8(&r, &v) || !raft_payload_get_str(&r, v, &name))
-			return "bad setting name";
-		for (k = 0; k < raft_payload_nsetting_names; k++)
-			if (strcmp(name, raft_payload_setting_names[k]) == 0)
-				known = true;
-		if (!known)
+		if (buf[2] == 1)
+		{
+			if (!raft_payload_get_u8(&r, &v) || !raft_payload_get_str(&r, v, &name))
+				return "bad setting name";
+			k = raft_payload_setting_number(name);
+		}
+		else
+		{
+			if (!raft_payload_get_u8(&r, &v))
+				return "bad setting number";
+			k = v < (uint32) raft_payload_nsetting_names ? (int) v : -1;
+		}
+		if (k < 0)
 			return "setting not allowed in a payload";
+		name = (char *) raft_payload_setting_names[k];
 		if (!raft_payload_get_u32(&r, &v) || !raft_payload_get_str(&r, v, &value))
 			return "bad setting value";
 		p->names[p->nsettings] = name;

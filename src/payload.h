@@ -2,15 +2,21 @@
  * payload.h — the content of a NORMAL Raft log entry: the SQL text and the
  * session context it must run with (role, search_path, TimeZone, ...).
  *
- * Format, version 1 (all integers little endian):
- *   magic "RX" (2 bytes) | version (1 byte = 1)
+ * Format, version 2 (all integers little endian):
+ *   magic "RX" (2 bytes) | version (1 byte = 2)
  *   role:      u16 length, bytes             (the submitting role's name)
  *   nsettings: u8, then per setting:
- *              u8 name length, name bytes, u32 value length, value bytes
+ *              u8 setting number (its position in raft_payload_setting_names),
+ *              u32 value length, value bytes
  *   sql:       u32 length, bytes             (must be the last field)
- * Strings carry no terminating NUL and may not contain one.  Setting names
- * must be among raft_payload_setting_names; anything else, trailing bytes
- * or a length running past the end is refused as malformed.
+ * Version 1, still read (logs written before it), named each setting
+ * instead: u8 name length, name bytes.  The names were most of a short
+ * statement's entry: they were stored in every log row, sent to every
+ * follower and held in every Raft worker's memory.  So
+ * raft_payload_setting_names only ever grows at its end.
+ * Strings carry no terminating NUL and may not contain one.  Unknown
+ * settings, trailing bytes or a length running past the end are refused as
+ * malformed.
  *
  * Locking: none (pure functions).
  */
@@ -19,7 +25,7 @@
 
 #include "postgres.h"
 
-#define RAFT_PAYLOAD_VERSION 1
+#define RAFT_PAYLOAD_VERSION 2
 #define RAFT_PAYLOAD_MAX_SETTINGS 8
 
 /* The session settings captured at submission and set (LOCAL) at apply. */

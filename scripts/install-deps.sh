@@ -41,6 +41,10 @@ check_all() {
 	need postgresql-server-dev-15 test -f /usr/include/postgresql/15/server/postgres.h \
 		-a -f $PGXSDIR/src/makefiles/pgxs.mk
 	need libpq-dev       test -f /usr/include/postgresql/libpq-fe.h
+	# PostgreSQL's libpq/libpq-be.h (for the stream's protocol reading, in
+	# src/sql_control.c) includes <gssapi/gssapi.h> when the server was built
+	# with GSSAPI, as Debian's is.
+	need libkrb5-dev     test -f /usr/include/gssapi/gssapi.h
 	need libipc-run-perl perl -MIPC::Run -e 1
 	need clang           command -v clang
 	if command -v clang >/dev/null 2>&1; then

@@ -9,6 +9,8 @@ SELECT * FROM raft_submit('SELECT 1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT raft_ext.deliver('\x00'::bytea);
 \echo :LAST_ERROR_SQLSTATE
+CALL raft_ext.deliver_stream();
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM raft_ext.forward_submit('\x00'::bytea, 1000);
 \echo :LAST_ERROR_SQLSTATE
 SELECT raft_barrier();

@@ -24,6 +24,16 @@ SELECT messages_refused - :refused_before AS refused, role, term = :term_before 
        worker_state
 FROM raft_status;
 
+-- the stream procedure (what the peers' transport calls) needs a CALL at
+-- top level, outside a transaction block; errors before the stream starts
+-- are ordinary errors
+BEGIN;
+CALL raft_ext.deliver_stream();
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT raft_ext.deliver_stream();
+\echo :LAST_ERROR_SQLSTATE
+
 -- and it still works
 SELECT command_tag, rows FROM raft_submit('SELECT 42');
 

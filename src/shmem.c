@@ -269,6 +269,14 @@ raft_shmem_inbox_push(const char *data, Size len)
 	return ok;
 }
 
+void
+raft_shmem_inbox_note_refused(void)
+{
+	LWLockAcquire(raft_shared->inbox_lock, LW_EXCLUSIVE);
+	raft_shared->inbox->dropped++;
+	LWLockRelease(raft_shared->inbox_lock);
+}
+
 Size
 raft_shmem_inbox_drain(char **out, Size max_bytes)
 {

@@ -8,7 +8,8 @@
  *     raft_barrier read requests, raft_transfer_leadership requests, and the
  *     results coming back.  Each slot has its own ConditionVariable, on which
  *     only its owner sleeps;
- *   - the inbox: a bounded byte ring of messages pushed by raft_ext.deliver()
+ *   - the inbox: a bounded byte ring of messages pushed by the backends that
+ *     serve the peers' streams (raft_ext.deliver_stream(), or raft_ext.deliver())
  *     and drained by the Raft worker.  When it is full, messages are dropped
  *     (and counted): Raft tolerates loss;
  *   - apply progress: apply_target (highest committed entry that is durable
@@ -180,7 +181,9 @@ typedef struct RaftInbox
 	uint64		tail;			/* total bytes ever consumed */
 	Size		capacity;
 	uint64		delivered;		/* messages accepted */
-	uint64		dropped;		/* messages dropped because the inbox was full */
+	uint64		dropped;		/* messages dropped because the inbox was full,
+								 * or refused by raft_ext.deliver_stream() for
+								 * their size */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } RaftInbox;
 
@@ -230,6 +233,8 @@ extern void raft_shmem_strlcpy(char *dst, const char *src, Size dstlen);
  * [uint32 len][bytes]... records and returns its length.
  */
 extern bool raft_shmem_inbox_push(const char *data, Size len);
+/* Count a message that was not pushed because of its size (as dropped). */
+extern void raft_shmem_inbox_note_refused(void);
 extern Size raft_shmem_inbox_drain(char **out, Size max_bytes);
 extern void raft_shmem_inbox_clear(void);
 

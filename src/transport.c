@@ -1,34 +1,54 @@
 /*
  * transport.c — raft_ext's node-to-node message transport over libpq.
  *
- * The Raft worker sends every message to a peer as
- *     SELECT raft_ext.deliver($1::pg_catalog.bytea)
- * on one long-lived, non-blocking, pipelined libpq connection per peer.
- * Messages are one-way; the peer answers on its own connection to us, so
- * the rows that come back here are only acknowledgements and are thrown
- * away.  Using libpq means peers are ordinary connection strings and the
- * traffic gets pg_hba.conf, SCRAM, TLS and keepalives for free (design.md,
- * decision 2).
+ * The Raft worker keeps one long-lived, non-blocking libpq connection per
+ * peer.  Once connected it sends, once,
+ *     CALL raft_ext.deliver_stream()
+ * which puts the connection into COPY FROM STDIN mode (the procedure, in
+ * sql_control.c, answers with CopyInResponse); from then on every Raft
+ * message is one CopyData message (PQputCopyData), and the peer's backend
+ * pushes each into its shared-memory inbox.  Messages are one-way; the peer
+ * answers on its own connection to us, and nothing comes back on this one
+ * while the stream runs.  Using libpq means peers are ordinary connection
+ * strings and the traffic gets pg_hba.conf, SCRAM, TLS and keepalives for
+ * free (design.md, decision 2).
  *
  * Life of a peer connection:
  *
- *   IDLE ──(back-off timer)──▶ CONNECTING ──(PQconnectPoll OK)──▶ PREPARING
+ *   IDLE ──(back-off timer)──▶ CONNECTING ──(PQconnectPoll OK)──▶ STARTING
  *     ▲                            │                                  │
- *     │                            │ failed / timed out               │ Prepare answered OK
+ *     │                            │ failed / timed out               │ PGRES_COPY_IN
  *     └────────────────────────────┴──────── any error ◀────────── READY
  *
  * CONNECTING advances PQconnectPoll only when its socket is ready for what
  * libpq last asked for, and gives up after connect_timeout (2 s unless the
- * connection string says otherwise).  PREPARING has sent one Parse of the
- * deliver statement and a Sync; messages are accepted only in READY.  Each
- * message is a Bind/Execute of that statement with the payload as a binary
- * parameter; a Sync follows every RAFT_TRANSPORT_SYNC_BATCH messages and
- * whenever output is flushed (in raft_transport_poll/raft_transport_wait),
- * so that the peer commits its implicit transaction and returns results.
- * Results are matched to messages in order (a ring of message lengths) to
- * bound the number of unanswered messages and bytes per peer; beyond the
- * bounds, and whenever the peer is not READY, raft_transport_send drops the
- * message and counts it: Raft tolerates loss and the leader retries.
+ * connection string says otherwise).  STARTING has sent the CALL
+ * (PQsendQuery) and waits for PGRES_COPY_IN; an error there (the extension
+ * missing on the peer, no EXECUTE grant) fails the connection.  Messages
+ * are accepted only in READY (streaming).
+ *
+ * Sending: raft_transport_send hands the message to libpq (PQputCopyData,
+ * which sends whole 8 kB blocks as they fill and never blocks here); what
+ * is left goes out with PQflush in raft_transport_poll/raft_transport_wait,
+ * which waits for write-readiness while libpq still holds output.  libpq's
+ * output buffer grows without limit in non-blocking mode, so the bytes and
+ * messages queued since it was last empty are bounded here
+ * (raft_transport_set_limits): beyond the bounds, and whenever the peer is
+ * not READY, raft_transport_send drops the message and counts it: Raft
+ * tolerates loss and the leader retries.  Output that cannot be flushed
+ * completely for RAFT_TRANSPORT_STALL_TIMEOUT_MS (a peer that stopped
+ * reading: stuck, or frozen) makes us give up the connection.
+ *
+ * Receiving: nothing, but the socket is watched for readability all the
+ * time.  During the stream the peer only speaks when the stream ends: its
+ * backend ends the session (FATAL) on any error, because libpq does not
+ * parse an ErrorResponse in COPY IN state, and closes the connection when
+ * its server stops or dies.  So readable means closed: PQconsumeInput
+ * fails (or libpq finds the connection bad), and a READY connection that
+ * breaks like that is reported as closed by the peer
+ * (raft_transport_take_closed), which the worker takes as a sign that a
+ * leader is gone.  Notices are still parsed and logged.
+ *
  * After a failure the connection is closed and retried after an
  * exponential back-off (50 ms doubling to 250 ms, with jitter), which starts
  * over only once a connection has stayed up for 2 s, so a peer that
@@ -36,14 +56,12 @@
  * because a restarted peer cannot catch up, vote or hear heartbeats until
  * we are connected again; an attempt costs the peer one connection.
  *
- * Delivery: a result row means raft_ext.deliver ran on the peer.  Messages
- * on one connection run in the order sent.  Messages still unanswered when
- * a connection is abandoned are counted as dropped, yet a peer backend that
- * was merely slow may still run them later, after newer messages sent on
- * the new connection: Raft tolerates loss, duplication and reordering, and
- * the receiver must not assume more.  A message that fails on the peer
- * also aborts the messages after it up to the next Sync (counted as
- * dropped too).
+ * Delivery: messages on one stream arrive in the order sent, each whole.
+ * Messages still in libpq's buffer when a connection is abandoned are
+ * counted as dropped (all those queued since the buffer was last empty,
+ * some of which may have reached the peer); messages already handed to the
+ * kernel may be lost without being counted.  Raft tolerates loss,
+ * duplication and reordering, and the receiver must not assume more.
  *
  * Nothing here blocks, with one libpq limitation: host names are resolved
  * with a blocking getaddrinfo() when a connection attempt starts.  Use IP
@@ -54,7 +72,7 @@
  *
  * Memory: everything lives in one context under TopMemoryContext, created
  * by raft_transport_init and deleted by raft_transport_shutdown.  Sending
- * a message allocates nothing (libpq copies the payload into its own
+ * a message allocates nothing here (libpq copies the payload into its own
  * output buffer); only errors allocate (the peer's last_error text).
  *
  * Locking: none.  All of this is private to the Raft worker process and
@@ -66,7 +84,6 @@
 #include <limits.h>
 #include <poll.h>
 
-#include "catalog/pg_type_d.h"
 #include "common/pg_prng.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
@@ -79,9 +96,8 @@
 
 #include "transport.h"
 
-/* The statement every message runs on the peer, prepared once per connection. */
-#define RAFT_TRANSPORT_STMT_NAME	"raft_ext_deliver"
-#define RAFT_TRANSPORT_DELIVER_SQL	"SELECT raft_ext.deliver($1::pg_catalog.bytea)"
+/* What starts the stream on the peer (sql_control.c). */
+#define RAFT_TRANSPORT_STREAM_SQL	"CALL raft_ext.deliver_stream()"
 
 /* Reconnection back-off: doubles from MIN to MAX; the wait is jittered to [d/2, d]. */
 #define RAFT_TRANSPORT_BACKOFF_MIN_MS	50
@@ -93,26 +109,27 @@
 #define RAFT_TRANSPORT_CONNECT_TIMEOUT_MS	2000
 
 /*
- * A connection with unanswered messages that has received nothing for this
- * long is considered dead (peer stuck, or a network path that swallows
- * packets without resetting the connection) and is re-established.
+ * A peer that has not answered the CALL for this long, or a stream whose
+ * output could not be flushed completely for this long, is considered dead
+ * (peer stuck or frozen, or a network path that swallows packets without
+ * resetting the connection) and the connection is re-established.
  */
 #define RAFT_TRANSPORT_STALL_TIMEOUT_MS	10000
 
-/* Send a Sync at least every this many messages (see file header). */
-#define RAFT_TRANSPORT_SYNC_BATCH	64
-
-/* Default bounds on unanswered messages per peer (raft_transport_set_limits). */
-#define RAFT_TRANSPORT_DEFAULT_MAX_INFLIGHT	1024
+/* Default bounds on what libpq may hold for one peer (raft_transport_set_limits). */
+#define RAFT_TRANSPORT_DEFAULT_MAX_QUEUED	1024
 #define RAFT_TRANSPORT_DEFAULT_MAX_BYTES	(8 * 1024 * 1024)
 
-/* The largest payload a peer can receive as one bytea. */
-#define RAFT_TRANSPORT_MAX_MESSAGE	(MaxAllocSize - VARHDRSZ)
+/* The largest payload one CopyData message can carry (the peer's limit). */
+#define RAFT_TRANSPORT_MAX_MESSAGE	(MaxAllocSize - 1 - 4)
+
+/* CopyData framing: type byte and length word. */
+#define RAFT_TRANSPORT_COPYDATA_OVERHEAD	5
 
 /*
  * Logging about one peer is rate-limited: at most BURST lines per WINDOW
- * for connection events (lost, connected) and separately for errors that
- * deliver returns.  While a peer stays unreachable only its first failed
+ * for connection events (lost, connected) and separately for notices
+ * (warnings and errors) the peers send.  While a peer stays unreachable only its first failed
  * attempt is logged, then a reminder every DOWN_REMINDER.
  */
 #define RAFT_TRANSPORT_LOG_WINDOW_MS	30000
@@ -134,17 +151,9 @@ typedef enum RaftTransportState
 {
 	RAFT_TRANSPORT_IDLE,		/* no connection; next attempt at next_attempt */
 	RAFT_TRANSPORT_CONNECTING,	/* PQconnectPoll in progress */
-	RAFT_TRANSPORT_PREPARING,	/* connected; Parse of the deliver statement in flight */
-	RAFT_TRANSPORT_READY		/* accepting messages */
+	RAFT_TRANSPORT_STARTING,	/* connected; CALL sent, waiting for PGRES_COPY_IN */
+	RAFT_TRANSPORT_READY		/* streaming: accepting messages */
 } RaftTransportState;
-
-/* Outcome of the pipelined command whose results are being read. */
-typedef enum RaftTransportOutcome
-{
-	RAFT_TRANSPORT_OUTCOME_NONE,	/* no result seen yet */
-	RAFT_TRANSPORT_OUTCOME_OK,
-	RAFT_TRANSPORT_OUTCOME_ERROR
-} RaftTransportOutcome;
 
 typedef struct RaftTransportLogLimit
 {
@@ -166,25 +175,23 @@ typedef struct RaftTransportPeer
 	PostgresPollingStatusType connect_poll; /* what PQconnectPoll wants next */
 	TimestampTz connect_deadline;
 	TimestampTz next_attempt;	/* IDLE: when to connect again */
+	TimestampTz started_at;		/* STARTING: when the CALL was sent */
 	TimestampTz ready_since;
 	int			backoff_ms;		/* delay before the next retry, before jitter */
 
-	/* Unanswered messages, oldest first: a ring of payload lengths. */
-	uint32	   *inflight_len;
-	int			inflight_cap;
-	int			inflight_head;
-	int			inflight_count;
-	uint64		inflight_bytes;
-	int			unsynced;		/* messages sent since the last Sync */
-	int			pending_syncs;	/* Syncs whose PGRES_PIPELINE_SYNC is due */
-	bool		prepare_pending;	/* Parse result is due (PREPARING) */
-	RaftTransportOutcome current;	/* results seen for the command at the head */
-	bool		flush_pending;	/* libpq holds output the socket did not take */
+	/*
+	 * Output libpq may still hold: messages and bytes (with framing) queued
+	 * since its buffer was last seen empty (PQflush returned 0).  An upper
+	 * bound: part of it may already be in the kernel.
+	 */
+	int			queued_msgs;
+	uint64		queued_bytes;
+	bool		flush_pending;	/* libpq may hold output: flush it */
+	TimestampTz stuck_since;	/* first PQflush that left output behind, or 0 */
 	bool		readable;		/* the wait set saw input; not read yet */
 	bool		closed_by_peer; /* an established connection was closed or
 								 * reset from the other end (taken by
 								 * raft_transport_take_closed) */
-	TimestampTz last_progress;	/* last result received, or start of waiting */
 
 	/* Registration in the wait event set. */
 	pgsocket	wes_sock;
@@ -217,7 +224,7 @@ static WaitEventSet *transport_wes = NULL;
 static WaitEvent *transport_wes_events = NULL;
 static bool transport_wes_dirty = true;
 
-static int	transport_max_inflight = RAFT_TRANSPORT_DEFAULT_MAX_INFLIGHT;
+static int	transport_max_queued = RAFT_TRANSPORT_DEFAULT_MAX_QUEUED;
 static uint64 transport_max_bytes = RAFT_TRANSPORT_DEFAULT_MAX_BYTES;
 
 static bool transport_exit_hook_registered = false;
@@ -343,44 +350,6 @@ transport_schedule_retry(RaftTransportPeer *peer, TimestampTz now)
 	peer->backoff_ms = Min(d * 2, RAFT_TRANSPORT_BACKOFF_MAX_MS);
 }
 
-/* ---------- the ring of unanswered messages ---------- */
-
-static void
-transport_ring_reserve(RaftTransportPeer *peer, int cap)
-{
-	uint32	   *ring;
-
-	if (cap <= peer->inflight_cap)
-		return;
-	ring = MemoryContextAlloc(transport_context, sizeof(uint32) * cap);
-	for (int i = 0; i < peer->inflight_count; i++)
-		ring[i] = peer->inflight_len[(peer->inflight_head + i) % peer->inflight_cap];
-	if (peer->inflight_len)
-		pfree(peer->inflight_len);
-	peer->inflight_len = ring;
-	peer->inflight_cap = cap;
-	peer->inflight_head = 0;
-}
-
-static void
-transport_ring_push(RaftTransportPeer *peer, uint32 len)
-{
-	Assert(peer->inflight_count < peer->inflight_cap);
-	peer->inflight_len[(peer->inflight_head + peer->inflight_count) % peer->inflight_cap] = len;
-	peer->inflight_count++;
-	peer->inflight_bytes += len;
-}
-
-static void
-transport_ring_pop(RaftTransportPeer *peer)
-{
-	if (peer->inflight_count == 0)
-		return;
-	peer->inflight_bytes -= peer->inflight_len[peer->inflight_head];
-	peer->inflight_head = (peer->inflight_head + 1) % peer->inflight_cap;
-	peer->inflight_count--;
-}
-
 /* ---------- connection life cycle ---------- */
 
 /* Remember what the peer said before closing the connection, for the report. */
@@ -406,7 +375,9 @@ transport_is_fatal(const PGresult *res)
 /*
  * libpq notices.  An error that arrives while no command is in progress is
  * passed here too: typically the FATAL a peer sends before hanging up,
- * which is kept for the "lost connection" report.  Other warnings and
+ * which is kept for the "lost connection" report.  (During the stream,
+ * libpq is in COPY IN state and parses notices only: a FATAL the peer sends
+ * then is not seen, only the connection closing after it.)  Other warnings and
  * errors are logged (rate-limited); plain notices only at DEBUG1.
  */
 static void
@@ -435,7 +406,10 @@ transport_notice_receiver(void *arg, const PGresult *res)
 								 severity ? severity : "notice", message)));
 }
 
-/* Close the connection (if any); unanswered messages count as dropped. */
+/*
+ * Close the connection (if any).  Messages libpq may still hold count as
+ * dropped (see the file header).
+ */
 static void
 transport_peer_close(RaftTransportPeer *peer)
 {
@@ -451,14 +425,11 @@ transport_peer_close(RaftTransportPeer *peer)
 		ReleaseExternalFD();
 		peer->holds_external_fd = false;
 	}
-	peer->messages_dropped += peer->inflight_count;
-	peer->inflight_head = 0;
-	peer->inflight_count = 0;
-	peer->inflight_bytes = 0;
-	peer->unsynced = 0;
-	peer->pending_syncs = 0;
-	peer->prepare_pending = false;
-	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
+	if (peer->flush_pending)
+		peer->messages_dropped += peer->queued_msgs;
+	peer->queued_msgs = 0;
+	peer->queued_bytes = 0;
+	peer->stuck_since = 0;
 	peer->flush_pending = false;
 	peer->readable = false;
 	if (peer->peer_fatal)
@@ -524,9 +495,9 @@ transport_peer_fail(RaftTransportPeer *peer, TimestampTz now, int sqlstate,
 					(errcode(sqlstate),
 					 errmsg("raft_ext transport: %s%s%s", what_node,
 							reason ? ": " : "", reason ? reason : ""),
-					 peer->inflight_count > 0 ?
-					 errdetail("%d unanswered messages are counted as dropped.",
-							   peer->inflight_count) : 0,
+					 peer->flush_pending && peer->queued_msgs > 0 ?
+					 errdetail("Up to %d messages not yet sent are counted as dropped.",
+							   peer->queued_msgs) : 0,
 					 suppressed ? errhint("%d similar messages about this node were suppressed.",
 										  suppressed) : 0));
 			peer->outage_logged = true;
@@ -614,27 +585,21 @@ transport_peer_start_connect(RaftTransportPeer *peer, TimestampTz now)
 		 peer->node_id, peer->connect_attempts);
 }
 
-/* The connection is up: switch to non-blocking pipeline mode and prepare. */
+/* The connection is up: switch to non-blocking mode and start the stream. */
 static void
 transport_peer_start_session(RaftTransportPeer *peer, TimestampTz now)
 {
-	Oid			types[1] = {BYTEAOID};
-
 	if (PQsetnonblocking(peer->conn, 1) != 0 ||
-		PQenterPipelineMode(peer->conn) != 1 ||
-		PQsendPrepare(peer->conn, RAFT_TRANSPORT_STMT_NAME, RAFT_TRANSPORT_DELIVER_SQL,
-					  1, types) != 1 ||
-		PQpipelineSync(peer->conn) != 1)
+		PQsendQuery(peer->conn, RAFT_TRANSPORT_STREAM_SQL) != 1)
 	{
 		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
 							"could not start session with", PQerrorMessage(peer->conn));
 		return;
 	}
-	peer->state = RAFT_TRANSPORT_PREPARING;
-	peer->prepare_pending = true;
-	peer->pending_syncs = 1;
-	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
-	peer->last_progress = now;
+	peer->state = RAFT_TRANSPORT_STARTING;
+	peer->started_at = now;
+	peer->flush_pending = true;
+	peer->stuck_since = 0;
 }
 
 /* Is sock ready for what PQconnectPoll asked?  Never waits. */
@@ -696,183 +661,82 @@ transport_peer_connect_step(RaftTransportPeer *peer, TimestampTz now)
 	}
 }
 
-/* Send a Sync for the messages sent since the last one. */
-static bool
-transport_peer_sync(RaftTransportPeer *peer, TimestampTz now)
-{
-	if (PQpipelineSync(peer->conn) != 1)
-	{
-		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
-							"lost connection to", PQerrorMessage(peer->conn));
-		return false;
-	}
-	peer->pending_syncs++;
-	peer->unsynced = 0;
-	return true;
-}
-
-/* All results of the command at the head of the pipeline have been read. */
-static bool
-transport_peer_finish_command(RaftTransportPeer *peer, TimestampTz now, const char *errtext)
-{
-	bool		ok = peer->current == RAFT_TRANSPORT_OUTCOME_OK;
-
-	peer->current = RAFT_TRANSPORT_OUTCOME_NONE;
-
-	if (peer->prepare_pending)
-	{
-		int			suppressed = 0;
-
-		peer->prepare_pending = false;
-		if (!ok)
-		{
-			transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
-								"could not prepare raft_ext.deliver on",
-								errtext ? errtext : "unknown error");
-			return false;
-		}
-		peer->state = RAFT_TRANSPORT_READY;
-		peer->ready_since = now;
-		/* raft_peers shows the trouble of now, not of an outage that is over */
-		if (peer->last_error != NULL)
-		{
-			pfree(peer->last_error);
-			peer->last_error = NULL;
-		}
-
-		/* The end of a logged outage, and the first connection, are always logged. */
-		if (peer->outage_logged || !peer->ever_ready ||
-			transport_log_allowed(&peer->conn_log, now, &suppressed))
-			ereport(LOG,
-					(errmsg("raft_ext transport: connected to node %d (host %s, port %s, database %s)",
-							peer->node_id, PQhost(peer->conn), PQport(peer->conn),
-							PQdb(peer->conn)),
-					 peer->down_failures > 0 ?
-					 errdetail("%d more connection attempts had failed.",
-							   peer->down_failures) : 0,
-					 suppressed ? errhint("%d similar messages about this node were suppressed.",
-										  suppressed) : 0));
-		peer->ever_ready = true;
-		peer->in_outage = false;
-		peer->outage_logged = false;
-		peer->down_failures = 0;
-		return true;
-	}
-
-	transport_ring_pop(peer);
-	if (!ok)
-		peer->messages_dropped++;
-	return true;
-}
-
-/*
- * Remember and log (rate-limited) an error a peer returned for one message.
- * A FATAL error is the peer closing the connection; the "lost connection"
- * report that follows covers it.
- */
+/* The peer answered the CALL with CopyInResponse: the stream is up. */
 static void
-transport_peer_report_result_error(RaftTransportPeer *peer, TimestampTz now, const PGresult *res)
+transport_peer_stream_started(RaftTransportPeer *peer, TimestampTz now)
 {
-	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	const char *message = primary ? primary : PQresultErrorMessage(res);
-	char	   *what = psprintf("raft_ext.deliver failed on node %d", peer->node_id);
-	int			code = ERRCODE_CONNECTION_EXCEPTION;
 	int			suppressed = 0;
 
-	if (transport_is_fatal(res))
+	peer->state = RAFT_TRANSPORT_READY;
+	peer->ready_since = now;
+	/* raft_peers shows the trouble of now, not of an outage that is over */
+	if (peer->last_error != NULL)
 	{
-		transport_peer_note_fatal(peer, res);
-		pfree(what);
-		return;
+		pfree(peer->last_error);
+		peer->last_error = NULL;
 	}
-	transport_set_last_error(peer, what, message);
-	pfree(what);
 
-	if (!transport_log_allowed(&peer->msg_log, now, &suppressed))
-		return;
-	if (sqlstate && strlen(sqlstate) == 5)
-		code = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4]);
-	ereport(WARNING,
-			(errcode(code),
-			 errmsg("raft_ext transport: raft_ext.deliver failed on node %d: %s",
-					peer->node_id, message),
-			 errdetail("The message was dropped, as were the messages after it up to the next sync point."),
-			 suppressed ? errhint("%d similar messages about this node were suppressed.",
-								  suppressed) : 0));
+	/* The end of a logged outage, and the first connection, are always logged. */
+	if (peer->outage_logged || !peer->ever_ready ||
+		transport_log_allowed(&peer->conn_log, now, &suppressed))
+		ereport(LOG,
+				(errmsg("raft_ext transport: connected to node %d (host %s, port %s, database %s)",
+						peer->node_id, PQhost(peer->conn), PQport(peer->conn),
+						PQdb(peer->conn)),
+				 peer->down_failures > 0 ?
+				 errdetail("%d more connection attempts had failed.",
+						   peer->down_failures) : 0,
+				 suppressed ? errhint("%d similar messages about this node were suppressed.",
+									  suppressed) : 0));
+	peer->ever_ready = true;
+	peer->in_outage = false;
+	peer->outage_logged = false;
+	peer->down_failures = 0;
 }
 
 /*
- * Read every result that is available without blocking.  Returns false if
- * the connection was closed.
+ * STARTING: read the answer to the CALL, if it is complete.  PGRES_COPY_IN
+ * means the stream is up; anything else is an error on the peer (the
+ * extension missing, no EXECUTE grant, ...) that fails the connection.
  */
-static bool
-transport_peer_drain(RaftTransportPeer *peer, TimestampTz now)
+static void
+transport_peer_read_start(RaftTransportPeer *peer, TimestampTz now)
 {
-	char	   *errtext = NULL;
-	bool		alive = true;
+	PGresult   *res;
+	ExecStatusType st;
 
-	while (peer->prepare_pending || peer->inflight_count > 0 || peer->pending_syncs > 0)
+	if (PQisBusy(peer->conn))
+		return;
+	res = PQgetResult(peer->conn);
+	if (res == NULL)
 	{
-		PGresult   *res;
-		ExecStatusType st;
-
-		if (PQstatus(peer->conn) == CONNECTION_BAD || PQisBusy(peer->conn))
-			break;
-
-		res = PQgetResult(peer->conn);
-		if (res == NULL)
-		{
-			/* End of one command's results, or nothing more queued in libpq. */
-			if (peer->current == RAFT_TRANSPORT_OUTCOME_NONE)
-				break;
-			alive = transport_peer_finish_command(peer, now, errtext);
-			if (errtext)
-			{
-				pfree(errtext);
-				errtext = NULL;
-			}
-			if (!alive)
-				break;
-			continue;
-		}
-
-		peer->last_progress = now;
-		st = PQresultStatus(res);
-		if (st == PGRES_PIPELINE_SYNC)
-		{
-			/* Not followed by a NULL. */
-			if (peer->pending_syncs > 0)
-				peer->pending_syncs--;
-		}
-		else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		{
-			if (peer->current == RAFT_TRANSPORT_OUTCOME_NONE)
-				peer->current = RAFT_TRANSPORT_OUTCOME_OK;
-		}
-		else
-		{
-			/* PGRES_FATAL_ERROR, PGRES_PIPELINE_ABORTED, or anything unexpected. */
-			if (peer->current != RAFT_TRANSPORT_OUTCOME_ERROR && st != PGRES_PIPELINE_ABORTED)
-			{
-				if (peer->prepare_pending)
-				{
-					const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-					if (errtext == NULL)
-						errtext = pstrdup(primary ? primary : PQresultErrorMessage(res));
-				}
-				else
-					transport_peer_report_result_error(peer, now, res);
-			}
-			peer->current = RAFT_TRANSPORT_OUTCOME_ERROR;
-		}
-		PQclear(res);
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"could not start the stream on", "no response to the CALL");
+		return;
 	}
+	st = PQresultStatus(res);
+	if (st == PGRES_COPY_IN)
+	{
+		PQclear(res);
+		transport_peer_stream_started(peer, now);
+		return;
+	}
+	if (transport_is_fatal(res))
+		transport_peer_note_fatal(peer, res);
+	if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR)
+	{
+		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		char	   *errtext = pstrdup(primary ? primary : PQresultErrorMessage(res));
 
-	if (errtext)
+		PQclear(res);
+		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+							"could not start the stream (raft_ext.deliver_stream) on", errtext);
 		pfree(errtext);
-	return alive;
+		return;
+	}
+	PQclear(res);
+	transport_peer_fail(peer, now, ERRCODE_PROTOCOL_VIOLATION,
+						"could not start the stream on", PQresStatus(st));
 }
 
 /* The connection broke under us: the peer (or the path to it) hung up. */
@@ -886,26 +750,33 @@ transport_peer_lost(RaftTransportPeer *peer, TimestampTz now)
 }
 
 /*
- * Flush, read and account for results of an established connection.  The
- * socket is read only when the wait set said it is readable: the worker
- * comes here several times per loop, and most of those reads would find
- * nothing (the answers on this connection are only acknowledgements).
+ * Flush, and read what arrived, on an established connection (STARTING or
+ * READY).  The socket is read only when the wait set said it is readable:
+ * the worker comes here several times per loop, and during the stream
+ * nothing arrives unless the peer ends it.
  */
 static void
 transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
 {
-	int			rc;
-
-	if (peer->unsynced > 0 && !transport_peer_sync(peer, now))
-		return;
-
-	rc = PQflush(peer->conn);
-	if (rc < 0)
+	if (peer->flush_pending)
 	{
-		transport_peer_lost(peer, now);
-		return;
+		int			rc = PQflush(peer->conn);
+
+		if (rc < 0)
+		{
+			transport_peer_lost(peer, now);
+			return;
+		}
+		if (rc == 0)
+		{
+			peer->flush_pending = false;
+			peer->queued_msgs = 0;
+			peer->queued_bytes = 0;
+			peer->stuck_since = 0;
+		}
+		else if (peer->stuck_since == 0)
+			peer->stuck_since = now;
 	}
-	peer->flush_pending = (rc == 1);
 
 	if (peer->readable)
 	{
@@ -917,8 +788,33 @@ transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
 		}
 	}
 
-	if (!transport_peer_drain(peer, now))
-		return;
+	if (peer->state == RAFT_TRANSPORT_STARTING)
+	{
+		transport_peer_read_start(peer, now);
+		if (peer->state != RAFT_TRANSPORT_READY)
+		{
+			if (peer->state == RAFT_TRANSPORT_STARTING &&
+				now - peer->started_at >= (int64) RAFT_TRANSPORT_STALL_TIMEOUT_MS * 1000)
+			{
+				char	   *detail = psprintf("no response to the CALL for %d ms",
+											  RAFT_TRANSPORT_STALL_TIMEOUT_MS);
+
+				transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
+									"giving up on connection to", detail);
+				pfree(detail);
+			}
+			return;
+		}
+	}
+	else
+	{
+		/*
+		 * Streaming: let libpq parse notices (it parses nothing else in COPY
+		 * IN state).  The peer ends a stream by closing the connection,
+		 * which PQconsumeInput above or the status below reports.
+		 */
+		(void) PQisBusy(peer->conn);
+	}
 
 	if (PQstatus(peer->conn) == CONNECTION_BAD)
 	{
@@ -926,11 +822,11 @@ transport_peer_io(RaftTransportPeer *peer, TimestampTz now)
 		return;
 	}
 
-	if ((peer->prepare_pending || peer->inflight_count > 0 || peer->pending_syncs > 0) &&
-		now - peer->last_progress >= (int64) RAFT_TRANSPORT_STALL_TIMEOUT_MS * 1000)
+	if (peer->stuck_since != 0 &&
+		now - peer->stuck_since >= (int64) RAFT_TRANSPORT_STALL_TIMEOUT_MS * 1000)
 	{
-		char	   *detail = psprintf("no response for %d ms with %d messages unanswered",
-									  RAFT_TRANSPORT_STALL_TIMEOUT_MS, peer->inflight_count);
+		char	   *detail = psprintf("could not send for %d ms (%d messages queued)",
+									  RAFT_TRANSPORT_STALL_TIMEOUT_MS, peer->queued_msgs);
 
 		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,
 							"giving up on connection to", detail);
@@ -945,7 +841,7 @@ transport_peer_poll(RaftTransportPeer *peer, TimestampTz now)
 		transport_peer_start_connect(peer, now);
 	if (peer->state == RAFT_TRANSPORT_CONNECTING)
 		transport_peer_connect_step(peer, now);
-	if (peer->state == RAFT_TRANSPORT_PREPARING || peer->state == RAFT_TRANSPORT_READY)
+	if (peer->state == RAFT_TRANSPORT_STARTING || peer->state == RAFT_TRANSPORT_READY)
 		transport_peer_io(peer, now);
 }
 
@@ -953,18 +849,27 @@ transport_peer_poll(RaftTransportPeer *peer, TimestampTz now)
 static TimestampTz
 transport_peer_next_timer(RaftTransportPeer *peer)
 {
+	TimestampTz t = 0;
+
 	switch (peer->state)
 	{
 		case RAFT_TRANSPORT_IDLE:
 			return peer->next_attempt;
 		case RAFT_TRANSPORT_CONNECTING:
 			return peer->connect_deadline;
-		case RAFT_TRANSPORT_PREPARING:
+		case RAFT_TRANSPORT_STARTING:
+			t = TimestampTzPlusMilliseconds(peer->started_at, RAFT_TRANSPORT_STALL_TIMEOUT_MS);
+			/* FALLTHROUGH */
 		case RAFT_TRANSPORT_READY:
-			if (peer->prepare_pending || peer->inflight_count > 0 || peer->pending_syncs > 0)
-				return TimestampTzPlusMilliseconds(peer->last_progress,
-												   RAFT_TRANSPORT_STALL_TIMEOUT_MS);
-			return 0;
+			if (peer->stuck_since != 0)
+			{
+				TimestampTz s = TimestampTzPlusMilliseconds(peer->stuck_since,
+															RAFT_TRANSPORT_STALL_TIMEOUT_MS);
+
+				if (t == 0 || s < t)
+					t = s;
+			}
+			return t;
 	}
 	return 0;
 }
@@ -986,8 +891,9 @@ transport_peer_wanted_events(RaftTransportPeer *peer, uint32 *events)
 			*events = peer->connect_poll == PGRES_POLLING_READING ?
 				WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
 			break;
-		case RAFT_TRANSPORT_PREPARING:
+		case RAFT_TRANSPORT_STARTING:
 		case RAFT_TRANSPORT_READY:
+			/* Always readable: in READY that is how a closed stream shows. */
 			*events = WL_SOCKET_READABLE | (peer->flush_pending ? WL_SOCKET_WRITEABLE : 0);
 			break;
 	}
@@ -1187,7 +1093,6 @@ raft_transport_init(int npeers, const int *node_ids, const char *const *conninfo
 		peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
 		peer->wes_sock = PGINVALID_SOCKET;
 		peer->wes_pos = -1;
-		transport_ring_reserve(peer, transport_max_inflight);
 	}
 	transport_npeers = npeers;
 
@@ -1207,10 +1112,18 @@ raft_transport_init(int npeers, const int *node_ids, const char *const *conninfo
 void
 raft_transport_set_limits(int max_messages, size_t max_bytes)
 {
-	transport_max_inflight = Max(max_messages, 1);
+	transport_max_queued = Max(max_messages, 1);
 	transport_max_bytes = Max(max_bytes, 1);
-	for (int i = 0; i < transport_npeers; i++)
-		transport_ring_reserve(&transport_peers[i], transport_max_inflight);
+}
+
+/* Would a message of len bytes be queued for this READY peer now? */
+static bool
+transport_peer_has_room(RaftTransportPeer *peer, size_t len)
+{
+	if (peer->queued_msgs == 0)
+		return true;			/* a message larger than the bound still goes alone */
+	return peer->queued_msgs < transport_max_queued &&
+		peer->queued_bytes + len + RAFT_TRANSPORT_COPYDATA_OVERHEAD <= transport_max_bytes;
 }
 
 bool
@@ -1220,17 +1133,14 @@ raft_transport_can_send(int node_id)
 
 	return peer != NULL &&
 		peer->state == RAFT_TRANSPORT_READY &&
-		peer->inflight_count < transport_max_inflight &&
-		peer->inflight_bytes < transport_max_bytes;
+		transport_peer_has_room(peer, 0);
 }
 
 void
 raft_transport_send(int node_id, const char *data, size_t len)
 {
 	RaftTransportPeer *peer = transport_find_peer(node_id);
-	const char *values[1];
-	int			lengths[1];
-	int			formats[1] = {1};	/* binary */
+	int			rc;
 
 	if (peer == NULL)
 	{
@@ -1247,34 +1157,28 @@ raft_transport_send(int node_id, const char *data, size_t len)
 		return;
 	}
 
-	if (peer->state != RAFT_TRANSPORT_READY ||
-		peer->inflight_count >= transport_max_inflight ||
-		(peer->inflight_count > 0 && peer->inflight_bytes + len > transport_max_bytes) ||
-		len > RAFT_TRANSPORT_MAX_MESSAGE)
+	/* An empty message would be no CopyData at all; the peer refuses it anyway. */
+	if (peer->state != RAFT_TRANSPORT_READY || len == 0 ||
+		len > RAFT_TRANSPORT_MAX_MESSAGE || !transport_peer_has_room(peer, len))
 	{
 		peer->messages_dropped++;
 		return;
 	}
 
-	values[0] = len > 0 ? data : "";	/* a NULL pointer would mean SQL NULL */
-	lengths[0] = (int) len;
-	if (PQsendQueryPrepared(peer->conn, RAFT_TRANSPORT_STMT_NAME, 1, values, lengths,
-							formats, 0) != 1)
+	rc = PQputCopyData(peer->conn, data, (int) len);
+	if (rc != 1)
 	{
 		peer->messages_dropped++;
-		transport_peer_fail(peer, GetCurrentTimestamp(), ERRCODE_CONNECTION_FAILURE,
-							"could not send to", PQerrorMessage(peer->conn));
+		/* 0: libpq could not enlarge its buffer (out of memory); -1: broken */
+		if (rc < 0)
+			transport_peer_fail(peer, GetCurrentTimestamp(), ERRCODE_CONNECTION_FAILURE,
+								"could not send to", PQerrorMessage(peer->conn));
 		return;
 	}
-
-	/* Stall detection counts from the moment something is awaited. */
-	if (peer->inflight_count == 0 && peer->pending_syncs == 0)
-		peer->last_progress = GetCurrentTimestamp();
-	transport_ring_push(peer, (uint32) len);
 	peer->messages_sent++;
-	peer->unsynced++;
-	if (peer->unsynced >= RAFT_TRANSPORT_SYNC_BATCH)
-		(void) transport_peer_sync(peer, GetCurrentTimestamp());
+	peer->queued_msgs++;
+	peer->queued_bytes += len + RAFT_TRANSPORT_COPYDATA_OVERHEAD;
+	peer->flush_pending = true;
 }
 
 void
@@ -1308,7 +1212,7 @@ raft_transport_wait(long timeout_ms, uint32 wait_event_info)
 		int			nevents;
 		int			result = 0;
 
-		/* Send what is queued (Sync + flush), start due connections, read results. */
+		/* Flush what is queued, start due connections and streams, notice closes. */
 		for (int i = 0; i < transport_npeers; i++)
 			transport_peer_poll(&transport_peers[i], now);
 
@@ -1393,14 +1297,14 @@ raft_transport_shutdown(void)
 		RaftTransportPeer *peer = &transport_peers[i];
 
 		/*
-		 * Best effort, without blocking: hand what is queued to the kernel,
-		 * ending with a Sync so that the peer commits it before it sees the
+		 * Best effort, without blocking (the connection is non-blocking):
+		 * hand what is queued to the kernel, ending the stream with CopyDone
+		 * so that the peer's backend ends normally before it sees the
 		 * Terminate that PQfinish sends.
 		 */
 		if (peer->state == RAFT_TRANSPORT_READY)
 		{
-			if (peer->unsynced > 0)
-				(void) PQpipelineSync(peer->conn);
+			(void) PQputCopyEnd(peer->conn, NULL);
 			(void) PQflush(peer->conn);
 		}
 		transport_peer_close(peer);

@@ -3,10 +3,10 @@
  *
  * Used only by the Raft worker process.  The worker keeps one non-blocking
  * libpq connection per peer (PQconnectStartParams/PQconnectPoll,
- * PQsetnonblocking, pipeline mode).  A message is sent as
- *     SELECT raft_ext.deliver($1::bytea)
- * in binary parameter format; results are consumed and discarded.  Messages
- * are one-way: the reply travels back on the peer's own connection to us.
+ * PQsetnonblocking) and runs CALL raft_ext.deliver_stream() on it once,
+ * which puts it into COPY FROM STDIN mode; every message is then one
+ * CopyData message (PQputCopyData).  Messages are one-way: the reply
+ * travels back on the peer's own connection to us.
  * Raft tolerates lost messages, so when a peer is down or its send queue is
  * full, messages are dropped (counted) rather than blocking the worker.
  * Broken connections are retried with exponential back-off.
@@ -24,12 +24,15 @@
  *             socket activity), drain the inbox, step, send, persist ...
  *     }
  *     raft_transport_shutdown();                 on SIGTERM (also run at exit)
- * raft_transport_send only queues; what is queued goes out at the next
- * raft_transport_wait or raft_transport_poll (and every 64 messages).
- * Counters: messages_sent counts messages handed to the connection;
- * messages_dropped counts those refused by send (peer not connected, queue
- * full) plus those the peer answered with an error and those unanswered
- * when a connection was lost, so the two can overlap.
+ * raft_transport_send only queues (libpq itself sends each 8 kB as it
+ * fills); the rest goes out at the next raft_transport_wait or
+ * raft_transport_poll.
+ * Counters: messages_sent counts messages handed to libpq for the stream;
+ * messages_dropped counts those refused by send (peer not streaming, queue
+ * full) plus, when a connection is lost with output still in libpq's
+ * buffer, the messages queued since that buffer was last empty (some of
+ * which may have reached the peer), so the two can overlap.  Messages
+ * already in the kernel when a connection breaks are lost uncounted.
  */
 #ifndef RAFT_EXT_TRANSPORT_H
 #define RAFT_EXT_TRANSPORT_H
@@ -66,22 +69,24 @@ extern void raft_transport_send(int node_id, const char *data, size_t len);
 extern int	raft_transport_wait(long timeout_ms, uint32 wait_event_info);
 
 /*
- * Make progress on every connection: connect, flush, and consume the
- * results the last wait saw arrive.  Never blocks.
+ * Make progress on every connection: connect, start the stream, flush,
+ * and read what the last wait saw arrive (the answer to the CALL, notices,
+ * or the peer closing the connection).  Never blocks.
  */
 extern void raft_transport_poll(void);
 
 /*
  * True if raft_transport_send(node_id, ...) would queue a message now: the
- * peer is connected and below its bounds on unanswered messages and bytes.
+ * peer is streaming and below its bounds on queued messages and bytes.
  * Lets the worker skip encoding messages that would only be dropped.
  */
 extern bool raft_transport_can_send(int node_id);
 
 /*
- * Bounds on unanswered messages and their payload bytes per peer (defaults
- * 1024 and 8 MB); beyond them raft_transport_send drops.  A message larger
- * than max_bytes is still sent when nothing else is unanswered.  May be
+ * Bounds on what libpq may hold for one peer: the messages and bytes queued
+ * since its output buffer was last empty (defaults 1024 and 8 MB); beyond
+ * them raft_transport_send drops.  A message larger than max_bytes is
+ * still sent when nothing else is queued.  May be
  * called at any time, also before raft_transport_init.
  */
 extern void raft_transport_set_limits(int max_messages, size_t max_bytes);

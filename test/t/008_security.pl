@@ -34,8 +34,9 @@ my $c = RaftCluster->new(
 	  . "CREATE ROLE app LOGIN;\nCREATE ROLE nogrant LOGIN;\n");
 
 # The DBA's grants to the peers' login role: usage of the extension's schema
-# and EXECUTE on the internal entry points (deliver and the forwarding
-# function), which the extension revokes from PUBLIC.  And raft_submit to the
+# and EXECUTE on the internal entry points (the deliver_stream procedure,
+# the deliver and forwarding functions), which the extension revokes from
+# PUBLIC.  And raft_submit to the
 # application role only.
 my $grants = <<'EOS';
 DO $$
@@ -46,16 +47,16 @@ BEGIN
 	FOR s IN SELECT DISTINCT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 	         JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
 	         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'raft_ext'
-	         WHERE p.proname = 'deliver' OR p.proname ~ 'forward'
+	         WHERE p.proname ~ '^deliver' OR p.proname ~ 'forward'
 	LOOP
 		EXECUTE format('GRANT USAGE ON SCHEMA %I TO raft_peer', s);
 	END LOOP;
 	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
 	         JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
 	         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'raft_ext'
-	         WHERE p.proname = 'deliver' OR p.proname ~ 'forward'
+	         WHERE p.proname ~ '^deliver' OR p.proname ~ 'forward'
 	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO raft_peer', f);
+		EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO raft_peer', f);
 	END LOOP;
 	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
 	         JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
@@ -122,6 +123,8 @@ my ($ret, $out, $err) = $c->psql($leader, q{SELECT raft_ext.deliver('\x00'::byte
 like($err, qr/ERROR:\s+42501/, 'raft_ext.deliver by a role without the grant: 42501');
 ($ret, $out, $err) = $c->psql($f1, q{SELECT raft_ext.deliver('\x00'::bytea)}, user => 'app');
 like($err, qr/ERROR:\s+42501/, 'raft_ext.deliver by a role with only raft_submit: 42501');
+($ret, $out, $err) = $c->psql($leader, q{CALL raft_ext.deliver_stream()}, user => 'nogrant');
+like($err, qr/ERROR:\s+42501/, 'raft_ext.deliver_stream by a role without the grant: 42501');
 my $n = $c->submit($leader, q{INSERT INTO sec_data (k) VALUES (99)}, user => 'nogrant');
 is($n->{sqlstate}, '42501', 'raft_submit by a role without the grant: 42501');
 $n = $c->submit($f1, q{INSERT INTO sec_data (k) VALUES (98)}, user => 'nogrant');

@@ -96,6 +96,17 @@ $other_tcp = $c->query($leader,
 	q{SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND usename <> 'raft_peer'});
 is($other_tcp, '0', 'no peer connects as any other role');
 
+# The peers' streams (CALL raft_ext.deliver_stream()) hold no snapshot, so
+# they never hold back VACUUM however long they live.
+my $with_xmin = 0;
+for (1 .. 5)
+{
+	$with_xmin += $c->query($leader,
+		q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'raft_peer' AND client_addr IS NOT NULL AND backend_xmin IS NOT NULL});
+	sleep 0.1;
+}
+is($with_xmin, 0, 'the peers\' stream backends hold no xmin');
+
 # Writes by an ordinary role, on the leader and through a follower.
 $c->submit_ok($leader, q{CREATE TABLE sec_data (k int PRIMARY KEY, who text NOT NULL DEFAULT current_user)});
 $c->submit_ok($leader, q{GRANT SELECT, INSERT ON sec_data TO app});

@@ -71,6 +71,7 @@
 #include "worker.h"
 
 #define RAFT_APPLY_BACKOFF_MIN_MS 100
+#define RAFT_APPLY_BACKOFF_MAX_MS 10000
 
 /*
  * Apply commits asynchronously (synchronous_commit = off): under load the
@@ -83,7 +84,6 @@
  * commit index again.
  */
 #define RAFT_APPLY_IDLE_FLUSH_MS 10
-#define RAFT_APPLY_BACKOFF_MAX_MS 10000
 
 /*
  * At most this many entries are applied in one transaction.  Each runs in

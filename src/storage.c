@@ -247,11 +247,17 @@ typedef struct RaftStorageInserter
 } RaftStorageInserter;
 
 static void
-raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname)
+raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname, int ncolumns)
 {
 	RangeTblEntry *rte;
 
 	ins->rel = table_openrv(makeRangeVar("raft_ext", (char *) relname, -1), RowExclusiveLock);
+	if (RelationGetDescr(ins->rel)->natts != ncolumns)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: table raft_ext.%s has %d columns, expected %d",
+						relname, RelationGetDescr(ins->rel)->natts, ncolumns),
+				 errhint("The extension's tables must not be altered; recreate the extension on this node.")));
 	ins->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
@@ -302,7 +308,7 @@ raft_storage_append(const raft_entry *entries, size_t n)
 	RaftStorageInserter ins;
 	size_t		i;
 
-	raft_storage_inserter_open(&ins, "log");
+	raft_storage_inserter_open(&ins, "log", 4);
 	for (i = 0; i < n; i++)
 	{
 		const raft_entry *e = &entries[i];
@@ -501,7 +507,7 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 
 	if (n == 0)
 		return;
-	raft_storage_inserter_open(&ins, "outcome");
+	raft_storage_inserter_open(&ins, "outcome", 8);
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[8];

@@ -80,5 +80,70 @@ my $s = $c->submit($f1, 'INSERT INTO kv VALUS (5)');
 is($s->{sqlstate}, '42601', 'syntax error refused with 42601');
 is($c->status($leader)->{last_log_index}, $before, 'nothing appended for a syntax error');
 
+# Garbage on the peers' transport: a raw client speaks the protocol a peer
+# speaks (CALL raft_ext.deliver_stream(), then CopyData messages) and sends
+# bytes that are no Raft message, an empty message, then CopyDone.  The
+# stream must carry on past them and end normally, the node count them, and
+# the cluster not notice.
+sub pg_msg { my ($type, $body) = @_; return $type . pack('N', 4 + length $body) . $body; }
+
+sub pg_read_msg
+{
+	my ($sock) = @_;
+	my $hdr = '';
+	while (length $hdr < 5) { my $n = sysread($sock, $hdr, 5 - length $hdr, length $hdr); return () unless $n; }
+	my ($type, $len) = unpack('a N', $hdr);
+	my $body = '';
+	while (length $body < $len - 4) { my $n = sysread($sock, $body, $len - 4 - length $body, length $body); return () unless $n; }
+	return ($type, $body);
+}
+
+# Read messages until one of the wanted types; returns (type, body) or () on EOF.
+sub pg_read_until
+{
+	my ($sock, $want) = @_;
+	while (my ($type, $body) = pg_read_msg($sock))
+	{
+		return ($type, $body) if index($want, $type) >= 0;
+	}
+	return ();
+}
+
+{
+	use IO::Socket::INET;
+	my $target = $f1;
+	my $st0 = $c->status($target);
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $target->port, Proto => 'tcp')
+	  or die "cannot connect: $!";
+	my $startup = pack('N', 196608) . "user\0" . getpwuid($<) . "\0database\0postgres\0\0";
+	syswrite($sock, pack('N', 4 + length $startup) . $startup);
+	my ($t) = pg_read_until($sock, 'ZE');
+	is($t, 'Z', 'raw client: connected');
+	syswrite($sock, pg_msg('Q', "CALL raft_ext.deliver_stream()\0"));
+	($t) = pg_read_until($sock, 'GE');
+	is($t, 'G', 'raw client: CALL raft_ext.deliver_stream() answers CopyInResponse');
+	syswrite($sock, pg_msg('d', 'not a raft message') . pg_msg('d', '') . pg_msg('d', "RF\x01\x02garbage")
+		  . pg_msg('c', ''));
+	my ($t2, $b2) = pg_read_until($sock, 'CE');
+	is($t2, 'C', 'raw client: the stream ends normally at CopyDone after the garbage')
+	  or diag("got $t2: $b2");
+	($t) = pg_read_until($sock, 'Z');
+	is($t, 'Z', 'raw client: ready for the next query');
+	syswrite($sock, pg_msg('X', ''));
+	close $sock;
+	my $st1;
+	my $t0 = time;
+	while (time - $t0 < 10)
+	{
+		$st1 = $c->status($target);
+		last if $st1->{messages_refused} >= $st0->{messages_refused} + 2;
+		sleep 0.05;
+	}
+	cmp_ok($st1->{messages_refused}, '>=', $st0->{messages_refused} + 2, 'the undecodable messages were refused');
+	cmp_ok($st1->{messages_dropped}, '>=', $st0->{messages_dropped} + 1, 'the empty message was dropped');
+	my $r7 = $c->submit_ok($target, q{INSERT INTO kv VALUES (7, 'after garbage')});
+	ok(defined $c->wait_applied_everywhere($r7->{log_index}), 'the cluster goes on after garbage on a stream');
+}
+
 note sprintf('002 total %.1f s', time - $t_start);
 done_testing();

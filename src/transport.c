@@ -35,9 +35,10 @@
  * messages queued since it was last empty are bounded here
  * (raft_transport_set_limits): beyond the bounds, and whenever the peer is
  * not READY, raft_transport_send drops the message and counts it: Raft
- * tolerates loss and the leader retries.  Output that cannot be flushed
- * completely for RAFT_TRANSPORT_STALL_TIMEOUT_MS (a peer that stopped
- * reading: stuck, or frozen) makes us give up the connection.
+ * tolerates loss and the leader retries.  Output pending for
+ * RAFT_TRANSPORT_STALL_TIMEOUT_MS without the socket once becoming writable
+ * (a peer that stopped reading: stuck, or frozen) makes us give up the
+ * connection; a peer that reads, however slowly, keeps it.
  *
  * Receiving: nothing, but the socket is watched for readability all the
  * time.  During the stream the peer only speaks when the stream ends: its
@@ -1249,6 +1250,14 @@ raft_transport_wait(long timeout_ms, uint32 wait_event_info)
 				result |= ev->events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE);
 				if (ev->events & WL_SOCKET_READABLE)
 					peer->readable = true;
+
+				/*
+				 * Writable: the peer is reading, so output that is still
+				 * pending is progress, not a stuck peer (a long catch-up may
+				 * keep libpq's buffer from ever emptying for a while).
+				 */
+				if (ev->events & WL_SOCKET_WRITEABLE)
+					peer->stuck_since = 0;
 				transport_peer_poll(peer, now);
 			}
 		}

@@ -43,7 +43,9 @@
 #   BENCH_CATCHUP_ENTRIES=100000/160   0 skips the catch-up part
 #   BENCH_FOLLOWER_CLIENTS="1 8"/1     client counts of (c) with the clients on a
 #                                      follower (forwarded writes); empty skips it
-#   BENCH_PORT_BASE=55510/55560 (a) base, (b) base+10..12, (c) base+21..23
+#   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23;
+#                              below Linux's ephemeral range (32768-60999), so no
+#                              client connection of the run can hold a server's port
 #   BENCH_OUT=bench/results (smoke: a scratch directory)
 #   BENCH_PLOT=1/0             draw the PNG (gnuplot; installed with apt-get as root)
 #   BENCH_KEEP=0               keep the scratch directory (data, logs)
@@ -85,7 +87,7 @@ if [ "$MODE" = smoke ]; then
 	FO_AFTER=0.2 FO_SETTLE=0.2
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-160}
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1}
-	PORT_BASE=${BENCH_PORT_BASE:-55560}
+	PORT_BASE=${BENCH_PORT_BASE:-25560}
 	PLOT=${BENCH_PLOT:-0}
 	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
 	WAIT_S=20
@@ -99,7 +101,7 @@ else
 	FO_AFTER=1 FO_SETTLE=0.5
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-100000}
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1 8}
-	PORT_BASE=${BENCH_PORT_BASE:-55510}
+	PORT_BASE=${BENCH_PORT_BASE:-25510}
 	PLOT=${BENCH_PLOT:-1}
 	WAIT_S=60
 fi

@@ -54,14 +54,6 @@ CREATE TABLE raft_ext.outcome (
 REVOKE ALL ON raft_ext.log, raft_ext.hard_state, raft_ext.apply_state, raft_ext.outcome FROM PUBLIC;
 
 -- Internal entry points, called by the peers' Raft workers and backends.
--- deliver_stream: each peer's transport runs CALL raft_ext.deliver_stream()
--- once per connection and then sends every Raft message as one CopyData
--- message of a COPY FROM STDIN stream (see src/sql_control.c).
--- deliver: one message as a function call (tests, manual use).
-CREATE PROCEDURE raft_ext.deliver_stream()
-AS 'MODULE_PATHNAME', 'raft_ext_sql_deliver_stream'
-LANGUAGE C;
-
 CREATE FUNCTION raft_ext.deliver(message bytea)
 RETURNS void
 AS 'MODULE_PATHNAME', 'raft_ext_sql_deliver'
@@ -75,7 +67,6 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'raft_ext_sql_forward_submit'
 LANGUAGE C STRICT VOLATILE;
 
-REVOKE ALL ON PROCEDURE raft_ext.deliver_stream() FROM PUBLIC;
 REVOKE ALL ON FUNCTION raft_ext.deliver(bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION raft_ext.forward_submit(bytea, integer) FROM PUBLIC;
 

@@ -727,7 +727,16 @@ transport_peer_read_start(RaftTransportPeer *peer, TimestampTz now)
 	if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR)
 	{
 		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		char	   *errtext = pstrdup(primary ? primary : PQresultErrorMessage(res));
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		const char *advice = "";
+		char	   *errtext;
+
+		/* the two mistakes an operator can fix on the peer */
+		if (state && strcmp(state, "42883") == 0)
+			advice = " (the peer's raft_ext is older than 1.1: run ALTER EXTENSION raft_ext UPDATE there)";
+		else if (state && strcmp(state, "42501") == 0)
+			advice = " (grant EXECUTE ON PROCEDURE raft_ext.deliver_stream() to the peers' login role there)";
+		errtext = psprintf("%s%s", primary ? primary : PQresultErrorMessage(res), advice);
 
 		PQclear(res);
 		transport_peer_fail(peer, now, ERRCODE_CONNECTION_FAILURE,

@@ -1,0 +1,38 @@
+# 011_upgrade.pl — a cluster whose databases still have raft_ext 1.0 (no
+# raft_ext.deliver_stream) under a 1.1 library: the peers cannot start their
+# streams, raft_peers says what to do, and after ALTER EXTENSION raft_ext
+# UPDATE on every node the cluster elects a leader and replicates.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use RaftCluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $c = RaftCluster->new(nodes => 3, extension_sql => q{CREATE EXTENSION raft_ext VERSION '1.0'});
+my $n1 = $c->node(1);
+is($c->query($n1, q{SELECT extversion FROM pg_extension WHERE extname = 'raft_ext'}), '1.0',
+	'the extension was created at version 1.0');
+
+my $errors = '';
+my $t0 = time;
+while (time - $t0 < 20)
+{
+	$errors = join ' | ', grep { defined && $_ ne '' } map { $_->{last_error} } @{ $c->peers($n1) // [] };
+	last if $errors =~ /ALTER EXTENSION raft_ext UPDATE/;
+	sleep 0.1;
+}
+like($errors, qr/ALTER EXTENSION raft_ext UPDATE/, 'raft_peers tells the operator to update the extension on the peers');
+is($c->query($n1, q{SELECT count(*) FROM raft_status WHERE role = 'leader'}), '0',
+	'no leader while no stream can start');
+
+$c->query($_, 'ALTER EXTENSION raft_ext UPDATE') for $c->nodes;
+is($c->query($n1, q{SELECT extversion FROM pg_extension WHERE extname = 'raft_ext'}), '1.1', 'updated to 1.1');
+my ($leader) = $c->wait_for_leader(timeout => 30);
+ok($leader, 'a leader once every node is updated') or RaftCluster::stop_here('no leader');
+my $r = $c->submit_ok($leader, 'CREATE TABLE after_update (x int)');
+ok(defined $c->wait_applied_everywhere($r->{log_index}), 'replicated to every node after the update');
+
+done_testing();

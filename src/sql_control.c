@@ -200,6 +200,16 @@ raft_ext_sql_transfer_leadership(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Can the inbox take a message of len bytes at all (both entry points)? */
+#define RAFT_DELIVER_SIZE_HINT \
+	"Messages must be non-empty and at most half of raft_ext.inbox_size; use the same settings on every node."
+
+static bool
+raft_deliver_size_ok(Size len)
+{
+	return len > 0 && len + sizeof(uint32) <= raft_shared->inbox->capacity / 2;
+}
+
 Datum
 raft_ext_sql_deliver(PG_FUNCTION_ARGS)
 {
@@ -207,22 +217,16 @@ raft_ext_sql_deliver(PG_FUNCTION_ARGS)
 	Size		len = VARSIZE_ANY_EXHDR(b);
 
 	raft_shmem_require();
-	if (len == 0 || len + sizeof(uint32) > raft_shared->inbox->capacity / 2)
+	if (!raft_deliver_size_ok(len))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("raft_ext.deliver: a message of %zu bytes is not accepted", len),
-				 errhint("Messages must be non-empty and at most half of raft_ext.inbox_size; use the same settings on every node.")));
+				 errhint(RAFT_DELIVER_SIZE_HINT)));
 	if (raft_shmem_inbox_push(VARDATA_ANY(b), len))
 		raft_shmem_wake_raft_worker();
 	PG_RETURN_VOID();
 }
 
-/* Can the inbox take a message of len bytes at all (see raft_ext_sql_deliver)? */
-static bool
-raft_stream_size_ok(Size len)
-{
-	return len > 0 && len + sizeof(uint32) <= raft_shared->inbox->capacity / 2;
-}
 
 /*
  * The client went away in the middle of the stream.  Like COPY FROM STDIN
@@ -288,7 +292,7 @@ raft_stream_loop(void)
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("raft_ext.deliver_stream: %llu messages of a size not accepted were dropped",
 								(unsigned long long) (refused - refused_logged)),
-						 errhint("Messages must be non-empty and at most half of raft_ext.inbox_size; use the same settings on every node.")));
+						 errhint(RAFT_DELIVER_SIZE_HINT)));
 				refused_logged = refused;
 				refused_log_at = now;
 			}
@@ -326,7 +330,7 @@ raft_stream_loop(void)
 		switch (mtype)
 		{
 			case 'd':
-				if (!raft_stream_size_ok(msg.len))
+				if (!raft_deliver_size_ok(msg.len))
 				{
 					raft_shmem_inbox_note_refused();
 					refused++;

@@ -1,9 +1,9 @@
 /*
  * storage.c — the Raft log, hard state and apply state in the extension's
- * tables: read and updated through SPI, rows of the log and of outcome
- * added through the executor's ExecSimpleRelationInsert (as logical
- * replication's apply worker does).  Table layout: see storage.h and
- * raft_ext--1.0.sql.
+ * tables: mostly through SPI; new rows of the log and of outcome through
+ * the executor's ExecSimpleRelationInsert (as logical replication's apply
+ * worker adds them), and the apply batch's entries by an index scan of the
+ * log's primary key.  Table layout: see storage.h and raft_ext--1.0.sql.
  *
  * Durability: raft_storage_persist() commits with synchronous_commit =
  * local (a local WAL flush, and no wait for physical standbys, which have

@@ -111,9 +111,10 @@
 
 /*
  * A peer that has not answered the CALL for this long, or a stream whose
- * output could not be flushed completely for this long, is considered dead
- * (peer stuck or frozen, or a network path that swallows packets without
- * resetting the connection) and the connection is re-established.
+ * output stayed pending this long without the socket once becoming
+ * writable, is considered dead (peer stuck or frozen, or a network path
+ * that swallows packets without resetting the connection) and the
+ * connection is re-established.
  */
 #define RAFT_TRANSPORT_STALL_TIMEOUT_MS	10000
 
@@ -188,7 +189,8 @@ typedef struct RaftTransportPeer
 	int			queued_msgs;
 	uint64		queued_bytes;
 	bool		flush_pending;	/* libpq may hold output: flush it */
-	TimestampTz stuck_since;	/* first PQflush that left output behind, or 0 */
+	TimestampTz stuck_since;	/* output left behind, and the socket not
+								 * writable since; or 0 */
 	bool		readable;		/* the wait set saw input; not read yet */
 	bool		closed_by_peer; /* an established connection was closed or
 								 * reset from the other end (taken by

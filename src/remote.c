@@ -7,6 +7,32 @@
  * role named inside the payload.  One connection is cached per backend and
  * reused while the leader stays the same.
  *
+ * Nothing here may wait where an interrupt cannot reach it: the caller is an
+ * application's session, and a leader that stopped answering (a paused
+ * server, a partition that drops packets, a kernel that accepts connections
+ * for a process that never reads them) must cost it no more than its
+ * statement_timeout, and never make it deaf to cancel or
+ * pg_terminate_backend.  So:
+ *   - the connection is started with PQconnectStartParams and driven with
+ *     PQconnectPoll, and is switched to non-blocking mode as soon as it is
+ *     up, so no libpq call waits inside libpq (blocking mode's pqWait); every
+ *     wait is raft_remote_wait: WaitLatchOrSocket with the deadline, then
+ *     CHECK_FOR_INTERRUPTS;
+ *   - a forwarded request is never cancelled with PQcancel: PostgreSQL 15's
+ *     libpq has no non-blocking cancel, and PQcancel opens a connection of
+ *     its own and waits, with no timeout and deaf to interrupts, for the
+ *     server to close it (which a stopped server never does, and a
+ *     black-holed one never even accepts).  Instead the connection is
+ *     dropped (PQfinish, whose Terminate message cannot wait in
+ *     non-blocking mode), which is as good a cancel for forward_submit:
+ *     the leader's backend watches its client socket while it waits
+ *     (raft_request_wait's watch_client) and ends as soon as it sees the
+ *     close, before the Raft worker takes the request if it had not yet.
+ *     The caller reports 40003 (the request may have reached the leader).
+ * One libpq limitation remains: a host name in the connection string is
+ * resolved with a blocking getaddrinfo() when the connection starts (as in
+ * transport.c); use addresses in raft_ext.peers where that matters.
+ *
  * Locking: none (backend-private state).
  */
 #include "postgres.h"
@@ -77,7 +103,20 @@ raft_remote_connect_poll(PGconn *conn, TimestampTz deadline, char **error)
 		int			io;
 
 		if (pst == PGRES_POLLING_OK)
+		{
+			/*
+			 * From now on no libpq call may wait inside libpq (blocking
+			 * mode's pqWait), PQfinish's Terminate message included.  The
+			 * output buffer is empty after the start-up, so switching
+			 * cannot wait either.
+			 */
+			if (PQsetnonblocking(conn, 1) != 0)
+			{
+				*error = raft_remote_errmsg(conn);
+				return NULL;
+			}
 			return conn;
+		}
 		if (pst == PGRES_POLLING_FAILED)
 		{
 			*error = raft_remote_errmsg(conn);
@@ -196,13 +235,6 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 	values[1] = timeout_buf;
 	lengths[1] = 0;
 
-	if (PQsetnonblocking(conn, 1) != 0)
-	{
-		out->status = RAFT_REMOTE_NOT_SENT;
-		out->error = raft_remote_errmsg(conn);
-		return;
-	}
-
 	/*
 	 * From here on the leader may have the request: a large payload can go
 	 * out in part while PQsendQueryParams is still building it, and a
@@ -225,6 +257,7 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 		if (!raft_remote_wait(conn, WL_SOCKET_WRITEABLE | WL_SOCKET_READABLE, deadline))
 		{
 			out->status = RAFT_REMOTE_LOST;
+			out->timed_out = true;
 			out->error = pstrdup("timed out while sending to the leader");
 			return;
 		}
@@ -247,6 +280,7 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 			if (!raft_remote_wait(conn, WL_SOCKET_READABLE, deadline))
 			{
 				out->status = RAFT_REMOTE_LOST;
+				out->timed_out = true;
 				out->error = pstrdup("timed out waiting for the leader");
 				return;
 			}
@@ -281,19 +315,6 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 		out->status = RAFT_REMOTE_LOST;
 		out->error = PQstatus(conn) == CONNECTION_OK ?
 			pstrdup("unexpected result from the leader") : raft_remote_errmsg(conn);
-	}
-}
-
-static void
-raft_remote_cancel(PGconn *conn)
-{
-	PGcancel   *cancel = PQgetCancel(conn);
-	char		errbuf[256];
-
-	if (cancel)
-	{
-		(void) PQcancel(cancel, errbuf, sizeof(errbuf));
-		PQfreeCancel(cancel);
 	}
 }
 
@@ -336,18 +357,12 @@ raft_remote_forward(int node_id, const char *conninfo,
 	}
 	PG_CATCH();
 	{
-		if (*sent)
-			raft_remote_cancel(conn);
+		/* the leader's backend sees the close: see the file header */
 		raft_remote_disconnect();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	if (out->status == RAFT_REMOTE_LOST)
-	{
-		raft_remote_cancel(conn);
-		raft_remote_disconnect();
-	}
-	else if (out->status == RAFT_REMOTE_NOT_SENT)
+	if (out->status == RAFT_REMOTE_LOST || out->status == RAFT_REMOTE_NOT_SENT)
 		raft_remote_disconnect();
 }

@@ -3,9 +3,11 @@
  * raft_submit on a follower to forward the statement
  * (raft_ext.forward_submit on the leader).
  *
- * Blocking for the caller but interruptible: every wait is a
- * WaitLatchOrSocket loop that honours cancel, statement_timeout and
- * postmaster death, like libpqwalreceiver and postgres_fdw.
+ * Blocking for the caller but interruptible at every moment, whatever the
+ * leader does: every wait is a WaitLatchOrSocket loop that honours cancel,
+ * statement_timeout, pg_terminate_backend and postmaster death, like
+ * libpqwalreceiver and postgres_fdw, and no libpq call can wait inside
+ * libpq (non-blocking mode; no PQcancel: see remote.c).
  *
  * Locking: none; the connection is private to the backend (cached across
  * calls, one at a time).
@@ -29,6 +31,7 @@ typedef struct RaftRemoteResult
 {
 	RaftRemoteStatus status;
 	char	   *error;			/* NOT_SENT / LOST / REMOTE_ERROR: what happened */
+	bool		timed_out;		/* NOT_SENT / LOST: the deadline passed */
 
 	/* REMOTE_ERROR */
 	int			sqlerrcode;
@@ -52,8 +55,8 @@ typedef struct RaftRemoteResult
 
 /*
  * Call raft_ext.forward_submit(payload, timeout_ms) on node_id (conninfo),
- * giving up at deadline.  Interrupts propagate as errors (after cancelling
- * the remote query and closing the connection); *sent says whether the query
+ * giving up at deadline.  Interrupts propagate as errors (after closing the
+ * connection, which ends the leader's side); *sent says whether the query
  * had been sent when that happened.
  */
 extern void raft_remote_forward(int node_id, const char *conninfo,

@@ -7,6 +7,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "libpq/libpq.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
 #include "pgstat.h"
@@ -106,7 +107,7 @@ raft_request_check(RaftSlot *slot, RaftSlot *out)
 }
 
 bool
-raft_request_wait(RaftSlot *out, TimestampTz deadline)
+raft_request_wait(RaftSlot *out, TimestampTz deadline, bool watch_client)
 {
 	RaftSlot   *slot = raft_shmem_my_slot();
 	bool		done = false;
@@ -124,7 +125,14 @@ raft_request_wait(RaftSlot *out, TimestampTz deadline)
 		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 		if (ms <= 0)
 			break;
-		/* the timeout only guards against a lost wakeup */
+		if (watch_client && !pq_check_connection())
+		{
+			/* as client_connection_check_interval would: FATAL, slot released */
+			ClientConnectionLost = true;
+			InterruptPending = true;
+			CHECK_FOR_INTERRUPTS();
+		}
+		/* the timeout guards against a lost wakeup, and paces watch_client */
 		(void) ConditionVariableTimedSleep(&slot->cv, Min(ms, 100L), PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();

@@ -26,9 +26,12 @@ extern void raft_request_begin(RaftSlotKind kind, dsm_handle h,
  * its read index: until last_applied >= index) or the deadline passes.
  * Returns true when done; *out gets a copy of the slot either way.  Throws
  * on cancel / statement timeout (the slot is still in use: call
- * raft_request_end()).
+ * raft_request_end()).  watch_client: also end the session (FATAL, as
+ * client_connection_check_interval would) once the client has closed its
+ * connection, checked every 100 ms: a follower that gives up on a forwarded
+ * request closes it (remote.c).
  */
-extern bool raft_request_wait(RaftSlot *out, TimestampTz deadline);
+extern bool raft_request_wait(RaftSlot *out, TimestampTz deadline, bool watch_client);
 
 /* Release the slot; *out gets a copy of it as it was (may be NULL). */
 extern void raft_request_end(RaftSlot *out);

@@ -91,7 +91,7 @@ raft_control_run(RaftSlotKind kind, int target, TimestampTz deadline, RaftSlot *
 	raft_request_begin(kind, DSM_HANDLE_INVALID, NULL, 0, target, 0);
 	PG_TRY();
 	{
-		done = raft_request_wait(s, deadline);
+		done = raft_request_wait(s, deadline, false);
 	}
 	PG_FINALLY();
 	{

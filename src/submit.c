@@ -130,9 +130,14 @@ raft_submit_rethrow_as_unknown(MemoryContext cxt, const RaftSubmitResult *r)
 	raft_submit_throw_unknown(r, why);
 }
 
-/* On the leader: append through our Raft worker and wait for the outcome. */
+/*
+ * On the leader: append through our Raft worker and wait for the outcome.
+ * forwarded: the caller is a follower's raft_submit (forward_submit), which
+ * drops its connection when it gives up: stop waiting then.
+ */
 static RaftSubmitStep
-raft_submit_local(const char *payload, Size len, TimestampTz deadline, RaftSubmitResult *r)
+raft_submit_local(const char *payload, Size len, TimestampTz deadline, bool forwarded,
+				  RaftSubmitResult *r)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	dsm_segment *volatile seg = NULL;
@@ -158,7 +163,7 @@ raft_submit_local(const char *payload, Size len, TimestampTz deadline, RaftSubmi
 	}
 	PG_TRY();
 	{
-		done = raft_request_wait(s, deadline);
+		done = raft_request_wait(s, deadline, forwarded);
 	}
 	PG_CATCH();
 	{
@@ -233,7 +238,7 @@ raft_submit_wait_local_apply(RaftSubmitResult *r, TimestampTz deadline)
 	raft_request_begin(RAFT_REQ_WAIT_APPLIED, DSM_HANDLE_INVALID, NULL, 0, 0, r->index);
 	PG_TRY();
 	{
-		done = raft_request_wait(s, deadline);
+		done = raft_request_wait(s, deadline, false);
 	}
 	PG_CATCH();
 	{
@@ -307,7 +312,10 @@ raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadl
 			return RAFT_SUBMIT_RETRY;
 		case RAFT_REMOTE_LOST:
 			r->has_index = false;
-			r->problem = psprintf("the connection to the leader, node %d, failed (%s)", leader, rr.error);
+			if (rr.timed_out)
+				r->problem = psprintf("the leader, node %d, did not answer in time", leader);
+			else
+				r->problem = psprintf("the connection to the leader, node %d, failed (%s)", leader, rr.error);
 			return RAFT_SUBMIT_UNKNOWN;
 		case RAFT_REMOTE_REMOTE_ERROR:
 			if (rr.sqlerrcode == ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN)
@@ -383,7 +391,7 @@ raft_submit_payload(const char *payload, Size len, RaftSubmitResult *r)
 
 		memset(r, 0, sizeof(*r));
 		if (st->worker_state == RAFT_WORKER_RUNNING && st->role == RAFT_LEADER)
-			step = raft_submit_local(payload, len, deadline, r);
+			step = raft_submit_local(payload, len, deadline, false, r);
 		else if (st->worker_state == RAFT_WORKER_RUNNING && leader != 0 &&
 				 leader != raft_ext_node_id)
 			step = raft_submit_forward(leader, payload, len, deadline, r);
@@ -595,7 +603,7 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 	memset(&r, 0, sizeof(r));
 	raft_request_status(st);
 	if (st->worker_state == RAFT_WORKER_RUNNING && st->role == RAFT_LEADER)
-		step = raft_submit_local(payload, len, deadline, &r);
+		step = raft_submit_local(payload, len, deadline, true, &r);
 	else
 	{
 		step = RAFT_SUBMIT_RETRY;

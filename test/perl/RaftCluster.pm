@@ -117,6 +117,10 @@ my @all_clusters;
                 extension_sql are only for trying the helpers without it)
   extension_sql SQL that creates the extension (default CREATE EXTENSION)
   start         start the nodes and create the extension (default 1)
+  proxy         put a RaftProxy (test/perl/RaftProxy.pm) in front of every
+                node: the peers reach each other through it, so a test can
+                black-hole a node ($c->proxy($node)->blackhole) without root;
+                the tests' own connections (Unix sockets) are not affected
 
 =cut
 
@@ -142,6 +146,7 @@ sub new
 		nodes         => [],
 		paused        => {},
 		json          => JSON::PP->new->allow_nonref,
+		proxies       => {},
 	}, $class;
 	push @all_clusters, $self;
 
@@ -163,6 +168,12 @@ sub new
 		  or die "cannot copy " . $first->data_dir . " to " . $node->data_dir;
 		$node->adjust_conf('postgresql.conf', 'port', $node->port);
 	}
+	if ($p{proxy})
+	{
+		require RaftProxy;
+		$self->{proxies}{ $_->{_raft_id} } = RaftProxy->new(target_port => $_->port)
+		  for @{ $self->{nodes} };
+	}
 	$self->_write_conf($_) for @{ $self->{nodes} };
 	if ($p{start} // 1)
 	{
@@ -178,7 +189,8 @@ sub peer_conninfo
 	my ($self, $node) = @_;
 	my $user = $self->{peer_user};
 	my $pw   = $self->{peer_password};
-	my $port = $node->port;
+	my $proxy = $self->{proxies}{ $node->{_raft_id} };
+	my $port = $proxy ? $proxy->port : $node->port;
 	if ($self->{peer_format} eq 'kv')
 	{
 		my $s = "host=127.0.0.1 port=$port dbname=postgres user=$user";
@@ -240,6 +252,8 @@ EOC
 =cut
 
 sub nodes { return @{ $_[0]->{nodes} }; }
+# The RaftProxy in front of a node (clusters made with proxy => 1).
+sub proxy { my ($self, $node) = @_; return $self->{proxies}{ $node->{_raft_id} }; }
 sub node  { my ($self, $id) = @_; return $self->{nodes}[ $id - 1 ]; }
 sub id_of { my ($self, $node) = @_; return $node->{_raft_id}; }
 

@@ -32,6 +32,22 @@ SELECT * FROM raft_submit('LISTEN raft_channel');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM raft_submit('COPY items FROM STDIN');
 \echo :LAST_ERROR_SQLSTATE
+-- changing roles: every entry runs as its submitter
+SELECT * FROM raft_submit('SET ROLE pg_monitor');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('RESET ROLE');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SET SESSION AUTHORIZATION DEFAULT');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SELECT 1; SET LOCAL ROLE pg_monitor; SELECT 2');
+\echo :LAST_ERROR_SQLSTATE
+-- transaction characteristics: the entry's transaction has already begun
+SELECT * FROM raft_submit('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SET transaction_isolation = serializable');
+\echo :LAST_ERROR_SQLSTATE
 
 -- NULL, empty, oversized
 SELECT * FROM raft_submit(NULL);

@@ -45,6 +45,11 @@ SELECT * FROM raft_submit($$SET LOCAL ROLE regress_raft_nobody; INSERT INTO owne
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM raft_submit('RESET ROLE');
 \echo :LAST_ERROR_SQLSTATE
+-- (refused before append; from inside a function PostgreSQL refuses it at apply)
+SELECT * FROM raft_submit($$SELECT set_config('role', 'regress_raft_nobody', true)$$);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit($q$DO $b$BEGIN RESET ROLE; INSERT INTO owned_by_admin VALUES ('sneaky'); END$b$$q$);
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS sneaky_rows FROM owned_by_admin;
 

@@ -63,6 +63,7 @@
 #include "utils/timestamp.h"
 
 #include "apply.h"
+#include "apply_session.h"
 #include "config.h"
 #include "payload.h"
 #include "raft/raft.h"
@@ -458,7 +459,9 @@ raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
 						 errmsg("raft_ext: role \"%s\" of log entry %llu does not exist on this node",
 								payload.role, (unsigned long long) st->index),
 						 errhint("Create the role; apply resumes by itself.")));
+			raft_apply_session_begin_entry(st->index);
 			raft_apply_run_statement(st, &payload, roleid);
+			raft_apply_session_end_entry();
 		}
 	}
 	/* NOOP and CONFIG entries only advance last_applied */
@@ -485,6 +488,8 @@ raft_apply_xact(RaftApplyState *st, int n)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "raft_ext: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	/* what an aborted attempt may have left (sequence caches survive aborts) */
+	raft_apply_session_reset();
 
 	entries = palloc(sizeof(RaftStoredEntry) * n);
 	outcomes = palloc(sizeof(RaftOutcome *) * n);
@@ -509,6 +514,7 @@ raft_apply_xact(RaftApplyState *st, int n)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	raft_apply_session_at_commit();
 	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -597,6 +603,7 @@ raft_apply_try_xact(RaftApplyState *st, int n)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		raft_apply_session_at_abort();
 		MemoryContextSwitchTo(raft_apply_cxt);
 		RESUME_INTERRUPTS();
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -676,6 +683,7 @@ raft_apply_worker_main(Datum main_arg)
 	Oid			ext_oid;
 	TimestampTz ext_checked_at = 0;
 	uint64		single_until = 0;	/* apply up to here one by one */
+	bool		waiting_logged = false;
 	TimestampTz idle_since = 0; /* caught up, last commit not yet flushed */
 
 	raft_worker_keep_heap();
@@ -704,16 +712,36 @@ raft_apply_worker_main(Datum main_arg)
 	raft_apply_cxt = AllocSetContextCreate(TopMemoryContext, "raft_ext apply",
 										   ALLOCSET_DEFAULT_SIZES);
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "raft_ext: SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	applied = raft_storage_get_last_applied();
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(raft_apply_cxt);
+	for (;;)
+	{
+		bool		ready;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "raft_ext: SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		applied = raft_storage_get_last_applied();
+		ready = raft_apply_session_init();
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(raft_apply_cxt);
+		if (ready)
+			break;
+		if (!waiting_logged)
+			ereport(LOG,
+					(errmsg("raft_ext: the extension in database \"%s\" is older than this library; apply waits",
+							raft_ext_database),
+					 errhint("Run ALTER EXTENSION raft_ext UPDATE in that database.")));
+		waiting_logged = true;
+		raft_apply_set_state(RAFT_WORKER_WAITING_FOR_EXTENSION);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		raft_storage_check_extension(ext_oid, &ext_checked_at);
+	}
 
 	pg_atomic_write_u64(&raft_shared->last_applied, applied);
 

@@ -6,7 +6,12 @@
  * would fail on every node: they are refused here with SQLSTATE 25001.
  * Statements whose effect is session state of the apply worker (PREPARE,
  * LISTEN, LOAD, DISCARD, cursors WITH HOLD, COPY to or from the client)
- * would be meaningless or leak between entries: refused with 0A000.
+ * would be meaningless or leak between entries: refused with 0A000.  So are
+ * SET ROLE and SET SESSION AUTHORIZATION (an entry runs as its submitter)
+ * and, with 25001, SET TRANSACTION and its kin.  What is decided only at
+ * parse analysis (unknown columns, type errors) cannot be checked here, as
+ * the catalog may change before the entry is applied: such an entry is
+ * appended and fails at apply, and the error says so (submit.c).
  *
  * Locking: none.
  */
@@ -67,6 +72,44 @@ raft_stmt_refuse_session(const char *what)
 			 errmsg("%s cannot be submitted through raft_submit", what),
 			 errdetail("Its effect is session state, and a submitted statement has no session: each one runs in its own transaction on every node."),
 			 errhint("Submit statements that change the database's contents or schema.")));
+}
+
+/*
+ * SET statements that cannot work in a submitted string: changing roles
+ * (every entry runs as its submitter, as a security-restricted operation,
+ * where PostgreSQL's own refusal names nothing the user wrote), and the
+ * transaction's characteristics (the apply worker's transaction has begun
+ * and run queries before the statement: PostgreSQL refuses them at apply).
+ */
+static void
+raft_stmt_check_set(VariableSetStmt *set)
+{
+	if (set->kind == VAR_RESET_ALL || set->name == NULL)
+		return;
+	if (strcmp(set->name, "role") == 0 || strcmp(set->name, "session_authorization") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot be submitted through raft_submit",
+						strcmp(set->name, "role") == 0 ?
+						(set->kind == VAR_RESET ? "RESET ROLE" : "SET ROLE") :
+						(set->kind == VAR_RESET ? "RESET SESSION AUTHORIZATION" :
+						 "SET SESSION AUTHORIZATION")),
+				 errdetail("A submitted statement runs, on every node, as the role that submitted it, and cannot change roles."),
+				 errhint("Run SET ROLE in your own session before calling raft_submit: the statement then runs as that role.")));
+	if (strcmp(set->name, "TRANSACTION") == 0 ||
+		strcmp(set->name, "TRANSACTION SNAPSHOT") == 0 ||
+		strcmp(set->name, "SESSION CHARACTERISTICS") == 0 ||
+		strcmp(set->name, "transaction_isolation") == 0 ||
+		strcmp(set->name, "transaction_read_only") == 0 ||
+		strcmp(set->name, "transaction_deferrable") == 0 ||
+		strcmp(set->name, "default_transaction_isolation") == 0 ||
+		strcmp(set->name, "default_transaction_read_only") == 0 ||
+		strcmp(set->name, "default_transaction_deferrable") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("SET of transaction characteristics cannot be submitted through raft_submit"),
+				 errdetail("A submitted string runs inside a transaction that each node has already begun, at READ COMMITTED, read-write."),
+				 errhint("Remove SET TRANSACTION, SET SESSION CHARACTERISTICS and the transaction_* settings from the string.")));
 }
 
 static void
@@ -130,6 +173,9 @@ raft_stmt_check_one(Node *stmt)
 					 errmsg("transaction control statements cannot be submitted through raft_submit"),
 					 errdetail("Each submitted string already runs as one transaction on every node."),
 					 errhint("Remove BEGIN, COMMIT, ROLLBACK, SAVEPOINT and PREPARE TRANSACTION from the string.")));
+			break;
+		case T_VariableSetStmt:
+			raft_stmt_check_set((VariableSetStmt *) stmt);
 			break;
 		case T_PrepareStmt:
 			raft_stmt_refuse_session("PREPARE");

@@ -508,12 +508,20 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));
 	raft_submit_payload(payload, plen, &r);
 
+	/*
+	 * The statement's own error, raised at apply: it was appended and
+	 * committed, and this is its outcome on every node.  The context line
+	 * says so, and where to find it: an error before anything was appended
+	 * never has one.
+	 */
 	if (r.sqlerrcode != 0)
 		ereport(ERROR,
 				(errcode(r.sqlerrcode),
 				 errmsg_internal("%s", r.message ? r.message : "statement failed"),
 				 r.detail ? errdetail_internal("%s", r.detail) : 0,
-				 r.hint ? errhint("%s", r.hint) : 0));
+				 r.hint ? errhint("%s", r.hint) : 0,
+				 errcontext("applied as Raft log entry %llu (term %llu); this error is its recorded outcome (raft_ext.outcome) on every node",
+							(unsigned long long) r.index, (unsigned long long) r.term)));
 
 	/*
 	 * The executor has already built our result type for this query: reuse

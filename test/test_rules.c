@@ -1817,6 +1817,86 @@ test_rule_leader_tells_followers_new_commit_in_the_same_batch(void)
 	cl_free(c);
 }
 
+/*
+ * The log may start after index 1 (its beginning compacted into a
+ * snapshot: raft_node_restore).  Nodes whose logs start at index 4 and one
+ * that holds the whole log elect, replicate and commit as usual (the
+ * consistency check at the snapshot's index uses its term); an AppendEntries from before a follower's
+ * start is answered with its start (what it compacted was committed, so it
+ * matches); a leader never sends what it no longer holds; and the
+ * restore's arguments are checked.
+ */
+static void
+test_rule_log_may_start_after_index_one(void)
+{
+	cluster    *c = cl_new(3);
+	raft_node_id id;
+	raft_node  *bad;
+	raft_status st;
+	const raft_message *r;
+	raft_message m;
+
+	for (id = 1; id <= 3; id++)
+	{
+		cl_node    *nd = &c->node[id];
+		int			rc;
+
+		cl_seed_entry(c, id, 1, "a", true);
+		cl_seed_entry(c, id, 1, "b", true);
+		cl_seed_entry(c, id, 1, "c", true);
+		/* node 3 holds nothing after its snapshot */
+		if (id != 3)
+		{
+			cl_seed_entry(c, id, 2, "d", false);
+			cl_seed_entry(c, id, 2, "e", false);
+		}
+		/* nodes 2 and 3 compacted entries 1..3 and hold 4.. only; 1 holds all */
+		if (id == 1)
+			rc = raft_node_create(&nd->cfg, &nd->hs, nd->log.e, nd->log.n, nd->applied, &nd->raft);
+		else
+			rc = raft_node_restore(&nd->cfg, &nd->hs, 3, 1, &nd->log.e[3], nd->log.n - 3,
+								   nd->applied, &nd->raft);
+		REQUIRE(rc == RAFT_OK);
+	}
+	st = cl_status(c, 3);
+	CHECK(st.lastLogIndex == 3);
+	CHECK(st.lastLogTerm == 1);	/* the snapshot's */
+	CHECK(st.commitIndex == 3);
+
+	/* node 3 is behind: it cannot win; 1 or 2 can */
+	REQUIRE(cl_elect(c, 1));
+	REQUIRE(cl_propose(c, 1, "x", NULL) == RAFT_OK);
+	cl_run(c, 4 * CL_HEARTBEAT);
+	for (id = 1; id <= 3; id++)
+	{
+		st = cl_status(c, id);
+		CHECK(st.lastLogIndex == 7);	/* 4 "d", 5 "e", 6 the leader's no-op, 7 "x" */
+		CHECK(st.commitIndex == 7);
+		CHECK(st.lastApplied == 7);
+	}
+	CHECK(cl_applied_data(c, 3, "x"));
+
+	/* an AppendEntries from before node 2's log start: matched up to its start */
+	m = msg_append(1, 2, cl_status(c, 1).currentTerm, 1, 1, 7, NULL, 0);
+	cl_drop_all(c);
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	r = cl_find_msg(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 3);
+
+	/* the restore's arguments */
+	CHECK(raft_node_restore(&c->node[1].cfg, &c->node[1].hs, 3, 0, NULL, 0, 3, &bad) == RAFT_EINVAL);
+	CHECK(raft_node_restore(&c->node[1].cfg, &c->node[1].hs, 0, 1, NULL, 0, 0, &bad) == RAFT_EINVAL);
+	CHECK(raft_node_restore(&c->node[1].cfg, &c->node[1].hs, 3, 1, NULL, 0, 2, &bad) == RAFT_EINVAL);
+	CHECK(raft_node_restore(&c->node[1].cfg, &c->node[1].hs, 3, 1, &c->node[1].log.e[4], 1, 3, &bad) == RAFT_EINVAL);
+	CHECK(raft_node_restore(&c->node[1].cfg, &c->node[1].hs, 3, 3, &c->node[1].log.e[3], 1, 3, &bad) == RAFT_EINVAL);
+	CHECK(raft_node_restore(&c->node[1].cfg, &c->node[1].hs, 3, 1, NULL, 0, 3, &bad) == RAFT_OK);
+	raft_node_destroy(bad);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -1851,5 +1931,6 @@ main(void)
 	RUN_TEST(test_rule_leader_unreachable_forgets_leader_and_campaigns_soon);
 	RUN_TEST(test_rule_leader_unreachable_never_delays_election);
 	RUN_TEST(test_rule_leader_unreachable_lifts_the_lease);
+	RUN_TEST(test_rule_log_may_start_after_index_one);
 	return test_summary("test_rules");
 }

@@ -1,41 +1,53 @@
 /*
  * log.c — the in-memory Raft log.
  *
- * The whole log lives in memory, indexes starting at 1; the host keeps the
- * durable copy.  When snapshots arrive, an offset (the snapshot's index) is
- * the only thing to add here.  Each entry's payload is a private copy, so
- * the host's buffers (and decoded network messages) can be released as soon
- * as a call returns.
+ * The log holds entries lastIncludedIndex + 1 .. last; the host keeps the
+ * durable copy.  lastIncludedIndex is 0 for a log that starts at index 1;
+ * it is higher for a log whose beginning was compacted into a snapshot,
+ * and then its term (lastIncludedTerm) stands in for the missing entry in
+ * the AppendEntries consistency check and in the election's up-to-date
+ * comparison.  Each entry's payload is a private copy, so the host's
+ * buffers (and decoded network messages) can be released as soon as a call
+ * returns.
  */
 #include <string.h>
 
 #include "raft_int.h"
 
 raft_index
+raft_log_first_index(const raft_log *log)
+{
+	return log->lastIncludedIndex + 1;
+}
+
+raft_index
 raft_log_last_index(const raft_log *log)
 {
-	return (raft_index) log->n;
+	return log->lastIncludedIndex + (raft_index) log->n;
 }
 
 raft_term
 raft_log_last_term(const raft_log *log)
 {
-	return log->n == 0 ? 0 : log->entries[log->n - 1].term;
+	return log->n == 0 ? log->lastIncludedTerm : log->entries[log->n - 1].term;
 }
 
 const raft_entry *
 raft_log_get(const raft_log *log, raft_index index)
 {
-	if (index == 0 || index > (raft_index) log->n)
+	if (index <= log->lastIncludedIndex || index > raft_log_last_index(log))
 		return NULL;
-	return &log->entries[index - 1];
+	return &log->entries[index - log->lastIncludedIndex - 1];
 }
 
 raft_term
 raft_log_term_at(const raft_log *log, raft_index index)
 {
-	const raft_entry *e = raft_log_get(log, index);
+	const raft_entry *e;
 
+	if (index != 0 && index == log->lastIncludedIndex)
+		return log->lastIncludedTerm;
+	e = raft_log_get(log, index);
 	return e == NULL ? 0 : e->term;
 }
 
@@ -61,7 +73,7 @@ raft_log_append(const raft_allocator *a, raft_log *log, raft_term term,
 	}
 	e = &log->entries[log->n];
 	e->term = term;
-	e->index = (raft_index) log->n + 1;
+	e->index = raft_log_last_index(log) + 1;
 	e->type = type;
 	e->len = len;
 	e->data = copy;
@@ -72,9 +84,10 @@ raft_log_append(const raft_allocator *a, raft_log *log, raft_term term,
 void
 raft_log_truncate(const raft_allocator *a, raft_log *log, raft_index from)
 {
-	if (from == 0)
-		from = 1;
-	while ((raft_index) log->n >= from)
+	/* what was compacted is committed: it is never truncated */
+	if (from <= log->lastIncludedIndex)
+		from = log->lastIncludedIndex + 1;
+	while (raft_log_last_index(log) >= from && log->n > 0)
 	{
 		raft_free(a, (void *) log->entries[log->n - 1].data);
 		log->n--;
@@ -84,7 +97,7 @@ raft_log_truncate(const raft_allocator *a, raft_log *log, raft_index from)
 void
 raft_log_free(const raft_allocator *a, raft_log *log)
 {
-	raft_log_truncate(a, log, 1);
+	raft_log_truncate(a, log, log->lastIncludedIndex + 1);
 	raft_free(a, log->entries);
 	log->entries = NULL;
 	log->cap = 0;
@@ -95,7 +108,8 @@ raft_log_first_index_of_term(const raft_log *log, raft_index index)
 {
 	raft_term	t = raft_log_term_at(log, index);
 
-	while (index > 1 && raft_log_term_at(log, index - 1) == t)
+	/* the hint cannot point below what the log holds */
+	while (index > raft_log_first_index(log) && raft_log_term_at(log, index - 1) == t)
 		index--;
 	return index;
 }
@@ -103,17 +117,19 @@ raft_log_first_index_of_term(const raft_log *log, raft_index index)
 raft_index
 raft_log_last_index_of_term(const raft_log *log, raft_term t, raft_index upto)
 {
-	raft_index	i = upto > (raft_index) log->n ? (raft_index) log->n : upto;
+	raft_index	i = upto > raft_log_last_index(log) ? raft_log_last_index(log) : upto;
 
 	/* terms are non-decreasing along the log, so stop once below t */
-	for (; i >= 1; i--)
+	for (; i >= raft_log_first_index(log); i--)
 	{
-		raft_term	ti = log->entries[i - 1].term;
+		raft_term	ti = raft_log_term_at(log, i);
 
 		if (ti == t)
 			return i;
 		if (ti < t)
 			return 0;
 	}
+	if (i != 0 && i == log->lastIncludedIndex && log->lastIncludedTerm == t)
+		return i;
 	return 0;
 }

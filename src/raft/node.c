@@ -82,6 +82,15 @@ raft_node_create(const raft_config *config, const raft_hard_state *hardState,
 				 const raft_entry *entries, size_t nEntries,
 				 raft_index lastApplied, raft_node **out)
 {
+	return raft_node_restore(config, hardState, 0, 0, entries, nEntries, lastApplied, out);
+}
+
+int
+raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
+				  raft_index lastIncludedIndex, raft_term lastIncludedTerm,
+				  const raft_entry *entries, size_t nEntries,
+				  raft_index lastApplied, raft_node **out)
+{
 	const raft_allocator *a;
 	raft_node  *node;
 	size_t		i;
@@ -95,18 +104,25 @@ raft_node_create(const raft_config *config, const raft_hard_state *hardState,
 		return rc;
 	if (nEntries > 0 && entries == NULL)
 		return RAFT_EINVAL;
+	/* a compacted prefix has a term, and nothing compacted has none */
+	if ((lastIncludedIndex == 0) != (lastIncludedTerm == 0))
+		return RAFT_EINVAL;
+	if (lastIncludedIndex > UINT64_MAX - nEntries - 1)
+		return RAFT_EINVAL;
 	for (i = 0; i < nEntries; i++)
 	{
-		if (entries[i].index != i + 1 || entries[i].type > RAFT_ENTRY_TYPE_MAX ||
+		if (entries[i].index != lastIncludedIndex + 1 + i ||
+			entries[i].type > RAFT_ENTRY_TYPE_MAX ||
 			(entries[i].len > 0 && entries[i].data == NULL) ||
-			(i > 0 && entries[i].term < entries[i - 1].term) ||
+			entries[i].term < (i > 0 ? entries[i - 1].term : lastIncludedTerm) ||
 			entries[i].term == 0)
 			return RAFT_EINVAL;
 	}
-	if (hardState != NULL && nEntries > 0 &&
-		entries[nEntries - 1].term > hardState->currentTerm)
+	if (hardState != NULL &&
+		(nEntries > 0 ? entries[nEntries - 1].term : lastIncludedTerm) > hardState->currentTerm)
 		return RAFT_EINVAL;
-	if (lastApplied > nEntries)
+	/* what was compacted was applied; nothing past the log can have been */
+	if (lastApplied < lastIncludedIndex || lastApplied > lastIncludedIndex + nEntries)
 		return RAFT_EINVAL;
 
 	a = config->allocator != NULL ? config->allocator : raft_default_allocator();
@@ -137,6 +153,9 @@ raft_node_create(const raft_config *config, const raft_hard_state *hardState,
 	rc = raft_progress_init(node);
 	if (rc != RAFT_OK)
 		goto fail;
+
+	node->log.lastIncludedIndex = lastIncludedIndex;
+	node->log.lastIncludedTerm = lastIncludedTerm;
 
 	for (i = 0; i < nEntries; i++)
 	{

@@ -282,6 +282,22 @@ int			raft_node_create(const raft_config *config,
 							 const raft_entry *entries, size_t nEntries,
 							 raft_index lastApplied,
 							 raft_node **out);
+/*
+ * The same for a log whose beginning was compacted away: it holds entries
+ * lastIncludedIndex + 1 .. (entries[i].index == lastIncludedIndex + 1 + i),
+ * and lastIncludedTerm is the term of entry lastIncludedIndex (both 0 for
+ * a log that starts at index 1, which is raft_node_create).  Everything up
+ * to lastIncludedIndex must have been applied (lastApplied >= it).  A
+ * follower that needs entries from before a leader's lastIncludedIndex
+ * cannot be caught up from the log (InstallSnapshot is not implemented
+ * yet); the leader leaves it be.
+ */
+int			raft_node_restore(const raft_config *config,
+							  const raft_hard_state *hardState,
+							  raft_index lastIncludedIndex, raft_term lastIncludedTerm,
+							  const raft_entry *entries, size_t nEntries,
+							  raft_index lastApplied,
+							  raft_node **out);
 void		raft_node_destroy(raft_node *node);
 
 int			raft_tick(raft_node *node);

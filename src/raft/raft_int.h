@@ -32,16 +32,30 @@ int			raft_reserve(const raft_allocator *a, void **array, size_t *cap,
 uint64_t	raft_rand_next(uint64_t *state);
 
 /* ---- the log (log.c) ---- */
+
+/*
+ * The log need not start at index 1: everything up to lastIncludedIndex
+ * (the names of the thesis's InstallSnapshot, Figure 5.3) may have been
+ * compacted away, and only its last term is kept, for the consistency
+ * check of the entry after it.  entries[i].index == lastIncludedIndex + 1 + i.
+ */
 typedef struct raft_log
 {
-	raft_entry *entries;		/* entries[i].index == i + 1 (no compaction yet) */
+	raft_entry *entries;
 	size_t		n;
 	size_t		cap;
+	raft_index	lastIncludedIndex;	/* 0: the log starts at index 1 */
+	raft_term	lastIncludedTerm;	/* term of that entry; 0 when none */
 } raft_log;
 
+/* The first index the log holds (lastIncludedIndex + 1, even when empty). */
+raft_index	raft_log_first_index(const raft_log *log);
 raft_index	raft_log_last_index(const raft_log *log);
 raft_term	raft_log_last_term(const raft_log *log);
-/* Term of the entry at index; 0 for index 0 or an index past the end. */
+/*
+ * Term of the entry at index: lastIncludedTerm at lastIncludedIndex; 0 for
+ * index 0, an index past the end or one compacted away before that.
+ */
 raft_term	raft_log_term_at(const raft_log *log, raft_index index);
 const raft_entry *raft_log_get(const raft_log *log, raft_index index);
 /* Append a copy of e (data copied) at index last + 1. */

@@ -132,6 +132,9 @@ can_send_append(const raft_node *node, const raft_peer_progress *pr)
 {
 	if (pr->id == node->id)
 		return false;
+	/* entries before our log's start went into a snapshot (issue 15) */
+	if (pr->nextIndex <= node->log.lastIncludedIndex)
+		return false;
 	if (pr->state == RAFT_PROGRESS_PROBE)
 		return !pr->probeSent;
 	return pr->nextIndex <= raft_log_last_index(&node->log) &&
@@ -382,6 +385,19 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 	r.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
 	r.to = m->from;
 	r.readSeq = m->readSeq;
+
+	/*
+	 * Our log starts after prevLogIndex: what we compacted was committed,
+	 * so it is in the leader's log too (Leader Completeness), and matches
+	 * it up to lastIncludedIndex.  Say so, and the leader goes on from there.
+	 */
+	if (m->prevLogIndex < node->log.lastIncludedIndex)
+	{
+		r.success = true;
+		r.matchIndex = node->log.lastIncludedIndex;
+		r.lastLogIndex = raft_log_last_index(&node->log);
+		return raft_send(node, &r);
+	}
 
 	/* 2. Reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm */
 	if (m->prevLogIndex > raft_log_last_index(&node->log) ||

@@ -19,7 +19,7 @@
 
 #include "src/config.h"
 #include "src/shmem.h"
-#include "src/worker.h"
+#include "src/workers.h"
 
 PG_MODULE_MAGIC;
 
@@ -117,7 +117,7 @@ _PG_init(void)
 	raft_shmem_install_hooks();
 
 	if (raft_conf_is_configured())
-		raft_worker_register();
+		raft_workers_register();
 	else
 		ereport(LOG,
 				(errmsg("raft_ext: not configured, background workers not started"),

@@ -18,8 +18,9 @@ $$ SELECT '\x525801'::bytea || pg_temp.le(length(role), 2) || convert_to(role, '
        || '\x01'::bytea || pg_temp.le(length(setting), 1) || convert_to(setting, 'UTF8')
        || pg_temp.le(length(value), 4) || convert_to(value, 'UTF8')
        || pg_temp.le(length(sql), 4) || convert_to(sql, 'UTF8') $$;
-SELECT status, command_tag, rows
+SELECT status, outcome IS NOT NULL AS has_outcome
 FROM raft_ext.forward_submit(pg_temp.v1(current_user, 'search_path', 'payload_v1', 'INSERT INTO t VALUES (1)'), 5000);
+SELECT command_tag, rows FROM raft_ext.outcome ORDER BY log_index DESC LIMIT 1;
 SELECT * FROM payload_v1.t;
 
 -- malformed payloads are refused before anything is appended

@@ -11,11 +11,15 @@
  * entries per transaction (a transaction start and commit per entry cost
  * more than the single-row statements they usually carry):
  *   read the batch's entries from raft_ext.log (one range scan)
- *   for each entry, a subtransaction: SetUserIdAndSecContext(submitting
- *       role, SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION),
- *       its search_path/TimeZone/DateStyle/IntervalStyle (GUC_ACTION_LOCAL,
- *       in a GUC nest level that is rolled back afterwards, so nothing the
- *       statement SETs leaks into later entries), SPI_execute(sql)
+ *   for each entry, by its type (raft_apply_entry: a statement, a leader's
+ *       no-op, a configuration), under an error context "applying Raft log
+ *       entry N (term T)"; a statement in a subtransaction:
+ *       SetUserIdAndSecContext(submitting role, SECURITY_LOCAL_USERID_CHANGE |
+ *       SECURITY_RESTRICTED_OPERATION), its search_path/TimeZone/DateStyle/
+ *       IntervalStyle (GUC_ACTION_LOCAL, in a GUC nest level that is rolled
+ *       back afterwards), SPI_execute(sql), its INFO/NOTICE/WARNING kept for
+ *       the client (emit_log_hook); before and after it, apply_session.c
+ *       makes the session the same for every entry
  *   insert the batch's outcomes into raft_ext.outcome (one INSERT)
  *   set raft_ext.apply_state to the batch's last entry
  *   commit (synchronous_commit = off: the entry is durable in the log on a
@@ -32,11 +36,11 @@
  * whole transaction; the entry is retried with exponential back-off and the
  * stall is shown in raft_status.  Nothing is ever skipped.
  *
- * After each entry, the backends waiting for it (slots in PROPOSED or
- * WAIT_APPLIED state) get their result.
+ * After each committed transaction, the backends waiting for its entries
+ * get their answer (request.c).
  *
- * Locking: shared memory per shmem.h (slots_lock exclusive to publish
- * results; status_lock exclusive to publish apply status).
+ * Locking: shared memory per shmem.h (the slots through request.c;
+ * status_lock exclusive to publish apply status).
  */
 #include "postgres.h"
 
@@ -65,11 +69,13 @@
 #include "apply.h"
 #include "apply_session.h"
 #include "config.h"
+#include "outcome.h"
 #include "payload.h"
 #include "raft/raft.h"
+#include "request.h"
 #include "shmem.h"
 #include "storage.h"
-#include "worker.h"
+#include "workers.h"
 
 #define RAFT_APPLY_BACKOFF_MIN_MS 100
 #define RAFT_APPLY_BACKOFF_MAX_MS 10000
@@ -131,29 +137,6 @@ raft_apply_is_environment_error(int sqlerrcode)
 }
 
 static void
-raft_apply_detach_shmem(int code, Datum arg)
-{
-	SpinLockAcquire(&raft_shared->mutex);
-	if (raft_shared->apply_latch == MyLatch)
-		raft_shared->apply_latch = NULL;
-	SpinLockRelease(&raft_shared->mutex);
-
-	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
-	raft_shared->status.apply_state = RAFT_WORKER_NOT_RUNNING;
-	raft_shared->status.apply_pid = 0;
-	LWLockRelease(raft_shared->status_lock);
-}
-
-static void
-raft_apply_set_state(RaftWorkerState state)
-{
-	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
-	raft_shared->status.apply_state = state;
-	raft_shared->status.apply_pid = MyProcPid;
-	LWLockRelease(raft_shared->status_lock);
-}
-
-static void
 raft_apply_report_stall(uint64 index, const char *error, TimestampTz since)
 {
 	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
@@ -174,78 +157,35 @@ raft_apply_clear_stall(void)
 	LWLockRelease(raft_shared->status_lock);
 }
 
-/* Fill a slot's result from an outcome.  slots_lock held exclusively. */
-static void
-raft_apply_fill_slot(RaftSlot *slot, const RaftOutcome *o)
-{
-	slot->sqlerrcode = o->sqlerrcode;
-	slot->has_rows = o->has_rows;
-	slot->rows = o->rows;
-	raft_shmem_strlcpy(slot->command_tag, o->command_tag, sizeof(slot->command_tag));
-	raft_shmem_strlcpy(slot->detail, o->detail, sizeof(slot->detail));
-	raft_shmem_strlcpy(slot->hint, o->hint, sizeof(slot->hint));
-	slot->index = o->index;
-	slot->term = o->term;
-	raft_shmem_slot_finish(slot,
-						   o->sqlerrcode ? RAFT_RESULT_STATEMENT_ERROR : RAFT_RESULT_OK,
-						   o->message ? o->message : "");
-}
-
-static void raft_apply_publish(uint64 index, uint64 term, const RaftOutcome *o);
-
 /*
  * At start: backends may be waiting for entries applied by a previous
  * incarnation of this worker whose results were never handed out.  Look
  * their outcomes up in raft_ext.outcome.
  */
 static void
-raft_apply_publish_backlog(uint64 applied)
+raft_apply_answer_unanswered(uint64 applied)
 {
+	RaftAppliedEntry *e;
+	int			n = raft_request_unanswered(applied, &e);
 	int			i;
 
-	for (i = 0; i < raft_shared->nslots; i++)
+	if (n > 0)
 	{
-		RaftSlot   *slot = &raft_shared->slots[i];
-		uint64		request_id;
-		uint64		index;
-		uint64		term;
-		RaftOutcome o;
-		bool		found;
-
-		LWLockAcquire(raft_shared->slots_lock, LW_SHARED);
-		request_id = slot->request_id;
-		index = slot->index;
-		term = slot->term;
-		found = (request_id != 0 && slot->state == RAFT_SLOT_PROPOSED && index <= applied);
-		LWLockRelease(raft_shared->slots_lock);
-		if (!found)
-			continue;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "raft_ext: SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		found = raft_storage_get_outcome(index, &o);
-		LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-		if (slot->request_id == request_id && slot->state == RAFT_SLOT_PROPOSED)
+		raft_xact_begin();
+		for (i = 0; i < n; i++)
 		{
-			if (found && o.term == term)
-				raft_apply_fill_slot(slot, &o);
-			else
-				raft_shmem_slot_finish(slot, RAFT_RESULT_LOST,
-									   "the entry was replaced by another leader's entry before it was committed");
-		}
-		LWLockRelease(raft_shared->slots_lock);
-		raft_shmem_wake_finished();
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(raft_apply_cxt);
-	}
+			RaftOutcome *o = MemoryContextAllocZero(raft_apply_cxt, sizeof(RaftOutcome));
 
+			if (raft_storage_get_outcome(e[i].index, o))
+			{
+				e[i].term = o->term;
+				e[i].outcome = o;
+			}
+		}
+		raft_xact_commit();
+	}
 	/* and the ones that only wait for apply */
-	raft_apply_publish(applied, 0, NULL);
+	raft_request_applied(e, n, applied);
 }
 
 /*
@@ -293,11 +233,18 @@ raft_apply_command_tag(int spi_result, const char *sql, bool *display_rows)
 	return GetCommandTagName(tag);
 }
 
+/* What raft_status.last_apply_error says of an error that stalls apply. */
 static char *
-raft_apply_format_error(uint64 index, ErrorData *edata)
+raft_apply_format_error(ErrorData *edata)
 {
-	return psprintf("log entry %llu: %s: %s",
-					(unsigned long long) index,
+	const char *context = edata->context;
+	const char *nl = context ? strchr(context, '\n') : NULL;
+
+	/* the innermost context line is ours: "applying Raft log entry N (term T)" */
+	if (nl)
+		context = pnstrdup(context, nl - context);
+	return psprintf("%s%s%s: %s",
+					context ? context : "", context ? ": " : "",
 					unpack_sql_state(edata->sqlerrcode),
 					edata->message ? edata->message : "(no message)");
 }
@@ -307,12 +254,44 @@ typedef struct RaftApplyState
 {
 	uint64		index;
 	uint64		term;
-	int			type;
-	bool		have_outcome;
+	bool		have_outcome;	/* a statement entry (others have none) */
 	bool		setup_done;		/* role and settings were in place */
 	RaftOutcome outcome;
 	char	   *stall_error;	/* in raft_apply_cxt */
 } RaftApplyState;
+
+/*
+ * Notices (INFO, NOTICE, WARNING) the running statement raises, kept in its
+ * outcome for the client that waits for it.  The apply worker's
+ * log_min_messages is lowered to INFO so that they reach emit_log_hook at
+ * all; INFO and NOTICE then go to the server log only if the configured
+ * log_min_messages asked for them, as before.
+ */
+static emit_log_hook_type raft_apply_prev_emit_log_hook = NULL;
+static RaftOutcome *raft_apply_notices_to = NULL;
+static int	raft_apply_configured_log_min_messages = WARNING;
+
+static void
+raft_apply_emit_log(ErrorData *edata)
+{
+	if (edata->elevel == INFO || edata->elevel == NOTICE || edata->elevel == WARNING)
+	{
+		if (raft_apply_notices_to != NULL)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(raft_apply_cxt);
+
+			raft_outcome_add_notice(raft_apply_notices_to, edata->elevel, edata->sqlerrcode,
+									edata->message, edata->detail, edata->hint);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		if (edata->elevel != WARNING &&
+			(raft_apply_configured_log_min_messages == LOG ||
+			 raft_apply_configured_log_min_messages > edata->elevel))
+			edata->output_to_server = false;
+	}
+	if (raft_apply_prev_emit_log_hook)
+		raft_apply_prev_emit_log_hook(edata);
+}
 
 /* Inside the subtransaction: become the role, set its context, run the SQL. */
 static void
@@ -350,7 +329,9 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	memset(&options, 0, sizeof(options));
 	options.read_only = false;
 	options.dest = None_Receiver;
+	raft_apply_notices_to = &st->outcome;
 	ret = SPI_execute_extended(payload->sql, &options);
+	raft_apply_notices_to = NULL;
 	if (ret < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -394,6 +375,7 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 	{
 		ErrorData  *edata;
 
+		raft_apply_notices_to = NULL;
 		MemoryContextSwitchTo(raft_apply_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -405,7 +387,7 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 		if (!st->setup_done || raft_apply_is_environment_error(edata->sqlerrcode))
 		{
 			MemoryContextSwitchTo(raft_apply_cxt);
-			st->stall_error = raft_apply_format_error(st->index, edata);
+			st->stall_error = raft_apply_format_error(edata);
 			MemoryContextSwitchTo(oldcxt);
 			ReThrowError(edata);
 		}
@@ -417,77 +399,102 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 	PG_END_TRY();
 }
 
+/* A NORMAL entry: a statement, with its role and session context. */
+static void
+raft_apply_statement_entry(RaftApplyState *st, const RaftStoredEntry *e)
+{
+	RaftPayload payload;
+	const char *bad;
+	Oid			roleid;
+
+	st->outcome.index = st->index;
+	st->outcome.term = st->term;
+	st->have_outcome = true;
+	bad = raft_payload_decode(e->payload, e->len, &payload);
+	if (bad != NULL && strcmp(bad, "unknown payload version") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("raft_ext: the entry has a payload format this version of raft_ext cannot read"),
+				 errhint("Upgrade raft_ext on this node.")));
+	if (bad != NULL)
+	{
+		/* deterministic: every node has the same bytes */
+		st->outcome.sqlerrcode = ERRCODE_DATA_CORRUPTED;
+		st->outcome.message = MemoryContextStrdup(raft_apply_cxt, "malformed raft_ext log entry payload");
+		st->outcome.detail = MemoryContextStrdup(raft_apply_cxt, bad);
+		return;
+	}
+	roleid = get_role_oid(payload.role, true);
+	if (!OidIsValid(roleid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("raft_ext: role \"%s\" does not exist on this node", payload.role),
+				 errhint("Create the role; apply resumes by itself.")));
+	raft_apply_session_begin_entry(st->index);
+	raft_apply_run_statement(st, &payload, roleid);
+	raft_apply_session_end_entry();
+}
+
+static void
+raft_apply_error_context(void *arg)
+{
+	RaftApplyState *st = (RaftApplyState *) arg;
+
+	errcontext("applying Raft log entry %llu (term %llu)",
+			   (unsigned long long) st->index, (unsigned long long) st->term);
+}
+
 /*
  * Apply one entry inside the current transaction (SPI connected, snapshot
- * pushed): run it in its subtransaction and fill in its outcome, which the
- * caller records.  Throws on environment errors.
+ * pushed), by its type, and fill in its outcome, which the caller records.
+ * Throws on environment errors.
  */
 static void
 raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
 {
-	st->term = e->term;
-	st->type = e->type;
-	if (st->type == RAFT_ENTRY_NORMAL)
-	{
-		RaftPayload payload;
-		const char *bad;
+	ErrorContextCallback errcb;
 
-		st->outcome.index = st->index;
-		st->outcome.term = st->term;
-		st->have_outcome = true;
-		bad = raft_payload_decode(e->payload, e->len, &payload);
-		if (bad != NULL && strcmp(bad, "unknown payload version") == 0)
+	st->term = e->term;
+	errcb.callback = raft_apply_error_context;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	switch (e->type)
+	{
+		case RAFT_ENTRY_NORMAL:
+			raft_apply_statement_entry(st, e);
+			break;
+		case RAFT_ENTRY_NOOP:
+			/* a new leader's first entry: only advances last_applied */
+			break;
+		case RAFT_ENTRY_CONFIG:
+			/* membership changes are not implemented yet (issue 15) */
+			break;
+		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("raft_ext: log entry %llu has a payload format this version of raft_ext cannot read",
-							(unsigned long long) st->index),
+					 errmsg("raft_ext: log entry of unknown type %d", e->type),
 					 errhint("Upgrade raft_ext on this node.")));
-		if (bad != NULL)
-		{
-			/* deterministic: every node has the same bytes */
-			st->outcome.sqlerrcode = ERRCODE_DATA_CORRUPTED;
-			st->outcome.message = MemoryContextStrdup(raft_apply_cxt, "malformed raft_ext log entry payload");
-			st->outcome.detail = MemoryContextStrdup(raft_apply_cxt, bad);
-		}
-		else
-		{
-			Oid			roleid = get_role_oid(payload.role, true);
-
-			if (!OidIsValid(roleid))
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("raft_ext: role \"%s\" of log entry %llu does not exist on this node",
-								payload.role, (unsigned long long) st->index),
-						 errhint("Create the role; apply resumes by itself.")));
-			raft_apply_session_begin_entry(st->index);
-			raft_apply_run_statement(st, &payload, roleid);
-			raft_apply_session_end_entry();
-		}
 	}
-	/* NOOP and CONFIG entries only advance last_applied */
+	error_context_stack = errcb.previous;
 }
 
 /*
  * The transaction applying entries st[0..n-1] (consecutive indexes), each
- * in its own subtransaction, their outcomes (one INSERT) and last_applied =
- * the last of them: all of it commits or none of it does, so every entry is
- * still applied exactly once.  Throws on environment errors.
+ * in its own subtransaction, their outcomes and last_applied = the last of
+ * them: all of it commits or none of it does, so every entry is still
+ * applied exactly once.  Throws on environment errors.
  */
 static void
 raft_apply_xact(RaftApplyState *st, int n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	RaftStoredEntry *entries;
 	const RaftOutcome **outcomes;
 	int			noutcomes = 0;
 	int			found;
 	int			i;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "raft_ext: SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	raft_xact_begin();
 	/* what an aborted attempt may have left (sequence caches survive aborts) */
 	raft_apply_session_reset();
 
@@ -511,86 +518,23 @@ raft_apply_xact(RaftApplyState *st, int n)
 	raft_storage_record_outcomes(outcomes, noutcomes);
 	raft_storage_set_last_applied(st[n - 1].index);
 
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	raft_xact_commit();
 	raft_apply_session_at_commit();
-	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
-/*
- * Entries st[0..n-1] (consecutive indexes) were applied: hand results to
- * every backend waiting for one of them, in one pass over the slots under
- * one lock acquisition.  A waiter for an earlier index was missed; one
- * whose term differs from the applied entry's lost its entry to another
- * leader.
- */
-static void
-raft_apply_publish_batch(const RaftApplyState *st, int n)
-{
-	uint64		first = st[0].index;
-	uint64		last = st[n - 1].index;
-	int			i;
-
-	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-	for (i = 0; i < raft_shared->nslots; i++)
-	{
-		RaftSlot   *slot = &raft_shared->slots[i];
-
-		if (slot->request_id == 0)
-			continue;
-		if (slot->state == RAFT_SLOT_PROPOSED && slot->index <= last)
-		{
-			const RaftApplyState *e;
-
-			if (slot->index < first)
-			{
-				raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED,
-									   "the apply worker lost track of this entry");
-				continue;
-			}
-			e = &st[slot->index - first];
-			if (slot->term == e->term && e->have_outcome)
-				raft_apply_fill_slot(slot, &e->outcome);
-			else
-				raft_shmem_slot_finish(slot, RAFT_RESULT_LOST,
-									   "the entry was replaced by another leader's entry before it was committed");
-		}
-		else if (slot->state == RAFT_SLOT_WAIT_APPLIED && slot->index <= last)
-			raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
-	}
-	LWLockRelease(raft_shared->slots_lock);
-	raft_shmem_wake_finished();
-}
-
-/*
- * Entry `index` (of term `term`) was applied with outcome o (NULL for a
- * NOOP/CONFIG entry): hand results to every backend waiting for it.
- */
-static void
-raft_apply_publish(uint64 index, uint64 term, const RaftOutcome *o)
-{
-	RaftApplyState one;
-
-	memset(&one, 0, sizeof(one));
-	one.index = index;
-	one.term = term;
-	one.have_outcome = (o != NULL);
-	if (o != NULL)
-		one.outcome = *o;
-	raft_apply_publish_batch(&one, 1);
 }
 
 /*
  * Run raft_apply_xact(st, n).  On an error, abort the transaction and return
  * the error (copied into raft_apply_cxt); NULL when it committed.  Leaves no
- * transaction open either way.
+ * transaction open either way.  Once it committed, the entries' waiting
+ * backends get their answers: never before their writes are visible here.
  */
 static ErrorData *
 raft_apply_try_xact(RaftApplyState *st, int n)
 {
 	ErrorData  *volatile edata = NULL;
+	RaftAppliedEntry *applied;
+	int			i;
 
 	PG_TRY();
 	{
@@ -599,6 +543,7 @@ raft_apply_try_xact(RaftApplyState *st, int n)
 	PG_CATCH();
 	{
 		HOLD_INTERRUPTS();
+		raft_apply_notices_to = NULL;
 		MemoryContextSwitchTo(raft_apply_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -609,15 +554,25 @@ raft_apply_try_xact(RaftApplyState *st, int n)
 		pgstat_report_activity(STATE_IDLE, NULL);
 	}
 	PG_END_TRY();
-	return edata;
+	if (edata != NULL)
+		return edata;
+
+	pg_atomic_write_u64(&raft_shared->last_applied, st[n - 1].index);
+	applied = palloc(sizeof(RaftAppliedEntry) * n);
+	for (i = 0; i < n; i++)
+	{
+		applied[i].index = st[i].index;
+		applied[i].term = st[i].term;
+		applied[i].outcome = st[i].have_outcome ? &st[i].outcome : NULL;
+	}
+	raft_request_applied(applied, n, st[n - 1].index);
+	return NULL;
 }
 
 /*
  * Apply entries first..last in one transaction.  Returns false, with
  * nothing applied and no transaction open, if anything failed: the caller
  * then applies them one at a time, which reports and retries a stall.
- * Results are handed out only after the commit, so a client never sees its
- * acknowledgement before its write is visible here.
  */
 static bool
 raft_apply_batch(uint64 first, uint64 last)
@@ -639,9 +594,6 @@ raft_apply_batch(uint64 first, uint64 last)
 						edata->message ? edata->message : "no message")));
 		return false;
 	}
-
-	pg_atomic_write_u64(&raft_shared->last_applied, last);
-	raft_apply_publish_batch(st, n);
 	return true;
 }
 
@@ -661,17 +613,50 @@ raft_apply_one(uint64 index, char **stall_error)
 	edata = raft_apply_try_xact(&st, 1);
 	if (edata != NULL)
 	{
-		*stall_error = st.stall_error ? st.stall_error : raft_apply_format_error(index, edata);
+		*stall_error = st.stall_error ? st.stall_error : raft_apply_format_error(edata);
 		edata->elevel = WARNING;
 		edata->hide_stmt = true;
 		ThrowErrorData(edata);
 		return RAFT_APPLY_STALL;
 	}
-
 	*stall_error = NULL;
-	pg_atomic_write_u64(&raft_shared->last_applied, index);
-	raft_apply_publish(index, st.term, st.have_outcome ? &st.outcome : NULL);
 	return RAFT_APPLY_DONE;
+}
+
+/*
+ * Start-up: read last_applied and prepare the session (apply_session.c);
+ * until the database's extension has the tables this library needs, wait
+ * for ALTER EXTENSION raft_ext UPDATE.  Returns last_applied.
+ */
+static uint64
+raft_apply_start(Oid ext_oid)
+{
+	TimestampTz ext_checked_at = 0;
+	bool		waiting_logged = false;
+
+	for (;;)
+	{
+		uint64		applied;
+		bool		ready;
+
+		raft_xact_begin();
+		applied = raft_storage_get_last_applied();
+		ready = raft_apply_session_init();
+		raft_xact_commit();
+		if (ready)
+			return applied;
+		if (!waiting_logged)
+			ereport(LOG,
+					(errmsg("raft_ext: the extension in database \"%s\" is older than this library; apply waits",
+							raft_ext_database),
+					 errhint("Run ALTER EXTENSION raft_ext UPDATE in that database.")));
+		waiting_logged = true;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		raft_storage_check_extension(ext_oid, &ext_checked_at);
+	}
 }
 
 void
@@ -683,66 +668,23 @@ raft_apply_worker_main(Datum main_arg)
 	Oid			ext_oid;
 	TimestampTz ext_checked_at = 0;
 	uint64		single_until = 0;	/* apply up to here one by one */
-	bool		waiting_logged = false;
 	TimestampTz idle_since = 0; /* caught up, last commit not yet flushed */
 
-	raft_worker_keep_heap();
-	pqsignal(SIGTERM, die);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	BackgroundWorkerUnblockSignals();
-
-	if (raft_shared == NULL)
-		proc_exit(0);
-
-	BackgroundWorkerInitializeConnection(raft_ext_database, NULL, 0);
-	pgstat_report_appname("raft_ext apply");
-
-	SpinLockAcquire(&raft_shared->mutex);
-	raft_shared->apply_latch = MyLatch;
-	SpinLockRelease(&raft_shared->mutex);
-	before_shmem_exit(raft_apply_detach_shmem, (Datum) 0);
-
-	raft_apply_set_state(RAFT_WORKER_WAITING_FOR_EXTENSION);
-	ext_oid = raft_storage_wait_for_extension();
+	raft_workers_keep_heap();
+	ext_oid = raft_workers_start(RAFT_WORKER_KIND_APPLY);
 
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	raft_apply_configured_log_min_messages = log_min_messages;
+	SetConfigOption("log_min_messages", "info", PGC_SUSET, PGC_S_OVERRIDE);
+	raft_apply_prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = raft_apply_emit_log;
 
 	raft_apply_cxt = AllocSetContextCreate(TopMemoryContext, "raft_ext apply",
 										   ALLOCSET_DEFAULT_SIZES);
-
-	for (;;)
-	{
-		bool		ready;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "raft_ext: SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		applied = raft_storage_get_last_applied();
-		ready = raft_apply_session_init();
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(raft_apply_cxt);
-		if (ready)
-			break;
-		if (!waiting_logged)
-			ereport(LOG,
-					(errmsg("raft_ext: the extension in database \"%s\" is older than this library; apply waits",
-							raft_ext_database),
-					 errhint("Run ALTER EXTENSION raft_ext UPDATE in that database.")));
-		waiting_logged = true;
-		raft_apply_set_state(RAFT_WORKER_WAITING_FOR_EXTENSION);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		raft_storage_check_extension(ext_oid, &ext_checked_at);
-	}
-
+	MemoryContextSwitchTo(raft_apply_cxt);
+	applied = raft_apply_start(ext_oid);
 	pg_atomic_write_u64(&raft_shared->last_applied, applied);
 
 	/*
@@ -751,8 +693,8 @@ raft_apply_worker_main(Datum main_arg)
 	 */
 	pg_atomic_write_u64(&raft_shared->apply_target, applied);
 	raft_shmem_wake_raft_worker();
-	raft_apply_set_state(RAFT_WORKER_RUNNING);
-	raft_apply_publish_backlog(applied);
+	raft_workers_set_state(RAFT_WORKER_KIND_APPLY, RAFT_WORKER_RUNNING);
+	raft_apply_answer_unanswered(applied);
 	ereport(LOG, (errmsg("raft_ext: apply worker started at last_applied %llu",
 						 (unsigned long long) applied)));
 

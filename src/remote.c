@@ -41,6 +41,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/pg_bswap.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
@@ -167,36 +168,33 @@ raft_remote_connect(const char *conninfo, TimestampTz deadline, char **error)
 	return result;
 }
 
-static char *
-raft_remote_value(PGresult *res, int col)
-{
-	if (PQgetisnull(res, 0, col))
-		return NULL;
-	return pstrdup(PQgetvalue(res, 0, col));
-}
-
+/*
+ * forward_submit's row, in binary: status text, leader_id integer, problem
+ * text, outcome bytea (outcome.h's encoding; decoding refuses garbage).
+ */
 static void
-raft_remote_take_row(PGresult *res, RaftRemoteResult *out)
+raft_remote_take_row(PGresult *res, RaftRemoteResult *out, char **outcome, int *outcome_len)
 {
-	char	   *v;
+	const char *status = PQgetvalue(res, 0, 0);
+	int			slen = PQgetlength(res, 0, 0);
 
-	out->status = RAFT_REMOTE_ROW;
-	out->row_status = raft_remote_value(res, 0);
-	v = raft_remote_value(res, 1);
-	out->has_index = (v != NULL);
-	out->index = v ? strtoull(v, NULL, 10) : 0;
-	v = raft_remote_value(res, 2);
-	out->term = v ? strtoull(v, NULL, 10) : 0;
-	out->command_tag = raft_remote_value(res, 3);
-	v = raft_remote_value(res, 4);
-	out->has_rows = (v != NULL);
-	out->rows = v ? strtoull(v, NULL, 10) : 0;
-	out->row_sqlstate = raft_remote_value(res, 5);
-	out->row_message = raft_remote_value(res, 6);
-	out->row_detail = raft_remote_value(res, 7);
-	out->row_hint = raft_remote_value(res, 8);
-	v = raft_remote_value(res, 9);
-	out->leader_id = v ? atoi(v) : 0;
+	if (slen == 7 && memcmp(status, "applied", 7) == 0)
+		out->status = RAFT_REMOTE_APPLIED;
+	else if (slen == 7 && memcmp(status, "unknown", 7) == 0)
+		out->status = RAFT_REMOTE_UNKNOWN;
+	else
+		out->status = RAFT_REMOTE_RETRY;
+	if (!PQgetisnull(res, 0, 1) && PQgetlength(res, 0, 1) == 4)
+		out->leader_id = (int) pg_ntoh32(*(const uint32 *) PQgetvalue(res, 0, 1));
+	if (!PQgetisnull(res, 0, 2))
+		out->error = pnstrdup(PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2));
+	/* decoded once the result is freed: decoding may throw */
+	if (!PQgetisnull(res, 0, 3))
+	{
+		*outcome_len = PQgetlength(res, 0, 3);
+		*outcome = palloc(Max(*outcome_len, 1));
+		memcpy(*outcome, PQgetvalue(res, 0, 3), *outcome_len);
+	}
 }
 
 static void
@@ -228,6 +226,8 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 	char		timeout_buf[32];
 	int			r;
 	bool		have_result = false;
+	char	   *outcome = NULL;
+	int			outcome_len = 0;
 
 	snprintf(timeout_buf, sizeof(timeout_buf), "%d", timeout_ms);
 	values[0] = payload;
@@ -242,10 +242,9 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 	 */
 	*sent = true;
 	if (!PQsendQueryParams(conn,
-						   "SELECT status, log_index, term, command_tag, rows, sqlstate, "
-						   "message, detail, hint, leader_id "
+						   "SELECT status, leader_id, problem, outcome "
 						   "FROM raft_ext.forward_submit($1::bytea, $2::integer)",
-						   2, NULL, values, lengths, formats, 0))
+						   2, NULL, values, lengths, formats, 1))
 	{
 		out->status = RAFT_REMOTE_LOST;
 		out->error = raft_remote_errmsg(conn);
@@ -297,9 +296,9 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 		if (!have_result)
 		{
 			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-				PQnfields(res) == 10)
+				PQnfields(res) == 4)
 			{
-				raft_remote_take_row(res, out);
+				raft_remote_take_row(res, out, &outcome, &outcome_len);
 				have_result = true;
 			}
 			else if (PQresultStatus(res) == PGRES_FATAL_ERROR)
@@ -315,7 +314,17 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 		out->status = RAFT_REMOTE_LOST;
 		out->error = PQstatus(conn) == CONNECTION_OK ?
 			pstrdup("unexpected result from the leader") : raft_remote_errmsg(conn);
+		return;
 	}
+	if (outcome != NULL)
+	{
+		out->outcome = palloc(sizeof(RaftOutcome));
+		raft_outcome_decode(outcome, outcome_len, out->outcome);
+	}
+	if (out->status == RAFT_REMOTE_APPLIED && out->outcome == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("raft_ext: the leader reported the statement applied without its outcome")));
 }
 
 void

@@ -19,18 +19,22 @@
 
 #include "datatype/timestamp.h"
 
+#include "outcome.h"
+
 typedef enum RaftRemoteStatus
 {
 	RAFT_REMOTE_NOT_SENT,		/* could not connect or send: nothing happened */
 	RAFT_REMOTE_LOST,			/* sent, then the connection failed: unknown */
 	RAFT_REMOTE_REMOTE_ERROR,	/* forward_submit raised an error */
-	RAFT_REMOTE_ROW				/* forward_submit returned its row */
+	RAFT_REMOTE_APPLIED,		/* forward_submit: applied; outcome set */
+	RAFT_REMOTE_UNKNOWN,		/* forward_submit: may have been appended */
+	RAFT_REMOTE_RETRY			/* forward_submit: not appended; leader_id may say who leads */
 } RaftRemoteStatus;
 
 typedef struct RaftRemoteResult
 {
 	RaftRemoteStatus status;
-	char	   *error;			/* NOT_SENT / LOST / REMOTE_ERROR: what happened */
+	char	   *error;			/* what happened (forward_submit's problem, or libpq's) */
 	bool		timed_out;		/* NOT_SENT / LOST: the deadline passed */
 
 	/* REMOTE_ERROR */
@@ -38,19 +42,9 @@ typedef struct RaftRemoteResult
 	char	   *detail;
 	char	   *hint;
 
-	/* ROW: the columns of raft_ext.forward_submit */
-	char	   *row_status;		/* applied | error | retry | unknown */
-	bool		has_index;
-	uint64		index;
-	uint64		term;
-	char	   *command_tag;
-	bool		has_rows;
-	uint64		rows;
-	char	   *row_sqlstate;
-	char	   *row_message;
-	char	   *row_detail;
-	char	   *row_hint;
+	/* forward_submit's answer */
 	int			leader_id;
+	RaftOutcome *outcome;		/* APPLIED: the entry's; UNKNOWN: index and term, if known */
 } RaftRemoteResult;
 
 /*

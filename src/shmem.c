@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "config.h"
+#include "request.h"
 #include "shmem.h"
 
 RaftShared *raft_shared = NULL;
@@ -33,7 +34,7 @@ static Size
 raft_shmem_inbox_offset(void)
 {
 	return add_size(raft_shmem_slots_offset(),
-					MAXALIGN(mul_size(MaxBackends, sizeof(RaftSlot))));
+					MAXALIGN(raft_request_shmem_size(MaxBackends)));
 }
 
 static Size
@@ -67,7 +68,6 @@ raft_shmem_startup(void)
 	if (!found)
 	{
 		LWLockPadded *locks = GetNamedLWLockTranche(RAFT_SHMEM_TRANCHE);
-		int			i;
 
 		memset(base, 0, raft_shmem_inbox_offset());
 		raft_shared->status_lock = &locks[0].lock;
@@ -82,9 +82,8 @@ raft_shmem_startup(void)
 		raft_shared->status.role = -1;
 
 		raft_shared->nslots = MaxBackends;
-		raft_shared->slots = (RaftSlot *) (base + raft_shmem_slots_offset());
-		for (i = 0; i < raft_shared->nslots; i++)
-			ConditionVariableInit(&raft_shared->slots[i].cv);
+		raft_shared->slots = base + raft_shmem_slots_offset();
+		raft_request_shmem_init(raft_shared->slots, raft_shared->nslots);
 
 		raft_shared->inbox = (RaftInbox *) (base + raft_shmem_inbox_offset());
 		raft_shared->inbox->head = 0;
@@ -147,16 +146,6 @@ raft_shmem_wake_apply_worker(void)
 		SetLatch(latch);
 }
 
-RaftSlot *
-raft_shmem_my_slot(void)
-{
-	if (MyBackendId < 1 || MyBackendId > raft_shared->nslots)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("raft_ext: backend id %d has no request slot", MyBackendId)));
-	return &raft_shared->slots[MyBackendId - 1];
-}
-
 void
 raft_shmem_strlcpy(char *dst, const char *src, Size dstlen)
 {
@@ -174,47 +163,6 @@ raft_shmem_strlcpy(char *dst, const char *src, Size dstlen)
 		len = pg_mbcliplen(src, len, dstlen - 1);
 	memcpy(dst, src, len);
 	dst[len] = '\0';
-}
-
-/* Slots finished under slots_lock whose owners are still to be woken. */
-static int *raft_shmem_to_wake = NULL;
-static int	raft_shmem_nto_wake = 0;
-
-void
-raft_shmem_slot_finish(RaftSlot *slot, RaftResultCode result, const char *message)
-{
-	int			slotno = (int) (slot - raft_shared->slots);
-
-	Assert(slotno >= 0 && slotno < raft_shared->nslots);
-	slot->result = result;
-	if (message)
-		raft_shmem_strlcpy(slot->message, message, sizeof(slot->message));
-	slot->state = RAFT_SLOT_DONE;
-
-	/*
-	 * Allocated on first use, with slots_lock held: if that fails, the
-	 * ERROR ends the worker, and exiting releases the lock.
-	 */
-	if (raft_shmem_to_wake == NULL)
-		raft_shmem_to_wake = MemoryContextAlloc(TopMemoryContext,
-												sizeof(int) * raft_shared->nslots);
-	/*
-	 * Between two wake-ups a slot finishes at most once (DONE is final
-	 * until its owner, who needs slots_lock, starts a new request): there
-	 * is room.
-	 */
-	if (raft_shmem_nto_wake < raft_shared->nslots)
-		raft_shmem_to_wake[raft_shmem_nto_wake++] = slotno;
-}
-
-void
-raft_shmem_wake_finished(void)
-{
-	int			i;
-
-	for (i = 0; i < raft_shmem_nto_wake; i++)
-		ConditionVariableBroadcast(&raft_shared->slots[raft_shmem_to_wake[i]].cv);
-	raft_shmem_nto_wake = 0;
 }
 
 /* ----------------------------------------------------------------------

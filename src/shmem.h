@@ -6,8 +6,8 @@
  *   - status snapshot (for raft_status / raft_peers), written by the workers;
  *   - one request slot per backend (MyBackendId - 1): raft_submit proposals,
  *     raft_barrier read requests, raft_transfer_leadership requests, and the
- *     results coming back.  Each slot has its own ConditionVariable, on which
- *     only its owner sleeps;
+ *     results coming back.  request.c owns them: their layout, their states
+ *     and every transition;
  *   - the inbox: a bounded byte ring of messages pushed by the backends that
  *     serve the peers' streams (raft_ext.deliver_stream(), or raft_ext.deliver())
  *     and drained by the Raft worker.  When it is full, messages are dropped
@@ -20,12 +20,8 @@
  *   - status_lock (LWLock): protects `status` and `peers`.  Writers: the Raft
  *     worker (exclusive) for the Raft fields, the apply worker (exclusive)
  *     for the apply_* fields.  Readers take it shared.
- *   - slots_lock (LWLock): protects every field of every slot except `cv`
- *     (which has its own internal spinlock).  Held only to copy a few fields
- *     in or out; never across I/O, SPI, a wait, or a wake-up (waiters are
- *     woken after it is released: raft_shmem_wake_finished).  The payload of a
- *     proposal lives in a DSM segment created by the submitting backend; the
- *     worker attaches to it without holding the lock.
+ *   - slots_lock (LWLock): protects the request slots; its rules are in
+ *     request.h.
  *   - inbox_lock (LWLock): protects the inbox ring (head, tail, data,
  *     counters).  Held while copying bytes in or out.
  *   - mutex (spinlock): protects the worker latch pointers and pids.
@@ -33,11 +29,6 @@
  *     writer (or is only incremented).
  *   No code path holds two of these locks at once.
  *
- * Slot ownership: slot i belongs to the backend with MyBackendId i + 1.
- * Only the owner moves a slot out of FREE (and back to FREE); the workers
- * change the state of a slot only while its request_id still equals the
- * request they are working on, so a request abandoned by its backend (error,
- * cancel, exit) is never written to afterwards.
  */
 #ifndef RAFT_EXT_SHMEM_H
 #define RAFT_EXT_SHMEM_H
@@ -46,8 +37,6 @@
 
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
-#include "storage/condition_variable.h"
-#include "storage/dsm.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
@@ -55,12 +44,6 @@
 #include "config.h"
 
 #define RAFT_SHMEM_ERROR_LEN	512
-#define RAFT_SHMEM_MESSAGE_LEN	1024
-#define RAFT_SHMEM_DETAIL_LEN	1024
-#define RAFT_SHMEM_HINT_LEN		512
-#define RAFT_SHMEM_TAG_LEN		64
-/* A payload up to this size travels inside the slot, not in a DSM segment. */
-#define RAFT_SHMEM_INLINE_PAYLOAD_LEN	2048
 
 /* Worker lifecycle as shown in raft_status.worker_state. */
 typedef enum RaftWorkerState
@@ -110,71 +93,6 @@ typedef struct RaftStatusSnapshot
 	RaftPeerStatus peers[RAFT_EXT_MAX_PEERS];
 } RaftStatusSnapshot;
 
-typedef enum RaftSlotKind
-{
-	RAFT_REQ_NONE = 0,
-	RAFT_REQ_SUBMIT,			/* propose the payload in the DSM segment */
-	RAFT_REQ_BARRIER,			/* ReadIndex, then wait for apply */
-	RAFT_REQ_TRANSFER,			/* transfer leadership to target */
-	RAFT_REQ_WAIT_APPLIED		/* just wait until last_applied >= index */
-} RaftSlotKind;
-
-typedef enum RaftSlotState
-{
-	RAFT_SLOT_FREE = 0,
-	RAFT_SLOT_QUEUED,			/* backend -> Raft worker: act on it */
-	RAFT_SLOT_TAKEN,			/* Raft worker is acting on it */
-	RAFT_SLOT_PROPOSED,			/* SUBMIT appended at (index, term); awaiting apply */
-	RAFT_SLOT_READ_PENDING,		/* BARRIER: ReadIndex issued, awaiting the read state */
-	RAFT_SLOT_WAIT_APPLIED,		/* awaiting last_applied >= index */
-	RAFT_SLOT_DONE				/* result fields are set */
-} RaftSlotState;
-
-typedef enum RaftResultCode
-{
-	RAFT_RESULT_NONE = 0,
-	RAFT_RESULT_OK,				/* applied without error */
-	RAFT_RESULT_STATEMENT_ERROR,	/* applied; the statement raised sqlerrcode */
-	RAFT_RESULT_NOT_LEADER,		/* not appended: this node is not the leader */
-	RAFT_RESULT_LOST,			/* not appended for good: its index holds another entry */
-	RAFT_RESULT_BUSY,			/* not appended: leadership transfer in progress */
-	RAFT_RESULT_FAILED			/* not appended / request failed: see message */
-} RaftResultCode;
-
-typedef struct RaftSlot
-{
-	ConditionVariable cv;
-
-	uint64		request_id;		/* 0 when FREE */
-	RaftSlotKind kind;
-	RaftSlotState state;
-	int			backend_pid;
-
-	/* SUBMIT input */
-	dsm_handle	payload_handle; /* DSM_HANDLE_INVALID: in payload_inline */
-	Size		payload_len;
-	char		payload_inline[RAFT_SHMEM_INLINE_PAYLOAD_LEN];
-
-	/* BARRIER / TRANSFER input */
-	int			target;			/* TRANSFER target node */
-
-	/* progress */
-	TimestampTz issued_at;		/* BARRIER: last raft_read_index() */
-	uint64		index;			/* SUBMIT: log index; BARRIER/WAIT: index to wait for */
-	uint64		term;			/* SUBMIT: term of the entry */
-
-	/* result */
-	RaftResultCode result;
-	int			leader_hint;	/* NOT_LEADER: the leader as known then */
-	int			sqlerrcode;
-	bool		has_rows;
-	uint64		rows;
-	char		command_tag[RAFT_SHMEM_TAG_LEN];
-	char		message[RAFT_SHMEM_MESSAGE_LEN];
-	char		detail[RAFT_SHMEM_DETAIL_LEN];
-	char		hint[RAFT_SHMEM_HINT_LEN];
-} RaftSlot;
-
 typedef struct RaftInbox
 {
 	uint64		head;			/* total bytes ever written */
@@ -204,7 +122,7 @@ typedef struct RaftShared
 	RaftStatusSnapshot status;
 
 	int			nslots;
-	RaftSlot   *slots;			/* points into this segment */
+	void	   *slots;			/* the request slots (request.c), in this segment */
 	RaftInbox  *inbox;			/* points into this segment */
 } RaftShared;
 
@@ -220,9 +138,6 @@ extern void raft_shmem_require(void);
 extern void raft_shmem_wake_raft_worker(void);
 extern void raft_shmem_wake_apply_worker(void);
 
-/* This backend's slot. */
-extern RaftSlot *raft_shmem_my_slot(void);
-
 /* Copy a string into a fixed buffer, cutting at a character boundary. */
 extern void raft_shmem_strlcpy(char *dst, const char *src, Size dstlen);
 
@@ -237,17 +152,5 @@ extern bool raft_shmem_inbox_push(const char *data, Size len);
 extern void raft_shmem_inbox_note_refused(void);
 extern Size raft_shmem_inbox_drain(char **out, Size max_bytes);
 extern void raft_shmem_inbox_clear(void);
-
-/*
- * Slot results (called by the workers with slots_lock held exclusively).
- * raft_shmem_slot_finish() only notes that the owner must be woken; the
- * caller wakes every noted owner with raft_shmem_wake_finished() once it has
- * released slots_lock.  Waking takes a system call per waiter; done under
- * the lock it made every woken backend (which at once takes slots_lock to
- * read its result) and the Raft worker queue behind it.
- */
-extern void raft_shmem_slot_finish(RaftSlot *slot, RaftResultCode result,
-								   const char *message);
-extern void raft_shmem_wake_finished(void);
 
 #endif							/* RAFT_EXT_SHMEM_H */

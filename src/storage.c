@@ -41,6 +41,7 @@
 
 #include "config.h"
 #include "storage.h"
+#include "workers.h"
 
 static SPIPlanPtr raft_storage_delete_plan = NULL;
 static SPIPlanPtr raft_storage_hard_state_plan = NULL;
@@ -58,34 +59,6 @@ raft_storage_prepare(const char *sql, int nargs, Oid *argtypes)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "raft_ext: SPI_keepplan failed");
 	return plan;
-}
-
-/*
- * CommitTransactionCommand() leaves CurrentMemoryContext at
- * TopMemoryContext; the workers' loops allocate in their own per-iteration
- * contexts, so every transaction here gives the caller's context back.
- */
-static MemoryContext raft_storage_caller_cxt = NULL;
-
-static void
-raft_storage_begin(void)
-{
-	raft_storage_caller_cxt = CurrentMemoryContext;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "raft_ext: SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-}
-
-static void
-raft_storage_commit(void)
-{
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "raft_ext: SPI_finish failed");
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(raft_storage_caller_cxt);
 }
 
 Oid
@@ -159,7 +132,7 @@ raft_storage_load(RaftStoredState *out)
 	bool		isnull;
 
 	memset(out, 0, sizeof(*out));
-	raft_storage_begin();
+	raft_xact_begin();
 
 	ret = SPI_execute("SELECT current_term, voted_for FROM raft_ext.hard_state", true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
@@ -228,7 +201,7 @@ raft_storage_load(RaftStoredState *out)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	raft_storage_commit();
+	raft_xact_commit();
 }
 
 /*
@@ -342,7 +315,7 @@ raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 	if (!ready->hardStateChanged && ready->nEntries == 0)
 		return;
 
-	raft_storage_begin();
+	raft_xact_begin();
 	(void) set_config_option("synchronous_commit", "local", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
 
@@ -389,7 +362,7 @@ raft_storage_persist(const raft_ready *ready, uint64 *last_index)
 		raft_storage_append(ready->entries, ready->nEntries);
 		*last_index = ready->entries[ready->nEntries - 1].index;
 	}
-	raft_storage_commit();
+	raft_xact_commit();
 }
 
 /*

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "outcome.h"
 #include "raft/raft.h"
 
 /*
@@ -73,19 +74,6 @@ typedef struct RaftStoredEntry
 extern int	raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out);
 extern uint64 raft_storage_get_last_applied(void);
 extern void raft_storage_set_last_applied(uint64 index);
-
-typedef struct RaftOutcome
-{
-	uint64		index;
-	uint64		term;
-	char	   *command_tag;	/* NULL for errors */
-	bool		has_rows;
-	uint64		rows;
-	int			sqlerrcode;		/* 0: success */
-	char	   *message;
-	char	   *detail;
-	char	   *hint;
-} RaftOutcome;
 
 extern void raft_storage_record_outcomes(const RaftOutcome *const *o, int n);
 extern bool raft_storage_get_outcome(uint64 index, RaftOutcome *o);

@@ -1,26 +1,25 @@
 /*
  * submit.c — raft_submit(sql) and raft_ext.forward_submit(payload, timeout).
  *
+ * The path of one proposal (docs/architecture.md tells it whole):
  * raft_submit checks the statement (NULL, empty, size, transaction block,
  * database, syntax, statements that cannot be replicated: stmt_check.c)
  * before anything is appended, captures the session context into a payload
  * (payload.c), then:
  *   - on the leader: posts the payload to the Raft worker through this
- *     backend's request slot (the bytes in the slot itself up to
- *     RAFT_SHMEM_INLINE_PAYLOAD_LEN, in a DSM segment beyond), and sleeps on the
- *     slot's condition variable until the apply worker hands back the
- *     outcome of its entry;
+ *     backend's request slot (request.c) and sleeps on the slot until the
+ *     apply worker hands back the entry's outcome (outcome.h);
  *   - on a follower: forwards the payload to the leader over libpq
- *     (remote.c), where raft_ext.forward_submit does the above, then waits
- *     until this node has applied that entry too.
+ *     (remote.c), where raft_ext.forward_submit does the above and returns
+ *     the outcome, then waits until this node has applied that entry too.
  * It keeps trying (election in progress, leader changed, entry lost to a
  * new leader before commit: all safe to retry because nothing was applied)
  * until statement_timeout, or raft_ext.submit_timeout when that is 0.  A
  * timeout or cancel after the entry may have been appended is reported as
  * SQLSTATE 40003 (outcome unknown), never as a failure.
  *
- * The statement's own error is re-raised with its SQLSTATE, message, detail
- * and hint.
+ * The statement's notices are relayed and its own error is re-raised, with
+ * its SQLSTATE, message, detail and hint (raft_outcome_raise).
  *
  * Locking: through request.c (slots) and shmem.h (status).
  */
@@ -33,7 +32,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/dsm.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
@@ -41,6 +39,7 @@
 #include "utils/timestamp.h"
 
 #include "config.h"
+#include "outcome.h"
 #include "payload.h"
 #include "raft/raft.h"
 #include "remote.h"
@@ -54,59 +53,37 @@ PG_FUNCTION_INFO_V1(raft_ext_sql_forward_submit);
 /* Room for the session settings captured with a statement (payload.c). */
 #define RAFT_SUBMIT_SETTINGS_ALLOWANCE (64 * 1024)
 
+/* How one attempt to have the statement applied ended. */
 typedef enum RaftSubmitStep
 {
-	RAFT_SUBMIT_DONE,			/* outcome known: applied (ok or statement error) */
+	RAFT_SUBMIT_DONE,			/* applied: its outcome is known */
 	RAFT_SUBMIT_RETRY,			/* nothing appended; try again */
 	RAFT_SUBMIT_UNKNOWN,		/* may have been appended; we cannot tell */
 	RAFT_SUBMIT_TIMEOUT			/* nothing appended and the deadline passed */
 } RaftSubmitStep;
 
-typedef struct RaftSubmitResult
+typedef struct RaftSubmitAttempt
 {
-	uint64		index;
-	uint64		term;
-	bool		has_index;
-	char	   *command_tag;
-	bool		has_rows;
-	uint64		rows;
-	int			sqlerrcode;		/* 0: success */
-	char	   *message;
-	char	   *detail;
-	char	   *hint;
-	int			leader_hint;	/* RETRY: who the leader may be */
-	char	   *problem;		/* RETRY/UNKNOWN: what went wrong, for messages */
-} RaftSubmitResult;
-
-static void
-raft_submit_result_from_slot(const RaftSlot *s, RaftSubmitResult *r)
-{
-	r->index = s->index;
-	r->term = s->term;
-	r->has_index = s->index != 0;
-	r->command_tag = pstrdup(s->command_tag);
-	r->has_rows = s->has_rows;
-	r->rows = s->rows;
-	r->sqlerrcode = s->result == RAFT_RESULT_STATEMENT_ERROR ? s->sqlerrcode : 0;
-	r->message = s->message[0] ? pstrdup(s->message) : NULL;
-	r->detail = s->detail[0] ? pstrdup(s->detail) : NULL;
-	r->hint = s->hint[0] ? pstrdup(s->hint) : NULL;
-	r->leader_hint = s->leader_hint;
-}
+	RaftSubmitStep step;
+	RaftOutcome *outcome;		/* DONE: the entry's outcome; UNKNOWN: its
+								 * index and term when known (else NULL) */
+	int			leader_hint;	/* RETRY: who may lead */
+	char	   *problem;		/* RETRY, UNKNOWN, TIMEOUT: what went wrong */
+} RaftSubmitAttempt;
 
 /* Raise "outcome unknown" (40003), from inside a PG_CATCH or not. */
 static void
-raft_submit_throw_unknown(const RaftSubmitResult *r, const char *why)
+raft_submit_throw_unknown(const RaftOutcome *where, const char *why)
 {
-	if (r->has_index)
+	if (where != NULL && where->index != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
 				 errmsg("raft_submit: the outcome of the statement is unknown"),
 				 errdetail("It was appended to the Raft log at index %llu (term %llu), but %s before it was applied on this node. It may still be committed and applied on every node.",
-						   (unsigned long long) r->index, (unsigned long long) r->term, why),
+						   (unsigned long long) where->index, (unsigned long long) where->term, why),
 				 errhint("Once raft_status.last_applied reaches %llu, SELECT * FROM raft_ext.outcome WHERE log_index = %llu shows whether it ran (a row with term %llu) and how.",
-						 (unsigned long long) r->index, (unsigned long long) r->index,
-						 (unsigned long long) r->term)));
+						 (unsigned long long) where->index, (unsigned long long) where->index,
+						 (unsigned long long) where->term)));
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
 			 errmsg("raft_submit: the outcome of the statement is unknown"),
@@ -116,18 +93,28 @@ raft_submit_throw_unknown(const RaftSubmitResult *r, const char *why)
 
 /* Convert the error being handled in a PG_CATCH block into 40003. */
 static void
-raft_submit_rethrow_as_unknown(MemoryContext cxt, const RaftSubmitResult *r)
+raft_submit_rethrow_as_unknown(MemoryContext cxt, const RaftOutcome *where)
 {
 	ErrorData  *edata;
-	char	   *why;
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
 	if (edata->elevel > ERROR)
 		PG_RE_THROW();
 	FlushErrorState();
-	why = psprintf("the wait ended (%s)", edata->message ? edata->message : "interrupted");
-	raft_submit_throw_unknown(r, why);
+	raft_submit_throw_unknown(where, psprintf("the wait ended (%s)",
+											  edata->message ? edata->message : "interrupted"));
+}
+
+/* Where a request stood, as an outcome that only says where (index, term). */
+static RaftOutcome *
+raft_submit_where(const RaftRequestResult *r)
+{
+	RaftOutcome *where = palloc0(sizeof(RaftOutcome));
+
+	where->index = r->index;
+	where->term = r->term;
+	return where;
 }
 
 /*
@@ -135,110 +122,94 @@ raft_submit_rethrow_as_unknown(MemoryContext cxt, const RaftSubmitResult *r)
  * forwarded: the caller is a follower's raft_submit (forward_submit), which
  * drops its connection when it gives up: stop waiting then.
  */
-static RaftSubmitStep
+static void
 raft_submit_local(const char *payload, Size len, TimestampTz deadline, bool forwarded,
-				  RaftSubmitResult *r)
+				  RaftSubmitAttempt *a)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	dsm_segment *volatile seg = NULL;
-	RaftSlot   *s = palloc0(sizeof(RaftSlot));
+	RaftRequestResult r;
 	bool		done = false;
 
-	/*
-	 * A small payload goes in our slot; creating, attaching and destroying
-	 * a DSM segment costs several system calls on both sides.
-	 */
-	if (len <= RAFT_SHMEM_INLINE_PAYLOAD_LEN)
-		raft_request_begin(RAFT_REQ_SUBMIT, DSM_HANDLE_INVALID, payload, len, 0, 0);
-	else
-	{
-		seg = dsm_create(len, DSM_CREATE_NULL_IF_MAXSEGMENTS);
-		if (seg == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("raft_submit: too many dynamic shared memory segments"),
-					 errhint("Too many statements are being submitted at once; retry.")));
-		memcpy(dsm_segment_address(seg), payload, len);
-		raft_request_begin(RAFT_REQ_SUBMIT, dsm_segment_handle(seg), NULL, len, 0, 0);
-	}
+	raft_request_begin(RAFT_REQ_SUBMIT, payload, len, 0, 0);
 	PG_TRY();
 	{
-		done = raft_request_wait(s, deadline, forwarded);
+		done = raft_request_wait(&r, deadline, forwarded);
 	}
 	PG_CATCH();
 	{
-		raft_request_end(s);
-
 		/*
 		 * Cancelled or timed out once the worker had the statement: it may
 		 * commit, or (DONE) did, just as the interrupt came.  That is an
 		 * unknown outcome for the client, never a failure.
 		 */
-		if (s->state == RAFT_SLOT_TAKEN || s->state == RAFT_SLOT_PROPOSED ||
-			s->state == RAFT_SLOT_DONE)
-		{
-			raft_submit_result_from_slot(s, r);
-			raft_submit_rethrow_as_unknown(cxt, r);
-		}
+		raft_request_end(&r);
+		if (r.state == RAFT_SLOT_TAKEN || r.state == RAFT_SLOT_PROPOSED ||
+			r.state == RAFT_SLOT_DONE)
+			raft_submit_rethrow_as_unknown(cxt, raft_submit_where(&r));
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	raft_request_end(s);
-	if (seg != NULL)
-		dsm_detach(seg);
+	raft_request_end(done ? NULL : &r);
 
-	if (!done && s->state == RAFT_SLOT_DONE)
-		done = true;			/* finished just as we gave up */
-	raft_submit_result_from_slot(s, r);
-	if (!done)
+	a->leader_hint = r.leader_hint;
+	a->problem = r.problem;
+	if (r.state != RAFT_SLOT_DONE)
 	{
-		if (s->state == RAFT_SLOT_TAKEN || s->state == RAFT_SLOT_PROPOSED)
+		if (r.state == RAFT_SLOT_TAKEN || r.state == RAFT_SLOT_PROPOSED)
 		{
-			r->problem = pstrdup("the timeout expired");
-			return RAFT_SUBMIT_UNKNOWN;
+			a->step = RAFT_SUBMIT_UNKNOWN;
+			a->outcome = raft_submit_where(&r);
+			a->problem = pstrdup("the timeout expired");
+			return;
 		}
-		r->problem = pstrdup("the Raft worker did not take the statement in time");
-		return RAFT_SUBMIT_TIMEOUT;
+		a->step = RAFT_SUBMIT_TIMEOUT;
+		a->problem = pstrdup("the Raft worker did not take the statement in time");
+		return;
 	}
-	switch (s->result)
+	switch (r.code)
 	{
 		case RAFT_RESULT_OK:
-		case RAFT_RESULT_STATEMENT_ERROR:
-			return RAFT_SUBMIT_DONE;
+			a->step = RAFT_SUBMIT_DONE;
+			a->outcome = r.outcome;
+			return;
 		case RAFT_RESULT_NOT_LEADER:
-			r->problem = pstrdup("this node stopped being the leader");
-			return RAFT_SUBMIT_RETRY;
+			a->step = RAFT_SUBMIT_RETRY;
+			a->problem = pstrdup("this node stopped being the leader");
+			return;
 		case RAFT_RESULT_BUSY:
-			r->problem = pstrdup("a leadership transfer is in progress");
-			return RAFT_SUBMIT_RETRY;
+			a->step = RAFT_SUBMIT_RETRY;
+			a->problem = pstrdup("a leadership transfer is in progress");
+			return;
 		case RAFT_RESULT_LOST:
-			r->problem = pstrdup("a new leader replaced the entry before it was committed");
-			return RAFT_SUBMIT_RETRY;
+			a->step = RAFT_SUBMIT_RETRY;
+			a->problem = pstrdup("a new leader replaced the entry before it was committed");
+			return;
 		default:
-			if (r->has_index)
+			if (r.index != 0)
 			{
-				r->problem = pstrdup(s->message);
-				return RAFT_SUBMIT_UNKNOWN;
+				a->step = RAFT_SUBMIT_UNKNOWN;
+				a->outcome = raft_submit_where(&r);
+				return;
 			}
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("raft_submit: the Raft worker could not append the statement: %s", s->message)));
+					 errmsg("raft_submit: the Raft worker could not append the statement: %s",
+							r.problem ? r.problem : "no reason given")));
 	}
-	return RAFT_SUBMIT_RETRY;	/* keep compiler quiet */
 }
 
 /* On a follower, after the leader applied it: wait until we have applied it too. */
 static void
-raft_submit_wait_local_apply(RaftSubmitResult *r, TimestampTz deadline)
+raft_submit_wait_local_apply(const RaftOutcome *o, TimestampTz deadline)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	RaftSlot   *s = palloc0(sizeof(RaftSlot));
+	RaftRequestResult r;
 	bool		done = false;
 
-	raft_request_begin(RAFT_REQ_WAIT_APPLIED, DSM_HANDLE_INVALID, NULL, 0, 0, r->index);
+	raft_request_begin(RAFT_REQ_WAIT_APPLIED, NULL, 0, 0, o->index);
 	PG_TRY();
 	{
-		done = raft_request_wait(s, deadline, false);
+		done = raft_request_wait(&r, deadline, false);
 	}
 	PG_CATCH();
 	{
@@ -253,7 +224,7 @@ raft_submit_wait_local_apply(RaftSubmitResult *r, TimestampTz deadline)
 		FlushErrorState();
 		ereport(WARNING,
 				(errmsg("raft_submit: the statement was committed at log index %llu, but this node had not applied it yet when the wait ended (%s)",
-						(unsigned long long) r->index, edata->message ? edata->message : "interrupted")));
+						(unsigned long long) o->index, edata->message ? edata->message : "interrupted")));
 		return;
 	}
 	PG_END_TRY();
@@ -261,7 +232,7 @@ raft_submit_wait_local_apply(RaftSubmitResult *r, TimestampTz deadline)
 	if (!done)
 		ereport(WARNING,
 				(errmsg("raft_submit: the statement was committed at log index %llu, but this node has not applied it yet",
-						(unsigned long long) r->index),
+						(unsigned long long) o->index),
 				 errhint("A read on this node may not see it yet; raft_barrier() waits for it.")));
 }
 
@@ -274,9 +245,9 @@ raft_submit_remaining_ms(TimestampTz deadline)
 }
 
 /* On a follower: have the leader append and apply it. */
-static RaftSubmitStep
+static void
 raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadline,
-					RaftSubmitResult *r)
+					RaftSubmitAttempt *a)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	const RaftPeerList *peers = raft_conf_peers();
@@ -286,8 +257,9 @@ raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadl
 
 	if (idx < 0)
 	{
-		r->problem = psprintf("the leader, node %d, is not in raft_ext.peers", leader);
-		return RAFT_SUBMIT_RETRY;
+		a->step = RAFT_SUBMIT_RETRY;
+		a->problem = psprintf("the leader, node %d, is not in raft_ext.peers", leader);
+		return;
 	}
 	PG_TRY();
 	{
@@ -297,32 +269,31 @@ raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadl
 	PG_CATCH();
 	{
 		if (sent)
-		{
-			r->has_index = false;
-			raft_submit_rethrow_as_unknown(cxt, r);
-		}
+			raft_submit_rethrow_as_unknown(cxt, NULL);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
+	a->leader_hint = rr.leader_id;
+	a->outcome = rr.outcome;
 	switch (rr.status)
 	{
 		case RAFT_REMOTE_NOT_SENT:
-			r->problem = psprintf("could not reach the leader, node %d: %s", leader, rr.error);
-			return RAFT_SUBMIT_RETRY;
+			a->step = RAFT_SUBMIT_RETRY;
+			a->problem = psprintf("could not reach the leader, node %d: %s", leader, rr.error);
+			return;
 		case RAFT_REMOTE_LOST:
-			r->has_index = false;
-			if (rr.timed_out)
-				r->problem = psprintf("the leader, node %d, did not answer in time", leader);
-			else
-				r->problem = psprintf("the connection to the leader, node %d, failed (%s)", leader, rr.error);
-			return RAFT_SUBMIT_UNKNOWN;
+			a->step = RAFT_SUBMIT_UNKNOWN;
+			a->problem = rr.timed_out ?
+				psprintf("the leader, node %d, did not answer in time", leader) :
+				psprintf("the connection to the leader, node %d, failed (%s)", leader, rr.error);
+			return;
 		case RAFT_REMOTE_REMOTE_ERROR:
 			if (rr.sqlerrcode == ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN)
 			{
-				r->has_index = false;
-				r->problem = psprintf("the leader, node %d, reported: %s", leader, rr.error);
-				return RAFT_SUBMIT_UNKNOWN;
+				a->step = RAFT_SUBMIT_UNKNOWN;
+				a->problem = psprintf("the leader, node %d, reported: %s", leader, rr.error);
+				return;
 			}
 			ereport(ERROR,
 					(errcode(rr.sqlerrcode),
@@ -332,48 +303,26 @@ raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadl
 					 errhint("%s", rr.hint ? rr.hint :
 							 "The role in raft_ext.peers' connection strings needs USAGE on schema raft_ext and EXECUTE on raft_ext.forward_submit(bytea, integer) on every node.")));
 			break;
-		case RAFT_REMOTE_ROW:
-			break;
+		case RAFT_REMOTE_APPLIED:
+			a->step = RAFT_SUBMIT_DONE;
+			raft_submit_wait_local_apply(rr.outcome, deadline);
+			return;
+		case RAFT_REMOTE_UNKNOWN:
+			a->step = RAFT_SUBMIT_UNKNOWN;
+			a->problem = psprintf("the leader, node %d, reported: %s", leader,
+								  rr.error ? rr.error : "outcome unknown");
+			return;
+		case RAFT_REMOTE_RETRY:
+			a->step = RAFT_SUBMIT_RETRY;
+			a->problem = psprintf("node %d could not append it: %s", leader,
+								  rr.error ? rr.error : "not the leader");
+			return;
 	}
-
-	r->leader_hint = rr.leader_id;
-	r->has_index = rr.has_index;
-	r->index = rr.index;
-	r->term = rr.term;
-	if (rr.row_status && (strcmp(rr.row_status, "applied") == 0 ||
-						  strcmp(rr.row_status, "error") == 0))
-	{
-		r->command_tag = rr.command_tag;
-		r->has_rows = rr.has_rows;
-		r->rows = rr.rows;
-		r->sqlerrcode = 0;
-		if (strcmp(rr.row_status, "error") == 0)
-		{
-			const char *st = rr.row_sqlstate;
-
-			r->sqlerrcode = (st && strlen(st) == 5) ?
-				MAKE_SQLSTATE(st[0], st[1], st[2], st[3], st[4]) : ERRCODE_INTERNAL_ERROR;
-		}
-		r->message = rr.row_message;
-		r->detail = rr.row_detail;
-		r->hint = rr.row_hint;
-		raft_submit_wait_local_apply(r, deadline);
-		return RAFT_SUBMIT_DONE;
-	}
-	if (rr.row_status && strcmp(rr.row_status, "unknown") == 0)
-	{
-		r->problem = psprintf("the leader, node %d, reported: %s", leader,
-							  rr.row_message ? rr.row_message : "outcome unknown");
-		return RAFT_SUBMIT_UNKNOWN;
-	}
-	r->problem = psprintf("node %d could not append it: %s", leader,
-						  rr.row_message ? rr.row_message : "not the leader");
-	return RAFT_SUBMIT_RETRY;
 }
 
 /* Submit a payload: loop until its outcome is known.  Raises on timeouts. */
-static void
-raft_submit_payload(const char *payload, Size len, RaftSubmitResult *r)
+static RaftOutcome *
+raft_submit_payload(const char *payload, Size len)
 {
 	TimestampTz deadline = raft_request_deadline();
 	RaftStatusSnapshot *st = palloc(sizeof(RaftStatusSnapshot));
@@ -382,36 +331,36 @@ raft_submit_payload(const char *payload, Size len, RaftSubmitResult *r)
 
 	for (;;)
 	{
-		RaftSubmitStep step;
+		RaftSubmitAttempt a;
 		int			leader;
 
 		CHECK_FOR_INTERRUPTS();
 		raft_request_status(st);
 		leader = st->leader_id != 0 ? st->leader_id : leader_hint;
 
-		memset(r, 0, sizeof(*r));
+		memset(&a, 0, sizeof(a));
 		if (st->worker_state == RAFT_WORKER_RUNNING && st->role == RAFT_LEADER)
-			step = raft_submit_local(payload, len, deadline, false, r);
+			raft_submit_local(payload, len, deadline, false, &a);
 		else if (st->worker_state == RAFT_WORKER_RUNNING && leader != 0 &&
 				 leader != raft_ext_node_id)
-			step = raft_submit_forward(leader, payload, len, deadline, r);
+			raft_submit_forward(leader, payload, len, deadline, &a);
 		else
 		{
-			step = RAFT_SUBMIT_RETRY;
-			r->problem = st->worker_state != RAFT_WORKER_RUNNING ?
+			a.step = RAFT_SUBMIT_RETRY;
+			a.problem = st->worker_state != RAFT_WORKER_RUNNING ?
 				pstrdup("the Raft worker of this node is not running") :
 				pstrdup("no leader is known");
 		}
 
-		if (step == RAFT_SUBMIT_DONE)
-			return;
-		if (step == RAFT_SUBMIT_UNKNOWN)
-			raft_submit_throw_unknown(r, r->problem ? r->problem : "the wait ended");
-		if (r->problem)
-			problem = r->problem;
-		leader_hint = (r->leader_hint != raft_ext_node_id) ? r->leader_hint : 0;
+		if (a.step == RAFT_SUBMIT_DONE)
+			return a.outcome;
+		if (a.step == RAFT_SUBMIT_UNKNOWN)
+			raft_submit_throw_unknown(a.outcome, a.problem ? a.problem : "the wait ended");
+		if (a.problem)
+			problem = a.problem;
+		leader_hint = (a.leader_hint != raft_ext_node_id) ? a.leader_hint : 0;
 
-		if (step == RAFT_SUBMIT_TIMEOUT ||
+		if (a.step == RAFT_SUBMIT_TIMEOUT ||
 			TimestampDifferenceExceeds(deadline, GetCurrentTimestamp(), 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
@@ -453,7 +402,7 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	int			limit;
 	char	   *payload;
 	Size		plen;
-	RaftSubmitResult r;
+	RaftOutcome *o;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	const char *c;
@@ -506,22 +455,10 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 				 errdetail("They take %zu bytes; the limit is %d bytes.", plen,
 						   limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE),
 				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));
-	raft_submit_payload(payload, plen, &r);
+	o = raft_submit_payload(payload, plen);
 
-	/*
-	 * The statement's own error, raised at apply: it was appended and
-	 * committed, and this is its outcome on every node.  The context line
-	 * says so, and where to find it: an error before anything was appended
-	 * never has one.
-	 */
-	if (r.sqlerrcode != 0)
-		ereport(ERROR,
-				(errcode(r.sqlerrcode),
-				 errmsg_internal("%s", r.message ? r.message : "statement failed"),
-				 r.detail ? errdetail_internal("%s", r.detail) : 0,
-				 r.hint ? errhint("%s", r.hint) : 0,
-				 errcontext("applied as Raft log entry %llu (term %llu); this error is its recorded outcome (raft_ext.outcome) on every node",
-							(unsigned long long) r.index, (unsigned long long) r.term)));
+	raft_outcome_relay_notices(o);
+	raft_outcome_raise(o);
 
 	/*
 	 * The executor has already built our result type for this query: reuse
@@ -532,14 +469,14 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 						((ReturnSetInfo *) fcinfo->resultinfo) != NULL &&
 						((ReturnSetInfo *) fcinfo->resultinfo)->expectedDesc != NULL ?
 						MAT_SRF_USE_EXPECTED_DESC : 0);
-	values[0] = Int64GetDatum((int64) r.index);
-	values[1] = Int64GetDatum((int64) r.term);
-	if (r.command_tag && r.command_tag[0])
-		values[2] = CStringGetTextDatum(r.command_tag);
+	values[0] = Int64GetDatum((int64) o->index);
+	values[1] = Int64GetDatum((int64) o->term);
+	if (o->command_tag && o->command_tag[0])
+		values[2] = CStringGetTextDatum(o->command_tag);
 	else
 		nulls[2] = true;
-	if (r.has_rows)
-		values[3] = Int64GetDatum((int64) r.rows);
+	if (o->has_rows)
+		values[3] = Int64GetDatum((int64) o->rows);
 	else
 		nulls[3] = true;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -548,8 +485,11 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 
 /*
  * raft_ext.forward_submit(payload bytea, timeout_ms integer) on the leader,
- * called by a follower's raft_submit.  Never loops to another node: if this
- * node cannot append, it answers 'retry' with the leader it knows.
+ * called by a follower's raft_submit: OUT status ('applied', 'unknown' or
+ * 'retry'), leader_id (who this node thinks leads), problem (unknown,
+ * retry: why), outcome (applied: the entry's encoded outcome; unknown: its
+ * index and term, when known).  Never loops to another node: if this node
+ * cannot append, it answers 'retry' with the leader it knows.
  */
 Datum
 raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
@@ -561,14 +501,11 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 	RaftPayload p;
 	const char *bad;
 	TupleDesc	tupdesc;
-	Datum		values[10];
-	bool		nulls[10];
+	Datum		values[4];
+	bool		nulls[4] = {false, true, true, true};
 	RaftStatusSnapshot *st = palloc(sizeof(RaftStatusSnapshot));
-	RaftSubmitResult r;
-	RaftSubmitStep step;
-	const char *status;
+	RaftSubmitAttempt a;
 	TimestampTz deadline;
-	int			i;
 
 	raft_shmem_require();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -608,81 +545,41 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 			deadline = d;
 	}
 
-	memset(&r, 0, sizeof(r));
+	memset(&a, 0, sizeof(a));
 	raft_request_status(st);
 	if (st->worker_state == RAFT_WORKER_RUNNING && st->role == RAFT_LEADER)
-		step = raft_submit_local(payload, len, deadline, true, &r);
+		raft_submit_local(payload, len, deadline, true, &a);
 	else
 	{
-		step = RAFT_SUBMIT_RETRY;
-		r.leader_hint = st->leader_id;
-		r.problem = pstrdup("not the leader");
+		a.step = RAFT_SUBMIT_RETRY;
+		a.leader_hint = st->leader_id;
+		a.problem = pstrdup("not the leader");
 	}
 
-	for (i = 0; i < 10; i++)
-		nulls[i] = true;
-	switch (step)
+	values[0] = CStringGetTextDatum(a.step == RAFT_SUBMIT_DONE ? "applied" :
+									a.step == RAFT_SUBMIT_UNKNOWN ? "unknown" : "retry");
+	if (a.leader_hint != 0)
 	{
-		case RAFT_SUBMIT_DONE:
-			status = r.sqlerrcode ? "error" : "applied";
-			break;
-		case RAFT_SUBMIT_UNKNOWN:
-			status = "unknown";
-			break;
-		default:
-			status = "retry";
-			break;
+		values[1] = Int32GetDatum(a.leader_hint);
+		nulls[1] = false;
 	}
-	values[0] = CStringGetTextDatum(status);
-	nulls[0] = false;
-	if (r.has_index)
+	if (a.problem)
 	{
-		values[1] = Int64GetDatum((int64) r.index);
-		values[2] = Int64GetDatum((int64) r.term);
-		nulls[1] = nulls[2] = false;
+		values[2] = CStringGetTextDatum(a.problem);
+		nulls[2] = false;
 	}
-	if (step == RAFT_SUBMIT_DONE)
+	if (a.outcome)
 	{
-		if (r.command_tag && r.command_tag[0])
-		{
-			values[3] = CStringGetTextDatum(r.command_tag);
-			nulls[3] = false;
-		}
-		if (r.has_rows)
-		{
-			values[4] = Int64GetDatum((int64) r.rows);
-			nulls[4] = false;
-		}
-		if (r.sqlerrcode)
-		{
-			values[5] = CStringGetTextDatum(unpack_sql_state(r.sqlerrcode));
-			nulls[5] = false;
-		}
-		if (r.message)
-		{
-			values[6] = CStringGetTextDatum(r.message);
-			nulls[6] = false;
-		}
-		if (r.detail)
-		{
-			values[7] = CStringGetTextDatum(r.detail);
-			nulls[7] = false;
-		}
-		if (r.hint)
-		{
-			values[8] = CStringGetTextDatum(r.hint);
-			nulls[8] = false;
-		}
-	}
-	else if (r.problem)
-	{
-		values[6] = CStringGetTextDatum(r.problem);
-		nulls[6] = false;
-	}
-	if (r.leader_hint != 0)
-	{
-		values[9] = Int32GetDatum(r.leader_hint);
-		nulls[9] = false;
+		StringInfoData buf;
+		bytea	   *enc;
+
+		initStringInfo(&buf);
+		raft_outcome_encode(&buf, a.outcome);
+		enc = palloc(VARHDRSZ + buf.len);
+		SET_VARSIZE(enc, VARHDRSZ + buf.len);
+		memcpy(VARDATA(enc), buf.data, buf.len);
+		values[3] = PointerGetDatum(enc);
+		nulls[3] = false;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -1,5 +1,8 @@
 /*
- * transport.c — raft_ext's node-to-node message transport over libpq.
+ * transport.c — raft_ext's node-to-node message transport over libpq, both
+ * halves: the sending half runs in the Raft worker, the receiving half
+ * (raft_ext.deliver_stream(), at the end of this file) in the backend that
+ * serves a peer's connection.
  *
  * The Raft worker keeps one long-lived, non-blocking libpq connection per
  * peer.  Once connected it sends, once,
@@ -32,8 +35,8 @@
  * is left goes out with PQflush in raft_transport_poll/raft_transport_wait,
  * which waits for write-readiness while libpq still holds output.  libpq's
  * output buffer grows without limit in non-blocking mode, so the bytes and
- * messages queued since it was last empty are bounded here
- * (raft_transport_set_limits): beyond the bounds, and whenever the peer is
+ * messages queued since it was last empty are bounded here (1024 messages,
+ * 8 MB): beyond the bounds, and whenever the peer is
  * not READY, raft_transport_send drops the message and counts it: Raft
  * tolerates loss and the leader retries.  Output pending for
  * RAFT_TRANSPORT_STALL_TIMEOUT_MS without the socket once becoming writable
@@ -76,9 +79,11 @@
  * a message allocates nothing here (libpq copies the payload into its own
  * output buffer); only errors allocate (the peer's last_error text).
  *
- * Locking: none.  All of this is private to the Raft worker process and
- * must only be called from that process's main thread of control (not from
- * signal handlers).
+ * Locking: the sending half takes none: all of it is private to the Raft
+ * worker process and must only be called from that process's main thread
+ * of control (not from signal handlers).  The receiving half (at the end of
+ * this file) runs in the backends serving the peers and takes only the
+ * inbox's lock, inside raft_shmem_inbox_push().
  */
 #include "postgres.h"
 
@@ -86,15 +91,23 @@
 #include <poll.h>
 
 #include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "fmgr.h"
 #include "libpq-fe.h"
+#include "libpq/libpq.h"
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/tcopprot.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "shmem.h"
 #include "transport.h"
 
 /* What starts the stream on the peer (sql_control.c). */
@@ -118,9 +131,9 @@
  */
 #define RAFT_TRANSPORT_STALL_TIMEOUT_MS	10000
 
-/* Default bounds on what libpq may hold for one peer (raft_transport_set_limits). */
-#define RAFT_TRANSPORT_DEFAULT_MAX_QUEUED	1024
-#define RAFT_TRANSPORT_DEFAULT_MAX_BYTES	(8 * 1024 * 1024)
+/* Bounds on what libpq may hold for one peer (see "Sending" above). */
+#define RAFT_TRANSPORT_MAX_QUEUED	1024
+#define RAFT_TRANSPORT_MAX_BYTES	(8 * 1024 * 1024)
 
 /* The largest payload one CopyData message can carry (the peer's limit). */
 #define RAFT_TRANSPORT_MAX_MESSAGE	(MaxAllocSize - 1 - 4)
@@ -227,8 +240,6 @@ static WaitEventSet *transport_wes = NULL;
 static WaitEvent *transport_wes_events = NULL;
 static bool transport_wes_dirty = true;
 
-static int	transport_max_queued = RAFT_TRANSPORT_DEFAULT_MAX_QUEUED;
-static uint64 transport_max_bytes = RAFT_TRANSPORT_DEFAULT_MAX_BYTES;
 
 static bool transport_exit_hook_registered = false;
 static TimestampTz transport_unknown_node_logged = 0;
@@ -316,21 +327,6 @@ transport_log_allowed(RaftTransportLogLimit *lim, TimestampTz now, int *suppress
 	*suppressed = lim->suppressed;
 	lim->suppressed = 0;
 	return true;
-}
-
-/*
- * Case-insensitive "does s mention a password?".  Used to keep libpq's parse
- * errors, which quote pieces of the connection string, out of the log.
- */
-static bool
-transport_mentions_password(const char *s)
-{
-	for (; *s; s++)
-	{
-		if (pg_strncasecmp(s, "password", 8) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* Does libpq treat this dbname value as a connection string (expand_dbname)? */
@@ -992,68 +988,32 @@ raft_transport_init(int npeers, const int *node_ids, const char *const *conninfo
 	char	   *appname;
 	int		   *timeouts;
 
-	if (npeers < 0)
-		elog(ERROR, "raft_transport_init: negative number of peers");
-
 	/*
-	 * Validate everything before touching any state, so that an error leaves
-	 * the previous transport (if any) intact.  A malformed connection string
-	 * is refused now rather than failing at every retry.
+	 * The peers list was validated when the setting was loaded (config.c);
+	 * here only connect_timeout is read from each connection string, to
+	 * honour it as libpq would (it is in seconds).
 	 */
 	timeouts = palloc(sizeof(int) * Max(npeers, 1));
 	for (int i = 0; i < npeers; i++)
 	{
-		const char *conninfo = conninfos[i];
-
-		if (conninfo == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("no connection string for raft_ext node %d", node_ids[i]),
-					 errhint("Check raft_ext.peers.")));
-		for (int j = 0; j < i; j++)
-		{
-			if (node_ids[j] == node_ids[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("raft_ext node %d is listed twice", node_ids[i]),
-						 errhint("Check raft_ext.peers.")));
-		}
+		PQconninfoOption *opts;
 
 		timeouts[i] = RAFT_TRANSPORT_CONNECT_TIMEOUT_MS;
-		if (transport_is_conninfo_string(conninfo))
+		if (!transport_is_conninfo_string(conninfos[i]))
+			continue;
+		opts = PQconninfoParse(conninfos[i], NULL);
+		for (PQconninfoOption *o = opts; o && o->keyword; o++)
 		{
-			char	   *err = NULL;
-			PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
-
-			if (opts == NULL)
+			if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
 			{
-				/* libpq's message quotes pieces of the string: not if it has a password. */
-				char	   *detail = NULL;
+				int			secs = atoi(o->val);
 
-				if (err && !transport_mentions_password(conninfo))
-					detail = transport_one_line_copy(CurrentMemoryContext, err);
-				if (err)
-					PQfreemem(err);
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid connection string for raft_ext node %d", node_ids[i]),
-						 detail ? errdetail_internal("%s", detail) :
-						 errdetail("The connection string could not be parsed; it is not shown because it contains a password."),
-						 errhint("Check raft_ext.peers.")));
+				if (secs > 0)
+					timeouts[i] = Min(secs, INT_MAX / 1000) * 1000;
 			}
-			for (PQconninfoOption *o = opts; o->keyword; o++)
-			{
-				/* connect_timeout is in seconds; honour it, as libpq would. */
-				if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
-				{
-					int			secs = atoi(o->val);
-
-					if (secs > 0)
-						timeouts[i] = Min(secs, INT_MAX / 1000) * 1000;
-				}
-			}
-			PQconninfoFree(opts);
 		}
+		if (opts)
+			PQconninfoFree(opts);
 	}
 
 	if (transport_context)
@@ -1121,31 +1081,14 @@ raft_transport_init(int npeers, const int *node_ids, const char *const *conninfo
 	}
 }
 
-void
-raft_transport_set_limits(int max_messages, size_t max_bytes)
-{
-	transport_max_queued = Max(max_messages, 1);
-	transport_max_bytes = Max(max_bytes, 1);
-}
-
 /* Would a message of len bytes be queued for this READY peer now? */
 static bool
 transport_peer_has_room(RaftTransportPeer *peer, size_t len)
 {
 	if (peer->queued_msgs == 0)
 		return true;			/* a message larger than the bound still goes alone */
-	return peer->queued_msgs < transport_max_queued &&
-		peer->queued_bytes + len + RAFT_TRANSPORT_COPYDATA_OVERHEAD <= transport_max_bytes;
-}
-
-bool
-raft_transport_can_send(int node_id)
-{
-	RaftTransportPeer *peer = transport_find_peer(node_id);
-
-	return peer != NULL &&
-		peer->state == RAFT_TRANSPORT_READY &&
-		transport_peer_has_room(peer, 0);
+	return peer->queued_msgs < RAFT_TRANSPORT_MAX_QUEUED &&
+		peer->queued_bytes + len + RAFT_TRANSPORT_COPYDATA_OVERHEAD <= RAFT_TRANSPORT_MAX_BYTES;
 }
 
 void
@@ -1339,4 +1282,299 @@ raft_transport_shutdown(void)
 	if (transport_context)
 		MemoryContextDelete(transport_context);
 	transport_context = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * The receiving half: the peers' entry points, run by the backends that
+ * serve the other nodes' connections (not by the Raft worker).
+ *
+ * raft_ext.deliver_stream: what a peer's transport runs once per
+ * connection, as CALL raft_ext.deliver_stream().  It answers with
+ * CopyInResponse and then reads CopyData messages, one Raft message each,
+ * exactly as COPY FROM STDIN reads them (copyfromparse.c, CopyGetData),
+ * until CopyDone.  Each message is checked for size only and pushed into
+ * the shared-memory inbox; the Raft worker is woken once per batch of
+ * messages already received (when the input buffer runs dry, or every
+ * RAFT_STREAM_WAKE_BATCH messages), and decodes them defensively.  A message
+ * of a refused size is counted (raft_status.messages_dropped) and skipped:
+ * it does not end the stream.  The procedure
+ *   - needs a non-atomic CALL (top level, outside a transaction block): it
+ *     commits the CALL's transaction once before looping (SPI_commit, which
+ *     also forgets the portal's snapshot) and again every
+ *     RAFT_STREAM_COMMIT_INTERVAL_MS while it runs, so a stream holds no
+ *     snapshot and no xmin (pg_stat_activity.backend_xmin stays NULL) and
+ *     its xact_start stays recent;
+ *   - switches statement_timeout off for itself (idle_session_timeout and
+ *     idle_in_transaction_session_timeout are only armed while a backend
+ *     waits for a new command, never during a CALL);
+ *   - checks for interrupts between messages; while it waits for input,
+ *     pg_terminate_backend, a shutdown and postmaster death end it at once
+ *     (as in any read from the client), a query cancel once the next
+ *     message is in;
+ *   - ends with an error that closes the connection (FATAL) once the stream
+ *     has started: libpq does not read an ErrorResponse while it is in
+ *     COPY IN state, so a plain ERROR would leave the sender streaming into
+ *     a session that ignores it; a closed connection is something the sender
+ *     sees at once.  EOF from the client (the peer's server died) is FATAL
+ *     too, without trying to send anything.
+ * EXECUTE is checked by CALL; it is revoked from PUBLIC and granted to the
+ * peers' role (README).
+ *
+ * raft_ext.deliver: the same for one message, as a SQL function (tests and
+ * manual use).  Pushes the bytes into the shared-memory inbox and wakes the
+ * Raft worker; returns at once.  It does not look at the bytes either.
+ * --------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(raft_ext_sql_deliver);
+PG_FUNCTION_INFO_V1(raft_ext_sql_deliver_stream);
+
+/* Wake the Raft worker at least every this many messages of one batch. */
+#define RAFT_STREAM_WAKE_BATCH	64
+
+/* Commit the stream's (empty) transaction again after this long. */
+#define RAFT_STREAM_COMMIT_INTERVAL_MS	10000
+
+/* Log refused messages at most once per this interval (per stream). */
+#define RAFT_STREAM_REFUSED_LOG_MS	10000
+
+/* A message buffer that grew beyond this is given back after use. */
+#define RAFT_STREAM_KEEP_BUFFER	(1024 * 1024)
+
+/* Can the inbox take a message of len bytes at all (both entry points)? */
+#define RAFT_DELIVER_SIZE_HINT \
+	"Messages must be non-empty and at most half of raft_ext.inbox_size; use the same settings on every node."
+
+static bool
+raft_deliver_size_ok(Size len)
+{
+	return len > 0 && len + sizeof(uint32) <= raft_shared->inbox->capacity / 2;
+}
+
+Datum
+raft_ext_sql_deliver(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	Size		len = VARSIZE_ANY_EXHDR(b);
+
+	raft_shmem_require();
+	if (!raft_deliver_size_ok(len))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("raft_ext.deliver: a message of %zu bytes is not accepted", len),
+				 errhint(RAFT_DELIVER_SIZE_HINT)));
+	if (raft_shmem_inbox_push(VARDATA_ANY(b), len))
+		raft_shmem_wake_raft_worker();
+	PG_RETURN_VOID();
+}
+
+
+/*
+ * The client went away in the middle of the stream.  Like COPY FROM STDIN
+ * this ends the session with an error; nothing can be sent any more.
+ */
+static void
+raft_stream_lost(void)
+{
+	whereToSendOutput = DestNone;
+	ereport(FATAL,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("raft_ext.deliver_stream: unexpected EOF on the connection from a peer"),
+			 errdetail("The peer's server stopped, or the network between the nodes failed."),
+			 errhidestmt(true)));
+}
+
+/*
+ * Read and dispatch protocol messages until CopyDone.  Runs inside the
+ * caller's PG_TRY: any ERROR here ends the session (see the file header).
+ */
+static void
+raft_stream_loop(void)
+{
+	StringInfoData msg;
+	int			pending = 0;	/* pushed since the Raft worker was woken */
+	uint64		refused = 0;
+	uint64		refused_logged = 0;
+	TimestampTz refused_log_at = 0;
+	TimestampTz last_commit = GetCurrentTimestamp();
+
+	initStringInfo(&msg);
+	for (;;)
+	{
+		int			mtype;
+		int			maxmsglen;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Wake the worker once for what is already here, before waiting for
+		 * more (or after a long batch, so it can start on it).
+		 */
+		if (pending > 0 && (pending >= RAFT_STREAM_WAKE_BATCH || !pq_buffer_has_data()))
+		{
+			raft_shmem_wake_raft_worker();
+			pending = 0;
+		}
+
+		/* About to wait: now and then, start a fresh (empty) transaction. */
+		if (!pq_buffer_has_data())
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (TimestampDifferenceExceeds(last_commit, now, RAFT_STREAM_COMMIT_INTERVAL_MS))
+			{
+				SPI_commit();
+				last_commit = now;
+			}
+			if (refused > refused_logged &&
+				TimestampDifferenceExceeds(refused_log_at, now, RAFT_STREAM_REFUSED_LOG_MS))
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("raft_ext.deliver_stream: %llu messages of a size not accepted were dropped",
+								(unsigned long long) (refused - refused_logged)),
+						 errhint(RAFT_DELIVER_SIZE_HINT)));
+				refused_logged = refused;
+				refused_log_at = now;
+			}
+		}
+
+		/* As CopyGetData does for COPY FROM STDIN. */
+		HOLD_CANCEL_INTERRUPTS();
+		pq_startmsgread();
+		mtype = pq_getbyte();
+		if (mtype == EOF)
+			raft_stream_lost();
+		switch (mtype)
+		{
+			case 'd':			/* CopyData */
+				maxmsglen = PQ_LARGE_MESSAGE_LIMIT;
+				break;
+			case 'c':			/* CopyDone */
+			case 'f':			/* CopyFail */
+			case 'H':			/* Flush */
+			case 'S':			/* Sync */
+				maxmsglen = PQ_SMALL_MESSAGE_LIMIT;
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						 errmsg("raft_ext.deliver_stream: unexpected message type 0x%02X during the stream",
+								mtype)));
+				maxmsglen = 0;	/* keep compiler quiet */
+				break;
+		}
+		if (pq_getmessage(&msg, maxmsglen))
+			raft_stream_lost();
+		RESUME_CANCEL_INTERRUPTS();
+
+		switch (mtype)
+		{
+			case 'd':
+				if (!raft_deliver_size_ok(msg.len))
+				{
+					raft_shmem_inbox_note_refused();
+					refused++;
+				}
+				else if (raft_shmem_inbox_push(msg.data, msg.len))
+					pending++;
+				break;
+			case 'c':
+				if (pending > 0)
+					raft_shmem_wake_raft_worker();
+				pfree(msg.data);
+				return;
+			case 'f':
+				ereport(ERROR,
+						(errcode(ERRCODE_QUERY_CANCELED),
+						 errmsg("raft_ext.deliver_stream: the peer ended the stream: %s",
+								pq_getmsgstring(&msg))));
+				break;
+			case 'H':
+			case 'S':
+				/* libpq may send these without noticing it is in COPY mode */
+				break;
+		}
+
+		/* One large message must not keep its buffer for the stream's life. */
+		if (msg.maxlen > RAFT_STREAM_KEEP_BUFFER)
+		{
+			pfree(msg.data);
+			initStringInfo(&msg);
+		}
+	}
+}
+
+Datum
+raft_ext_sql_deliver_stream(PG_FUNCTION_ARGS)
+{
+	CallContext *callcxt = (CallContext *) fcinfo->context;
+	StringInfoData buf;
+	MemoryContext callercxt;
+	MemoryContext cxt;
+	int			rc;
+
+	raft_shmem_require();
+
+	if (callcxt == NULL || !IsA(callcxt, CallContext) || callcxt->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("raft_ext.deliver_stream() must be called with CALL at top level, outside a transaction block"),
+				 errhint("The peers' transport calls it; there is no need to call it yourself.")));
+	if (whereToSendOutput != DestRemote || pq_is_reading_msg())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("raft_ext.deliver_stream() needs a client connection")));
+
+	/*
+	 * Commit the CALL's transaction now: SPI_commit forgets the portal's
+	 * snapshot, and the transaction it starts takes none, so this backend
+	 * holds back no xmin however long the stream lasts.
+	 */
+	rc = SPI_connect_ext(SPI_OPT_NONATOMIC);
+	if (rc != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect_ext failed: %s", SPI_result_code_string(rc));
+	SPI_commit();
+
+	/* A server-wide statement_timeout must not end the stream. */
+	disable_timeout(STATEMENT_TIMEOUT, false);
+
+	/*
+	 * CopyInResponse: binary, no columns.  From here on the client only
+	 * sends CopyData until CopyDone.
+	 */
+	pq_beginmessage(&buf, 'G');
+	pq_sendbyte(&buf, 1);
+	pq_sendint16(&buf, 0);
+	pq_endmessage(&buf);
+	pq_flush();
+
+	callercxt = CurrentMemoryContext;
+	cxt = AllocSetContextCreate(callercxt, "raft_ext stream", ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+		raft_stream_loop();
+		MemoryContextSwitchTo(oldcxt);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/*
+		 * The sender cannot see an ERROR in COPY IN state (libpq does not
+		 * parse it there): end the session instead, which it sees at once.
+		 */
+		MemoryContextSwitchTo(callercxt);	/* not ErrorContext: CopyErrorData */
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->elevel = FATAL;
+		ThrowErrorData(edata);
+		pg_unreachable();
+	}
+	PG_END_TRY();
+
+	MemoryContextDelete(cxt);
+	SPI_finish();
+	PG_RETURN_VOID();
 }

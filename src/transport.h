@@ -1,7 +1,8 @@
 /*
  * transport.h — raft_ext's node-to-node message transport over libpq.
  *
- * Used only by the Raft worker process.  The worker keeps one non-blocking
+ * The sending half is used only by the Raft worker process; the receiving
+ * half is raft_ext.deliver_stream(), in transport.c too.  The worker keeps one non-blocking
  * libpq connection per peer (PQconnectStartParams/PQconnectPoll,
  * PQsetnonblocking) and runs CALL raft_ext.deliver_stream() on it once,
  * which puts it into COPY FROM STDIN mode; every message is then one
@@ -52,7 +53,10 @@ typedef struct RaftTransportPeerInfo
 								 * valid until the next transport call */
 } RaftTransportPeerInfo;
 
-/* conninfos[i] is the connection string of node_ids[i]; self excluded. Copies everything. */
+/*
+ * conninfos[i] is the connection string of node_ids[i]; self excluded.
+ * Copies everything.  The list must already be valid (config.c checks it).
+ */
 extern void raft_transport_init(int npeers, const int *node_ids, const char *const *conninfos);
 
 /* Queue one encoded message for node_id.  Never blocks. */
@@ -74,22 +78,6 @@ extern int	raft_transport_wait(long timeout_ms, uint32 wait_event_info);
  * or the peer closing the connection).  Never blocks.
  */
 extern void raft_transport_poll(void);
-
-/*
- * True if raft_transport_send(node_id, ...) would queue a message now: the
- * peer is streaming and below its bounds on queued messages and bytes.
- * Lets the worker skip encoding messages that would only be dropped.
- */
-extern bool raft_transport_can_send(int node_id);
-
-/*
- * Bounds on what libpq may hold for one peer: the messages and bytes queued
- * since its output buffer was last empty (defaults 1024 and 8 MB); beyond
- * them raft_transport_send drops.  A message larger than max_bytes is
- * still sent when nothing else is queued.  May be
- * called at any time, also before raft_transport_init.
- */
-extern void raft_transport_set_limits(int max_messages, size_t max_bytes);
 
 extern bool raft_transport_peer_info(int node_id, RaftTransportPeerInfo *out);
 

@@ -28,15 +28,11 @@
  * postmaster restarts it and it reloads its durable state, which is always
  * safe for Raft.
  *
- * Locking: per shmem.h.  slots_lock is taken exclusively to take requests
- * and to post their results; status_lock exclusively to publish status; the
- * inbox lock inside raft_shmem_inbox_drain().  Never two at once.
+ * Locking: per shmem.h: the request slots through request.c (slots_lock),
+ * status_lock exclusively to publish status, the inbox lock inside
+ * raft_shmem_inbox_drain().  Never two at once.
  */
 #include "postgres.h"
-
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -51,35 +47,20 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "apply.h"
 #include "config.h"
 #include "raft/raft.h"
+#include "request.h"
 #include "shmem.h"
 #include "storage.h"
 #include "transport.h"
 #include "worker.h"
+#include "workers.h"
 
 /* How long a ReadIndex request may stay unanswered before it is re-issued. */
 #define RAFT_WORKER_READ_RETRY_MS (raft_ext_election_timeout_max)
 
 /* At most this many bytes of inbox are stepped before the ready is handled. */
 #define RAFT_WORKER_INBOX_BATCH (4 * 1024 * 1024)
-
-typedef struct RaftWorkerRequest
-{
-	int			slotno;
-	uint64		request_id;
-	RaftSlotKind kind;
-	dsm_handle	handle;
-	char	   *data;			/* a copy of an inline payload, or NULL */
-	Size		len;
-	int			target;
-	/* what became of it, posted to the slot afterwards */
-	int			rc;
-	raft_index	index;
-	raft_term	term;
-	bool		abandoned;
-} RaftWorkerRequest;
 
 static raft_node *raft_worker_node = NULL;
 static uint64 raft_worker_cluster_id;
@@ -90,32 +71,7 @@ static int	raft_worker_last_leader = -1;
 static TimestampTz raft_worker_leader_since = 0;
 static uint64 raft_worker_refused = 0;
 static TimestampTz raft_worker_last_contact[RAFT_EXT_MAX_PEERS];
-static bool raft_worker_transport_up = false;
 static MemoryContext raft_worker_loop_cxt = NULL;
-
-/*
- * Both workers run one transaction after another, each of which allocates
- * and frees a few hundred kilobytes.  With glibc's defaults (trim the heap
- * when 128 kB at its top are free, mmap chunks above an adaptive threshold)
- * every transaction shrank the heap with brk() and grew it again, paying a
- * TLB flush on every CPU and a page fault per page each time: a quarter of
- * the apply worker's CPU at 8 clients (perf, 2026-11-26).  Keeping up to
- * 64 MB of free heap for reuse stops that; memory a worker's peak needed
- * beyond that is still returned.
- *
- * The Raft worker calls this only once its log is loaded: the load's
- * temporary blocks must stay above the mmap threshold (glibc's default
- * then), or, freed between the log's entries on the heap, they could not
- * be given back (a 750k-entry log: 1.0 GB resident instead of 0.6 GB).
- */
-void
-raft_worker_keep_heap(void)
-{
-#ifdef __GLIBC__
-	(void) mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
-	(void) mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-#endif
-}
 
 static void
 raft_worker_check(int rc, const char *what)
@@ -128,53 +84,6 @@ raft_worker_check(int rc, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("raft_ext: %s failed: %s", what, raft_strerror(rc))));
-}
-
-static void
-raft_worker_on_exit(int code, Datum arg)
-{
-	int			i;
-
-	SpinLockAcquire(&raft_shared->mutex);
-	if (raft_shared->raft_latch == MyLatch)
-		raft_shared->raft_latch = NULL;
-	SpinLockRelease(&raft_shared->mutex);
-
-	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
-	raft_shared->status.worker_state = RAFT_WORKER_NOT_RUNNING;
-	raft_shared->status.worker_pid = 0;
-	raft_shared->status.role = -1;
-	raft_shared->status.leader_id = 0;
-	for (i = 0; i < raft_shared->status.npeers; i++)
-	{
-		raft_shared->status.peers[i].connected = false;
-		raft_shared->status.peers[i].has_progress = false;
-	}
-	LWLockRelease(raft_shared->status_lock);
-
-	if (raft_worker_transport_up)
-	{
-		raft_worker_transport_up = false;
-		raft_transport_shutdown();
-	}
-}
-
-/* Requests the previous incarnation was working on are simply redone. */
-static void
-raft_worker_requeue_taken(void)
-{
-	int			i;
-
-	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-	for (i = 0; i < raft_shared->nslots; i++)
-	{
-		RaftSlot   *slot = &raft_shared->slots[i];
-
-		if (slot->request_id != 0 &&
-			(slot->state == RAFT_SLOT_TAKEN || slot->state == RAFT_SLOT_READ_PENDING))
-			slot->state = RAFT_SLOT_QUEUED;
-	}
-	LWLockRelease(raft_shared->slots_lock);
 }
 
 static void
@@ -254,7 +163,6 @@ raft_worker_start_transport(void)
 		n++;
 	}
 	raft_transport_init(n, ids, conninfos);
-	raft_worker_transport_up = true;
 }
 
 /*
@@ -373,191 +281,67 @@ raft_worker_drain_inbox(void)
 	}
 }
 
+/*
+ * Act on the queued requests: every proposal (raft_propose; together they
+ * become one ready batch, one log write, one AppendEntries per follower),
+ * read-index requests and leadership transfers.  request.c moves the slots.
+ */
 static void
 raft_worker_take_requests(void)
 {
-	RaftWorkerRequest *reqs = NULL;
-	int			nreqs = 0;
-	int			i;
+	RaftTakenRequest *reqs;
 	TimestampTz now = GetCurrentTimestamp();
+	int			n = raft_request_take(&reqs, now, RAFT_WORKER_READ_RETRY_MS);
+	int			i;
 
-	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-	for (i = 0; i < raft_shared->nslots; i++)
+	for (i = 0; i < n; i++)
 	{
-		RaftSlot   *slot = &raft_shared->slots[i];
-		bool		take = false;
+		RaftTakenRequest *r = &reqs[i];
+		raft_index	index = 0;
+		raft_term	term = 0;
 
-		if (slot->request_id == 0)
-			continue;
-		if (slot->state == RAFT_SLOT_QUEUED)
-			take = true;
-		else if (slot->state == RAFT_SLOT_READ_PENDING &&
-				 TimestampDifferenceExceeds(slot->issued_at, now,
-											RAFT_WORKER_READ_RETRY_MS))
-			take = true;
-		if (!take)
-			continue;
-		if (reqs == NULL)
-			reqs = palloc(sizeof(RaftWorkerRequest) * raft_shared->nslots);
-		reqs[nreqs].slotno = i;
-		reqs[nreqs].request_id = slot->request_id;
-		reqs[nreqs].kind = slot->kind;
-		reqs[nreqs].handle = slot->payload_handle;
-		reqs[nreqs].len = slot->payload_len;
-		reqs[nreqs].data = NULL;
-		if (slot->kind == RAFT_REQ_SUBMIT && slot->payload_handle == DSM_HANDLE_INVALID)
-		{
-			/* copied now: the slot may be reused once we let go of it */
-			reqs[nreqs].data = palloc(Max(slot->payload_len, 1));
-			memcpy(reqs[nreqs].data, slot->payload_inline,
-				   Min(slot->payload_len, RAFT_SHMEM_INLINE_PAYLOAD_LEN));
-		}
-		reqs[nreqs].target = slot->target;
-		nreqs++;
-		slot->state = RAFT_SLOT_TAKEN;
-	}
-	LWLockRelease(raft_shared->slots_lock);
-
-	if (nreqs == 0)
-		return;
-
-	/* first come, first served */
-	for (i = 1; i < nreqs; i++)
-	{
-		RaftWorkerRequest r = reqs[i];
-		int			j = i - 1;
-
-		while (j >= 0 && reqs[j].request_id > r.request_id)
-		{
-			reqs[j + 1] = reqs[j];
-			j--;
-		}
-		reqs[j + 1] = r;
-	}
-
-	for (i = 0; i < nreqs; i++)
-	{
-		RaftWorkerRequest *r = &reqs[i];
-		int			rc = RAFT_OK;
-
-		r->index = 0;
-		r->term = 0;
-		r->abandoned = false;
 		switch (r->kind)
 		{
 			case RAFT_REQ_SUBMIT:
-				if (r->data != NULL)
-				{
-					rc = raft_propose(raft_worker_node, r->data, r->len, &r->index, &r->term);
-					break;
-				}
-				else
-				{
-					dsm_segment *seg = dsm_attach(r->handle);
-
-					if (seg == NULL)
-					{
-						r->abandoned = true;
-						break;
-					}
-					rc = raft_propose(raft_worker_node, dsm_segment_address(seg), r->len,
-									  &r->index, &r->term);
-					dsm_detach(seg);
-					break;
-				}
+				r->rc = r->payload == NULL ? RAFT_OK :	/* abandoned */
+					raft_propose(raft_worker_node, r->payload, r->len, &index, &term);
+				break;
 			case RAFT_REQ_BARRIER:
-				rc = raft_read_index(raft_worker_node, r->request_id);
+				r->rc = raft_read_index(raft_worker_node, r->request_id);
 				break;
 			case RAFT_REQ_TRANSFER:
 				if (r->target == raft_ext_node_id &&
 					raft_leader(raft_worker_node) == (raft_node_id) raft_ext_node_id)
-					rc = RAFT_OK;	/* already there */
+					r->rc = RAFT_OK;	/* already there */
 				else
-					rc = raft_transfer_leadership(raft_worker_node, (raft_node_id) r->target);
+					r->rc = raft_transfer_leadership(raft_worker_node, (raft_node_id) r->target);
 				break;
 			default:
-				rc = RAFT_EINVAL;
+				r->rc = RAFT_EINVAL;
 				break;
 		}
-		if (rc == RAFT_ENOMEM)
-			raft_worker_check(rc, "a request");
-		r->rc = rc;
+		if (r->rc == RAFT_ENOMEM)
+			raft_worker_check(r->rc, "a request");
+		r->index = index;
+		r->term = term;
 	}
-
-	/* post every result under one lock acquisition: the backends contend for it */
-	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-	for (i = 0; i < nreqs; i++)
-	{
-		RaftWorkerRequest *r = &reqs[i];
-		RaftSlot   *slot = &raft_shared->slots[r->slotno];
-		int			rc = r->rc;
-
-		if (slot->request_id != r->request_id || slot->state != RAFT_SLOT_TAKEN)
-			continue;
-		slot->leader_hint = (int) raft_leader(raft_worker_node);
-		if (r->abandoned)
-			raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED, "the request was abandoned");
-		else if (rc == RAFT_OK)
-		{
-			switch (r->kind)
-			{
-				case RAFT_REQ_SUBMIT:
-					slot->index = r->index;
-					slot->term = r->term;
-					slot->state = RAFT_SLOT_PROPOSED;
-					break;
-				case RAFT_REQ_BARRIER:
-					slot->issued_at = now;
-					slot->state = RAFT_SLOT_READ_PENDING;
-					break;
-				default:
-					raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
-					break;
-			}
-		}
-		else if (rc == RAFT_ENOLEADER && r->kind == RAFT_REQ_BARRIER)
-			slot->state = RAFT_SLOT_QUEUED; /* retry when a leader is known */
-		else if (rc == RAFT_ENOTLEADER || rc == RAFT_ENOLEADER)
-			raft_shmem_slot_finish(slot, RAFT_RESULT_NOT_LEADER, raft_strerror(rc));
-		else if (rc == RAFT_EBUSY)
-			raft_shmem_slot_finish(slot, RAFT_RESULT_BUSY, raft_strerror(rc));
-		else
-			raft_shmem_slot_finish(slot, RAFT_RESULT_FAILED, raft_strerror(rc));
-	}
-	LWLockRelease(raft_shared->slots_lock);
-	raft_shmem_wake_finished();
+	if (n > 0)
+		raft_request_post(reqs, n, (int) raft_leader(raft_worker_node), now);
 }
 
 static void
 raft_worker_handle_read_states(const raft_ready *rd)
 {
-	uint64		applied;
+	uint64	   *ids = palloc(sizeof(uint64) * rd->nReadStates);
+	uint64	   *indexes = palloc(sizeof(uint64) * rd->nReadStates);
 	size_t		k;
-	int			i;
 
-	LWLockAcquire(raft_shared->slots_lock, LW_EXCLUSIVE);
-	/* read under the lock: the apply worker publishes after writing it */
-	applied = pg_atomic_read_u64(&raft_shared->last_applied);
 	for (k = 0; k < rd->nReadStates; k++)
 	{
-		const raft_read_state *rs = &rd->readStates[k];
-
-		for (i = 0; i < raft_shared->nslots; i++)
-		{
-			RaftSlot   *slot = &raft_shared->slots[i];
-
-			if (slot->request_id != rs->requestId || slot->kind != RAFT_REQ_BARRIER ||
-				(slot->state != RAFT_SLOT_READ_PENDING && slot->state != RAFT_SLOT_TAKEN))
-				continue;
-			slot->index = rs->readIndex;
-			if (applied >= rs->readIndex)
-				raft_shmem_slot_finish(slot, RAFT_RESULT_OK, NULL);
-			else
-				slot->state = RAFT_SLOT_WAIT_APPLIED;
-		}
+		ids[k] = rd->readStates[k].requestId;
+		indexes[k] = rd->readStates[k].readIndex;
 	}
-	LWLockRelease(raft_shared->slots_lock);
-	raft_shmem_wake_finished();
+	raft_request_read_confirmed(ids, indexes, (int) rd->nReadStates);
 }
 
 static void
@@ -705,16 +489,6 @@ raft_worker_publish_status(void)
 	LWLockRelease(raft_shared->status_lock);
 }
 
-static void
-raft_worker_set_waiting(void)
-{
-	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
-	raft_shared->status.worker_state = RAFT_WORKER_WAITING_FOR_EXTENSION;
-	raft_shared->status.worker_pid = MyProcPid;
-	raft_shared->status.role = -1;
-	LWLockRelease(raft_shared->status_lock);
-}
-
 void
 raft_worker_main(Datum main_arg)
 {
@@ -724,23 +498,7 @@ raft_worker_main(Datum main_arg)
 	Oid			ext_oid;
 	TimestampTz ext_checked_at = 0;
 
-	pqsignal(SIGTERM, die);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	BackgroundWorkerUnblockSignals();
-
-	if (raft_shared == NULL || !raft_conf_is_configured())
-		proc_exit(0);
-
-	BackgroundWorkerInitializeConnection(raft_ext_database, NULL, 0);
-	pgstat_report_appname("raft_ext raft");
-
-	SpinLockAcquire(&raft_shared->mutex);
-	raft_shared->raft_latch = MyLatch;
-	SpinLockRelease(&raft_shared->mutex);
-	before_shmem_exit(raft_worker_on_exit, (Datum) 0);
-
-	raft_worker_set_waiting();
-	ext_oid = raft_storage_wait_for_extension();
+	ext_oid = raft_workers_start(RAFT_WORKER_KIND_RAFT);
 
 	SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
@@ -748,10 +506,10 @@ raft_worker_main(Datum main_arg)
 
 	raft_worker_cluster_id = raft_conf_cluster_id();
 	raft_worker_create_node();
-	/* not before: see raft_worker_keep_heap */
-	raft_worker_keep_heap();
+	/* not before: see raft_workers_keep_heap */
+	raft_workers_keep_heap();
 	raft_shmem_inbox_clear();
-	raft_worker_requeue_taken();
+	raft_request_requeue_taken();
 	raft_worker_start_transport();
 	raft_shmem_wake_apply_worker();
 
@@ -811,28 +569,4 @@ raft_worker_main(Datum main_arg)
 
 		MemoryContextSwitchTo(oldcxt);
 	}
-}
-
-static void
-raft_worker_register_one(const char *function, const char *name)
-{
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "raft_ext");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
-	RegisterBackgroundWorker(&worker);
-}
-
-/* The Raft worker and the apply worker (see apply.c for why they are two). */
-void
-raft_worker_register(void)
-{
-	raft_worker_register_one("raft_worker_main", "raft_ext raft worker");
-	raft_worker_register_one("raft_apply_worker_main", "raft_ext apply worker");
 }

@@ -12,10 +12,4 @@
 
 extern PGDLLEXPORT void raft_worker_main(Datum main_arg);
 
-/* _PG_init: register the Raft worker and the apply worker. */
-extern void raft_worker_register(void);
-
-/* Called by both workers once set up: keep freed heap memory (see worker.c). */
-extern void raft_worker_keep_heap(void);
-
 #endif							/* RAFT_EXT_WORKER_H */

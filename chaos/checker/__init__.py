@@ -1,0 +1,35 @@
+"""History checkers for raft_ext's fault-injection suite.
+
+``check(history_path, final_path)`` reads a recorded history (JSON Lines) and the nodes'
+final state (JSON), validates both against the file contract in README.md, and runs the
+checker of the workload named in the history's header:
+
+  list-append  chaos.checker.list_append
+
+It returns a :class:`Result` (PASS, FAIL with a rule and an excerpt, or UNKNOWN when a
+linearizability search exceeded ``max_states``) and raises :class:`MalformedInput` when the
+input breaks the contract.  ``python3 -m chaos.checker`` is the command-line front end.
+"""
+
+from __future__ import annotations
+
+from . import list_append
+from .history import MalformedInput, load_final, load_history
+from .result import FAIL, PASS, UNKNOWN, Result
+
+__all__ = ["check", "Result", "MalformedInput", "DEFAULT_MAX_STATES", "PASS", "FAIL", "UNKNOWN"]
+
+# Per key.  Each explored state costs roughly 100 bytes, so the default stays well under
+# half a gigabyte and takes tens of seconds at worst.
+DEFAULT_MAX_STATES = 2_000_000
+
+
+def check(history_path: str, final_path: str, max_states: int = DEFAULT_MAX_STATES) -> Result:
+    """Check one run.  Raises MalformedInput (with file and line) on invalid input."""
+    if max_states < 1:
+        raise ValueError("max_states must be positive")
+    history = load_history(history_path)
+    final = load_final(final_path, history)
+    if history.workload == "list-append":
+        return list_append.check(history, final)
+    raise NotImplementedError(f"no checker for the {history.workload} workload yet")

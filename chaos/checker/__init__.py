@@ -5,6 +5,7 @@ final state (JSON), validates both against the file contract in README.md, and r
 checker of the workload named in the history's header:
 
   list-append  chaos.checker.list_append
+  register     chaos.checker.register (linearizability, chaos.checker.wgl)
 
 It returns a :class:`Result` (PASS, FAIL with a rule and an excerpt, or UNKNOWN when a
 linearizability search exceeded ``max_states``) and raises :class:`MalformedInput` when the
@@ -13,7 +14,7 @@ input breaks the contract.  ``python3 -m chaos.checker`` is the command-line fro
 
 from __future__ import annotations
 
-from . import list_append
+from . import list_append, register
 from .history import MalformedInput, load_final, load_history
 from .result import FAIL, PASS, UNKNOWN, Result
 
@@ -32,4 +33,6 @@ def check(history_path: str, final_path: str, max_states: int = DEFAULT_MAX_STAT
     final = load_final(final_path, history)
     if history.workload == "list-append":
         return list_append.check(history, final)
+    if history.workload == "register":
+        return register.check(history, final, max_states)
     raise NotImplementedError(f"no checker for the {history.workload} workload yet")

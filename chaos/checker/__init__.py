@@ -6,6 +6,7 @@ checker of the workload named in the history's header:
 
   list-append  chaos.checker.list_append
   register     chaos.checker.register (linearizability, chaos.checker.wgl)
+  bank         chaos.checker.bank
 
 It returns a :class:`Result` (PASS, FAIL with a rule and an excerpt, or UNKNOWN when a
 linearizability search exceeded ``max_states``) and raises :class:`MalformedInput` when the
@@ -14,7 +15,7 @@ input breaks the contract.  ``python3 -m chaos.checker`` is the command-line fro
 
 from __future__ import annotations
 
-from . import list_append, register
+from . import bank, list_append, register
 from .history import MalformedInput, load_final, load_history
 from .result import FAIL, PASS, UNKNOWN, Result
 
@@ -35,4 +36,4 @@ def check(history_path: str, final_path: str, max_states: int = DEFAULT_MAX_STAT
         return list_append.check(history, final)
     if history.workload == "register":
         return register.check(history, final, max_states)
-    raise NotImplementedError(f"no checker for the {history.workload} workload yet")
+    return bank.check(history, final)

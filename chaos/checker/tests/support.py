@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -62,8 +63,12 @@ class HistoryBuilder:
 
 
 def same_on_all(state: dict, nodes=(1, 2, 3)) -> dict:
-    """A final-state document where every node holds ``state`` (key -> value)."""
-    return {"nodes": {str(n): {str(k): v for k, v in state.items()} for n in nodes}}
+    """A final-state document where every node holds ``state`` (key -> value).
+
+    Each node gets its own copy, so a test can change one node's lists alone.
+    """
+    return {"nodes": {str(n): {str(k): copy.deepcopy(v) for k, v in state.items()}
+                      for n in nodes}}
 
 
 def per_node(states: dict) -> dict:

@@ -192,19 +192,21 @@ class Accepted(CheckerTestCase):
         self.assertPass(h, same_on_all({}), max_states=1000)
 
 
-class Undecided(CheckerTestCase):
-    def concurrent_history(self):
-        h = register()
-        for p in range(12):
-            h.invoke(p, "write", key=1, value=p)
-        for p in range(12):
-            h.ok(p)
-        for p in range(12):
-            read(h, 100, 1, p)  # impossible after the writes finished, but costly to refute
-        return h
+def concurrent_history():
+    """Twelve concurrent writes, then reads of every value: impossible, but costly to refute."""
+    h = register()
+    for p in range(12):
+        h.invoke(p, "write", key=1, value=p)
+    for p in range(12):
+        h.ok(p)
+    for p in range(12):
+        read(h, 100, 1, p)
+    return h
 
+
+class Undecided(CheckerTestCase):
     def test_search_too_large_is_unknown(self):
-        r = self.run_check(self.concurrent_history(), same_on_all({1: 0}), max_states=1000)
+        r = self.run_check(concurrent_history(), same_on_all({1: 0}), max_states=1000)
         self.assertEqual(r.status, "UNKNOWN", r.render())
         self.assertFalse(r.ok)
         self.assertEqual(r.exit_code, 3)
@@ -212,7 +214,7 @@ class Undecided(CheckerTestCase):
         self.assertIn("key 1 (24 ops)", r.message)
 
     def test_definite_violation_on_another_key_wins_over_unknown(self):
-        h = self.concurrent_history()
+        h = concurrent_history()
         read(h, 101, 2, 5)
         r = self.run_check(h, same_on_all({1: 0}), max_states=1000)
         self.assertEqual(r.status, "FAIL", r.render())

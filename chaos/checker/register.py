@@ -195,14 +195,15 @@ def minimal_window(calls: list[wgl.Call], budget: _Budget) -> tuple[list[wgl.Cal
     while changed and budget.left > 0:
         changed = False
         init = ANY if from_any else None
-        # Truncate as early as possible: fewer operations, in a shorter stretch of time.
-        ends = sorted({c.ret for c in window if not c.optional})
-        i = _last_true(ends[::-1], lambda u: budget.linearizable(_truncate(window, u), init)
+        # Truncate as early as possible.  A later truncation point keeps more, so
+        # latest-first the verdicts run "not linearizable" and then "linearizable".
+        ends = sorted({c.ret for c in window if not c.optional}, reverse=True)
+        i = _last_true(ends, lambda u: budget.linearizable(_truncate(window, u), init)
                        is False)
-        if i is not None and ends[::-1][i] < upto:
-            upto = ends[::-1][i]
+        if i is not None and ends[i] < upto:
+            upto = ends[i]
             window, changed = prune(_truncate(window, upto)), True
-        # Cut off as much of the beginning as possible.
+        # Cut off as much of the beginning as possible (a bigger cut keeps less).
         cuts = _cuts(window)
         j = _last_true(cuts, lambda k: budget.linearizable(_cut(window, k), ANY) is False)
         if j is not None:
@@ -222,10 +223,11 @@ def check(history: History, final: FinalState, max_states: int) -> Result:
     by_key: dict[int, list[Op]] = defaultdict(list)
     for op in history.ops:
         by_key[op.key].append(op)
-    keys = list(by_key) + sorted({k for state in final.nodes.values() for k in state}
-                                 - set(by_key))
+    final_keys = {k for state in final.nodes.values() for k in state}
+    # Keys in the order the history first uses them: the first one that fails is reported.
+    keys = list(by_key) + sorted(final_keys - set(by_key))
 
-    for key in sorted({k for state in final.nodes.values() for k in state} | set(by_key)):
+    for key in sorted(final_keys):
         values = {node: final.nodes[node].get(key) for node in nodes}  # absent is null
         first = values[nodes[0]]
         for node in nodes[1:]:

@@ -34,6 +34,7 @@ check_all() {
 	need gcc             command -v gcc
 	need libc6-dev       test -e /usr/include/stdio.h
 	need perl            command -v prove
+	need python3         command -v python3
 	need postgresql-15   test -x $PGBIN/postgres -a -x $PGBIN/initdb -a -x $PGBIN/pg_ctl
 	need postgresql-client-15 test -x $PGBIN/pg_config -a -x $PGBIN/psql \
 		-a -x $PGXSDIR/src/test/regress/pg_regress \

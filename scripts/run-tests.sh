@@ -5,6 +5,7 @@
 #   2. build               make (warnings are errors), then the same with CC=clang in a copy
 #   3. core tests          make -k -C test check (pure Raft core: unit + simulation, plain and
 #                          sanitized); each suite there ends with "N passed, N failed"
+#   3b. checker tests      the chaos suite's history checkers (python3 -m unittest)
 #   4. install             make install
 #   5. pg_regress          make regresscheck: sql/*.sql against expected/*.out on a
 #                          temporary instance configured by test/regress.conf
@@ -174,6 +175,25 @@ if [ -f test/Makefile ] && { compgen -G 'test/test_*.c' || compgen -G 'test/sim*
 else
 	echo "no core tests: test/ has no test_*.c nor sim*.c"
 	note core "no tests in test/"
+fi
+
+# ---------------------------------------------------------------------------
+step "3b. chaos checker unit tests (python3 -m unittest, chaos/checker/tests)"
+if compgen -G 'chaos/checker/tests/test_*.py' >/dev/null; then
+	python3 -m unittest discover -s chaos/checker/tests -t . 2>&1 | tee "$WORK/checker.log"
+	rc=${PIPESTATUS[0]}
+	n=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$WORK/checker.log" | tail -n 1)
+	bad=$(sed -n 's/^FAILED (\(.*\))$/\1/p' "$WORK/checker.log" | tr ',' '\n' |
+		sed -n 's/.*=\([0-9]*\)/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	if [ -z "$n" ]; then
+		record checker 0 1 "unittest (exit $rc) reported no 'Ran N tests' line"
+	elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		record checker "$n" 1 "unittest exited $rc"
+	else
+		record checker $((n - bad)) "$bad"
+	fi
+else
+	note checker "no tests in chaos/checker/tests/"
 fi
 
 # ---------------------------------------------------------------------------

@@ -20,3 +20,11 @@ SELECT command_tag FROM raft_submit($$SET myapp.leak = 'x'$$);
 SELECT command_tag FROM raft_submit($$CREATE TABLE session_seen AS SELECT current_setting('myapp.leak', true) AS v$$);
 SELECT v = '' AS known_and_empty FROM session_seen;
 SELECT name FROM raft_ext.custom_settings ORDER BY name;
+
+-- What the statement says (INFO, NOTICE, WARNING) reaches the client, as
+-- it would for a local statement: at most 32 notices and 16 kB of text.
+SELECT command_tag FROM raft_submit($q$DO $b$BEGIN RAISE NOTICE 'hello from entry'; RAISE WARNING 'careful' USING HINT = 'a hint'; END$b$$q$);
+SELECT command_tag FROM raft_submit($q$DO $b$BEGIN FOR i IN 1..40 LOOP RAISE NOTICE 'notice %', i; END LOOP; END$b$$q$);
+-- a long outcome (over the request slot's 4 kB) comes back whole
+SELECT command_tag FROM raft_submit($q$DO $b$BEGIN FOR i IN 1..6 LOOP RAISE NOTICE '% %', i, repeat('x', 1000); END LOOP; RAISE EXCEPTION 'and then it failed'; END$b$$q$);
+\echo :LAST_ERROR_SQLSTATE

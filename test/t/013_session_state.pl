@@ -160,5 +160,14 @@ ok(scalar $c->wait_contents_equal('SELECT k, v FROM t ORDER BY k, v'), 'restarts
 is($c->query($f1, q{SELECT v FROM t WHERE k = 'custom after restart'}), '',
 	'a restarted node knows the custom settings earlier entries named');
 
+# A statement's notices reach the client through a follower too (the
+# leader's outcome carries them).
+{
+	my ($ret, $out, $err) = $c->psql($f2,
+		q{SELECT command_tag FROM raft_submit($q$DO $b$BEGIN RAISE NOTICE 'said on entry'; END$b$$q$)});
+	is($ret, 0, 'a DO block submitted on a follower');
+	like($err, qr/NOTICE:\s+(?:00000: )?said on entry/, 'its NOTICE reached the follower\'s client');
+}
+
 note sprintf('013 total %.1f s', time - $t_start);
 done_testing();

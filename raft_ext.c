@@ -18,6 +18,8 @@
 #include "utils/guc.h"
 
 #include "src/config.h"
+#include "src/determinism.h"
+#include "src/guard.h"
 #include "src/shmem.h"
 #include "src/workers.h"
 
@@ -111,10 +113,20 @@ _PG_init(void)
 							PGC_POSTMASTER, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("raft_ext.local_writes",
+							 "Lets a superuser write to the replicated database directly, on this node only.",
+							 "For repairs. Every statement it lets through is logged at WARNING; what it writes is not replicated.",
+							 &raft_ext_local_writes,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("raft_ext");
 
 	raft_conf_validate();
 	raft_shmem_install_hooks();
+	raft_guard_install_hooks();
+	raft_determinism_install_hooks();
 
 	if (raft_conf_is_configured())
 		raft_workers_register();

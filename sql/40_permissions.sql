@@ -32,8 +32,11 @@ SELECT role FROM raft_status;
 SELECT node_id, is_self FROM raft_peers;
 RESET ROLE;
 
--- a granted role submits; its statements run as itself
+-- a granted role submits; its statements run as itself.  (The grant itself
+-- goes through the log: a local GRANT is refused by the write guard.)
 GRANT EXECUTE ON FUNCTION raft_submit(text) TO regress_raft_app;
+\echo :LAST_ERROR_SQLSTATE
+SELECT command_tag FROM raft_submit('GRANT EXECUTE ON FUNCTION raft_submit(text) TO regress_raft_app');
 SELECT command_tag FROM raft_submit('CREATE TABLE owned_by_admin (v text)');
 SET ROLE regress_raft_app;
 SELECT * FROM raft_submit($$INSERT INTO owned_by_admin VALUES ('sneaky')$$);

@@ -69,10 +69,12 @@
 #include "apply.h"
 #include "apply_session.h"
 #include "config.h"
+#include "determinism.h"
 #include "outcome.h"
 #include "payload.h"
 #include "raft/raft.h"
 #include "request.h"
+#include "sequences.h"
 #include "shmem.h"
 #include "storage.h"
 #include "workers.h"
@@ -431,6 +433,7 @@ raft_apply_statement_entry(RaftApplyState *st, const RaftStoredEntry *e)
 				 errmsg("raft_ext: role \"%s\" does not exist on this node", payload.role),
 				 errhint("Create the role; apply resumes by itself.")));
 	raft_apply_session_begin_entry(st->index);
+	raft_determinism_begin_entry(st->index, payload.stamp);
 	raft_apply_run_statement(st, &payload, roleid);
 	raft_apply_session_end_entry();
 }
@@ -495,8 +498,9 @@ raft_apply_xact(RaftApplyState *st, int n)
 	int			i;
 
 	raft_xact_begin();
-	/* what an aborted attempt may have left (sequence caches survive aborts) */
+	/* what an aborted attempt may have left: sequences are not transactional */
 	raft_apply_session_reset();
+	raft_sequences_restore_aborted();
 
 	entries = palloc(sizeof(RaftStoredEntry) * n);
 	outcomes = palloc(sizeof(RaftOutcome *) * n);
@@ -516,10 +520,12 @@ raft_apply_xact(RaftApplyState *st, int n)
 	}
 	pgstat_report_activity(STATE_RUNNING, "raft_ext: recording outcomes");
 	raft_storage_record_outcomes(outcomes, noutcomes);
+	raft_sequences_record();
 	raft_storage_set_last_applied(st[n - 1].index);
 
 	raft_xact_commit();
 	raft_apply_session_at_commit();
+	raft_sequences_at_commit();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -549,6 +555,7 @@ raft_apply_try_xact(RaftApplyState *st, int n)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		raft_apply_session_at_abort();
+		raft_sequences_at_abort();
 		MemoryContextSwitchTo(raft_apply_cxt);
 		RESUME_INTERRUPTS();
 		pgstat_report_activity(STATE_IDLE, NULL);
@@ -642,6 +649,12 @@ raft_apply_start(Oid ext_oid)
 		raft_xact_begin();
 		applied = raft_storage_get_last_applied();
 		ready = raft_apply_session_init();
+		if (ready)
+		{
+			raft_determinism_apply_start();
+			/* a crash brings sequences back where their WAL logged ahead */
+			raft_sequences_restore_all();
+		}
 		raft_xact_commit();
 		if (ready)
 			return applied;

@@ -113,8 +113,8 @@ raft_apply_session_init(void)
 	uint64		i;
 	bool		isnull;
 
-	/* raft_ext.custom_settings came with extension version 1.2 */
-	ret = SPI_execute("SELECT to_regclass('raft_ext.custom_settings') IS NOT NULL", true, 0);
+	/* extension version 1.2's objects (its last one: the update is done) */
+	ret = SPI_execute("SELECT to_regclass('raft_ext.sequence_state') IS NOT NULL", true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1 ||
 		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		return false;

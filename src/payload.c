@@ -53,10 +53,51 @@ raft_payload_put_u32(char **p, uint32 v)
 	*p += 4;
 }
 
+static void
+raft_payload_put_u64(char **p, uint64 v)
+{
+	raft_payload_put_u32(p, (uint32) (v & 0xffffffff));
+	raft_payload_put_u32(p, (uint32) (v >> 32));
+}
+
+static uint64
+raft_payload_read_u64(const char *b)
+{
+	const unsigned char *u = (const unsigned char *) b;
+	uint64		v = 0;
+	int			i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | u[i];
+	return v;
+}
+
+bool
+raft_payload_get_stamp(const char *buf, Size len, TimestampTz *stamp)
+{
+	if (len < RAFT_PAYLOAD_HEADER_LEN || buf[0] != 'R' ||
+		(unsigned char) buf[2] < RAFT_PAYLOAD_STAMPED_VERSION)
+		return false;
+	*stamp = (TimestampTz) raft_payload_read_u64(buf + 3);
+	return true;
+}
+
+bool
+raft_payload_set_stamp(char *buf, Size len, TimestampTz stamp)
+{
+	char	   *w = buf + 3;
+
+	if (len < RAFT_PAYLOAD_HEADER_LEN || buf[0] != 'R' ||
+		(unsigned char) buf[2] < RAFT_PAYLOAD_STAMPED_VERSION)
+		return false;
+	raft_payload_put_u64(&w, (uint64) stamp);
+	return true;
+}
+
 char *
 raft_payload_encode(const RaftPayload *p, Size *len_out)
 {
-	Size		len = 3 + 2 + strlen(p->role) + 1 + 4 + p->sql_len;
+	Size		len = RAFT_PAYLOAD_HEADER_LEN + 2 + strlen(p->role) + 1 + 4 + p->sql_len;
 	char	   *buf;
 	char	   *w;
 	int			i;
@@ -74,6 +115,7 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 	*w++ = 'R';
 	*w++ = 'X';
 	*w++ = RAFT_PAYLOAD_VERSION;
+	raft_payload_put_u64(&w, (uint64) p->stamp);
 	raft_payload_put_u16(&w, (uint16) strlen(p->role));
 	memcpy(w, p->role, strlen(p->role));
 	w += strlen(p->role);
@@ -184,9 +226,18 @@ raft_payload_decode(const char *buf, Size len, RaftPayload *p)
 
 	if (len < 3 || buf[0] != 'R' || buf[1] != 'X')
 		return "bad magic";
-	if (buf[2] != 1 && buf[2] != RAFT_PAYLOAD_VERSION)
+	if (buf[2] < 1 || buf[2] > RAFT_PAYLOAD_VERSION)
 		return "unknown payload version";
 	r.p += 3;
+	if (buf[2] >= RAFT_PAYLOAD_STAMPED_VERSION)
+	{
+		if (len < RAFT_PAYLOAD_HEADER_LEN)
+			return "bad stamp";
+		p->stamp = (TimestampTz) raft_payload_read_u64(buf + 3);
+		if (p->stamp < 0)
+			return "bad stamp";
+		r.p += 8;
+	}
 	if (!raft_payload_get_u16(&r, &v) || v == 0 || v >= NAMEDATALEN ||
 		!raft_payload_get_str(&r, v, &p->role))
 		return "bad role name";

@@ -2,8 +2,15 @@
  * payload.h — the content of a NORMAL Raft log entry: the SQL text and the
  * session context it must run with (role, search_path, TimeZone, ...).
  *
- * Format, version 2 (all integers little endian):
- *   magic "RX" (2 bytes) | version (1 byte = 2)
+ * Every payload starts with the same header (all integers little endian):
+ *   magic "R" + kind (2 bytes: "RX" a statement) | version (1 byte)
+ *   stamp:     i64, microseconds since 2000-01-01 UTC (TimestampTz): the time
+ *              the leader gave the entry when it appended it, never below
+ *              the stamp of the entry before it in the log; 0 until then.
+ *              It is the entry's clock on every node (apply_session.c).
+ *              (Versions 1 and 2 of "RX" had no stamp.)
+ * A statement ("RX"), version 3:
+ *   header
  *   role:      u16 length, bytes             (the submitting role's name)
  *   nsettings: u8, then per setting:
  *              u8 setting number (its position in raft_payload_setting_names),
@@ -25,8 +32,14 @@
 
 #include "postgres.h"
 
-#define RAFT_PAYLOAD_VERSION 2
+#include "datatype/timestamp.h"
+
+#define RAFT_PAYLOAD_VERSION 3
 #define RAFT_PAYLOAD_MAX_SETTINGS 8
+
+/* The common header: magic (2), version (1), stamp (8). */
+#define RAFT_PAYLOAD_HEADER_LEN 11
+#define RAFT_PAYLOAD_STAMPED_VERSION 3
 
 /* The session settings captured at submission and set (LOCAL) at apply. */
 extern const char *const raft_payload_setting_names[];
@@ -34,6 +47,7 @@ extern const int raft_payload_nsetting_names;
 
 typedef struct RaftPayload
 {
+	TimestampTz stamp;			/* 0: none (an entry of version 1 or 2) */
 	char	   *role;
 	int			nsettings;
 	char	   *names[RAFT_PAYLOAD_MAX_SETTINGS];
@@ -41,6 +55,15 @@ typedef struct RaftPayload
 	char	   *sql;
 	Size		sql_len;
 } RaftPayload;
+
+/*
+ * The stamp of a payload of any kind (false when it has none: too old a
+ * version, or not a payload), and stamping one in place (false, and
+ * nothing written, when it cannot carry one).  The Raft worker stamps what
+ * it appends.
+ */
+extern bool raft_payload_get_stamp(const char *buf, Size len, TimestampTz *stamp);
+extern bool raft_payload_set_stamp(char *buf, Size len, TimestampTz stamp);
 
 /* Build a payload from the current session (GetUserId(), GUCs). palloc'd. */
 extern char *raft_payload_capture(const char *sql, Size sql_len, Size *len_out);

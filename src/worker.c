@@ -48,6 +48,7 @@
 #include "utils/timestamp.h"
 
 #include "config.h"
+#include "payload.h"
 #include "raft/raft.h"
 #include "request.h"
 #include "shmem.h"
@@ -282,6 +283,51 @@ raft_worker_drain_inbox(void)
 }
 
 /*
+ * The stamp of the last stamped entry of the log (payload.h), or 0.  Only
+ * NORMAL entries carry one, so the scan back passes over no-ops (one per
+ * term) and, at worst, entries written before stamps existed.
+ */
+static TimestampTz
+raft_worker_last_stamp(void)
+{
+	raft_status st;
+	raft_index	i;
+	int			scanned = 0;
+
+	raft_get_status(raft_worker_node, &st);
+	for (i = st.lastLogIndex; i >= 1 && scanned < 1024; i--, scanned++)
+	{
+		raft_entry	e;
+		TimestampTz stamp;
+
+		if (!raft_log_entry(raft_worker_node, i, &e))
+			break;
+		if (e.type == RAFT_ENTRY_NORMAL &&
+			raft_payload_get_stamp(e.data, e.len, &stamp))
+			return stamp;
+	}
+	return 0;
+}
+
+/*
+ * The leader gives every entry it appends its clock: now, but never less
+ * than the last entry's stamp, so time never goes back in log order, across
+ * leader changes too (a new leader's log ends with every committed entry,
+ * and it only appends after its last).  A payload too old to carry a stamp
+ * is appended as it is.
+ */
+static void
+raft_worker_stamp(char *payload, Size len, TimestampTz *last)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (now < *last)
+		now = *last;
+	if (raft_payload_set_stamp(payload, len, now))
+		*last = now;
+}
+
+/*
  * Act on the queued requests: every proposal (raft_propose; together they
  * become one ready batch, one log write, one AppendEntries per follower),
  * read-index requests and leadership transfers.  request.c moves the slots.
@@ -292,7 +338,11 @@ raft_worker_take_requests(void)
 	RaftTakenRequest *reqs;
 	TimestampTz now = GetCurrentTimestamp();
 	int			n = raft_request_take(&reqs, now, RAFT_WORKER_READ_RETRY_MS);
+	TimestampTz last_stamp = 0;
 	int			i;
+
+	if (n > 0 && raft_leader(raft_worker_node) == (raft_node_id) raft_ext_node_id)
+		last_stamp = raft_worker_last_stamp();
 
 	for (i = 0; i < n; i++)
 	{
@@ -303,8 +353,13 @@ raft_worker_take_requests(void)
 		switch (r->kind)
 		{
 			case RAFT_REQ_SUBMIT:
-				r->rc = r->payload == NULL ? RAFT_OK :	/* abandoned */
-					raft_propose(raft_worker_node, r->payload, r->len, &index, &term);
+				if (r->payload == NULL)
+				{
+					r->rc = RAFT_OK;	/* abandoned */
+					break;
+				}
+				raft_worker_stamp(r->payload, r->len, &last_stamp);
+				r->rc = raft_propose(raft_worker_node, r->payload, r->len, &index, &term);
 				break;
 			case RAFT_REQ_BARRIER:
 				r->rc = raft_read_index(raft_worker_node, r->request_id);

@@ -22,6 +22,7 @@
 #include "utils/snapmgr.h"
 
 #include "config.h"
+#include "guard.h"
 #include "shmem.h"
 #include "storage.h"
 #include "workers.h"
@@ -106,6 +107,7 @@ raft_workers_start(RaftWorkerKind kind)
 	if (raft_shared == NULL || !raft_conf_is_configured())
 		proc_exit(0);
 
+	raft_guard_set_worker(kind == RAFT_WORKER_KIND_APPLY);
 	BackgroundWorkerInitializeConnection(raft_ext_database, NULL, 0);
 	pgstat_report_appname(kind == RAFT_WORKER_KIND_RAFT ? "raft_ext raft" : "raft_ext apply");
 

@@ -49,6 +49,31 @@ SELECT * FROM raft_submit('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'
 SELECT * FROM raft_submit('SET transaction_isolation = serializable');
 \echo :LAST_ERROR_SQLSTATE
 
+-- what would give each node its own result (README, "Identical replicas")
+SELECT * FROM raft_submit('INSERT INTO items VALUES (100, pg_backend_pid()::text, 1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('INSERT INTO items VALUES (101, txid_current()::text, 1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SELECT pg_catalog.pg_sleep(1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('INSERT INTO items VALUES (102, inet_client_addr()::text, 1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('INSERT INTO items SELECT 103, count(*)::text, 1 FROM pg_stat_activity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('UPDATE items SET name = ctid::text');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('DELETE FROM items WHERE id IN (SELECT id FROM items LIMIT 1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('INSERT INTO items SELECT id + 1000, name, qty FROM items TABLESAMPLE BERNOULLI (50)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SELECT pg_try_advisory_lock(1)');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM raft_submit('SELECT pg_stat_reset()');
+\echo :LAST_ERROR_SQLSTATE
+-- (with an ORDER BY that fixes the rows, LIMIT is fine: nothing refused)
+SELECT command_tag FROM raft_submit('DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id < 0 ORDER BY id LIMIT 1)');
+SELECT last_log_index AS before_index FROM raft_status \gset
+
 -- NULL, empty, oversized
 SELECT * FROM raft_submit(NULL);
 \echo :LAST_ERROR_SQLSTATE

@@ -105,6 +105,19 @@ raft_name_in(const char *name, const char *const *list, int n)
 	return false;
 }
 
+/*
+ * Triggers, handlers and functions returning internal: never called from a
+ * query (the trigger manager and the catalog call them), so not judged.
+ */
+static bool
+raft_not_callable(Oid rettype)
+{
+	return rettype == TRIGGEROID || rettype == EVENT_TRIGGEROID || rettype == INTERNALOID ||
+		rettype == LANGUAGE_HANDLEROID || rettype == FDW_HANDLEROID ||
+		rettype == INDEX_AM_HANDLEROID || rettype == TSM_HANDLEROID ||
+		rettype == TABLE_AM_HANDLEROID;
+}
+
 typedef struct RaftPolicyEntry
 {
 	Oid			funcid;			/* hash key */
@@ -137,8 +150,7 @@ raft_function_policy_uncached(Oid funcid)
 		policy = RAFT_FUNC_REFUSE;
 	else if (proc->provolatile == PROVOLATILE_VOLATILE &&
 			 !raft_name_in(name, raft_volatile_allowed, lengthof(raft_volatile_allowed)) &&
-			 proc->prorettype != TRIGGEROID && proc->prorettype != EVENT_TRIGGEROID &&
-			 proc->prorettype != INTERNALOID && get_typtype(proc->prorettype) != TYPTYPE_PSEUDO)
+			 !raft_not_callable(proc->prorettype))
 		policy = RAFT_FUNC_REFUSE;
 	ReleaseSysCache(tup);
 	return policy;

@@ -8,7 +8,9 @@
  * LISTEN, LOAD, DISCARD, cursors WITH HOLD, COPY to or from the client)
  * would be meaningless or leak between entries: refused with 0A000.  So are
  * SET ROLE and SET SESSION AUTHORIZATION (an entry runs as its submitter)
- * and, with 25001, SET TRANSACTION and its kin.  What is decided only at
+ * and, with 25001, SET TRANSACTION and its kin.  What would give each node
+ * its own result (node-dependent functions, system columns, TABLESAMPLE,
+ * LIMIT without ORDER BY in a write) is refused by determinism.c, 0A000.  What is decided only at
  * parse analysis (unknown columns, type errors) cannot be checked here, as
  * the catalog may change before the entry is applied: such an entry is
  * appended and fails at apply, and the error says so (submit.c).
@@ -22,6 +24,7 @@
 #include "tcop/utility.h"
 #include "utils/elog.h"
 
+#include "determinism.h"
 #include "stmt_check.h"
 
 /* Report parser errors at their position inside the submitted text. */
@@ -237,5 +240,6 @@ raft_stmt_check(const char *sql)
 
 	foreach(lc, raw)
 		raft_stmt_check_one(((RawStmt *) lfirst(lc))->stmt);
+	raft_determinism_check_raw(raw);
 	return raw;
 }

@@ -38,7 +38,10 @@ my $c = RaftCluster->new(
 # the deliver and forwarding functions), which the extension revokes from
 # PUBLIC.  And raft_submit to the
 # application role only.
+# (The peers cannot talk before these grants exist, so they are made on
+# each node, through the write guard's escape hatch, as the README says.)
 my $grants = <<'EOS';
+SET raft_ext.local_writes = on;
 DO $$
 DECLARE
 	s name;

@@ -207,6 +207,8 @@ sim_teardown(sim *s)
 	sim_net_free(s);
 	sim_check_free(s);
 	free(s->props);
+	free(s->forwardedAt);
+	free(s->forwardedHash);
 	free(s->reads);
 	s->props = NULL;
 	s->reads = NULL;
@@ -407,9 +409,11 @@ random_step(sim *s)
 			sim_node_process_ready(s, n);
 			break;
 		case ACT_PROPOSE:
-			/* mostly on a leader; sometimes anywhere, to be refused */
+			/* mostly on a leader; sometimes anywhere, to be refused or forwarded */
 			n = random_node(s, sim_rng_permille(&s->rng, 100) ? ANY_NODE : LEADERS);
-			if (n != NULL)
+			if (n != NULL && sim_rng_permille(&s->rng, 150))
+				sim_node_forward(s, n);
+			else if (n != NULL)
 				sim_node_propose(s, n, false);
 			break;
 		case ACT_READ:
@@ -785,6 +789,7 @@ typedef struct sim_totals
 	uint64_t	steps;
 	uint64_t	proposed;
 	uint64_t	acked;
+	uint64_t	forwarded;
 	uint64_t	reads;
 	uint64_t	crashes;
 	uint64_t	hints;
@@ -822,6 +827,7 @@ run_seed(const sim_options *o, uint64_t seed, sim_totals *tot, char *failOut, si
 	tot->steps += s->step;
 	tot->proposed += s->nProposed;
 	tot->acked += s->nAcked;
+	tot->forwarded += s->nForwardApplied;
 	tot->reads += s->nReadStates;
 	tot->crashes += s->nCrashes;
 	tot->hints += s->nHints;
@@ -949,9 +955,10 @@ main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	printf("sim: %llu seeds, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes, %llu leader-unreachable hints (%llu taken), %llu messages, %.1f s\n",
+	printf("sim: %llu seeds, %llu steps, %llu proposals accepted, %llu acknowledged, %llu forwarded commands applied, %llu reads, %llu leaders, %llu crashes, %llu leader-unreachable hints (%llu taken), %llu messages, %.1f s\n",
 		   (unsigned long long) o.nSeeds, (unsigned long long) tot.steps,
 		   (unsigned long long) tot.proposed, (unsigned long long) tot.acked,
+		   (unsigned long long) tot.forwarded,
 		   (unsigned long long) tot.reads, (unsigned long long) tot.elections,
 		   (unsigned long long) tot.crashes, (unsigned long long) tot.hints,
 		   (unsigned long long) tot.hintsTaken, (unsigned long long) tot.messages,

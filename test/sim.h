@@ -339,6 +339,13 @@ typedef struct sim
 	sim_proposal *props;
 	size_t		nProps;
 	size_t		capProps;
+	raft_index *forwardedAt;	/* commands sent with raft_forward, by number:
+								 * the first index they were applied at, 0
+								 * not yet (a duplicated message may append
+								 * one twice: the contract is at least once) */
+	uint64_t   *forwardedHash;	/* ... and the hash of each one's entry */
+	size_t		nForwarded;
+	size_t		capForwarded;
 	sim_read   *reads;			/* reads[requestId - 1] */
 	size_t		nReads;
 	size_t		capReads;
@@ -348,6 +355,7 @@ typedef struct sim
 	/* statistics */
 	uint64_t	nProposed;
 	uint64_t	nAcked;
+	uint64_t	nForwardApplied;	/* forwarded commands seen applied */
 	uint64_t	nReadStates;
 	uint64_t	nCrashes;
 	uint64_t	nHints;			/* raft_leader_unreachable calls */
@@ -388,6 +396,7 @@ void		sim_node_after_call(sim *s, sim_node *n);
 void		sim_node_tick(sim *s, sim_node *n);
 void		sim_node_step(sim *s, sim_node *n, const raft_message *m);
 bool		sim_node_propose(sim *s, sim_node *n, bool heal);
+void		sim_node_forward(sim *s, sim_node *n);
 bool		sim_node_read_index(sim *s, sim_node *n, bool heal);
 void		sim_node_leader_unreachable(sim *s, sim_node *n, raft_node_id leader, const char *why);
 void		sim_disk_free(sim_disk *d);

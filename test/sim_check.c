@@ -362,6 +362,30 @@ sim_check_apply(sim *s, sim_node *n, const raft_entry *e, raft_index commitIndex
 				 ID(n->id), ID(e->index), ID(e->term), d->nLog,
 				 ID(sim_disk_term_at(d, e->index)));
 
+	/* a forwarded command: exactly what was sent */
+	if (e->type == RAFT_ENTRY_NORMAL && e->len > 1 && ((const char *) e->data)[0] == 'f')
+	{
+		char		head[48];
+		unsigned long long seed;
+		size_t		num;
+		size_t		hl = e->len < sizeof(head) - 1 ? e->len : sizeof(head) - 1;
+
+		memcpy(head, e->data, hl);
+		head[hl] = '\0';
+		if (sscanf(head, "f%llu-%zu:", &seed, &num) == 2 && seed == s->seed &&
+			num < s->nForwarded)
+		{
+			if (hash != s->forwardedHash[num])
+				sim_fail(s, "forwarded-intact", "n%llu applies forwarded command f%zu at %llu with another payload than was sent",
+						 ID(n->id), num, ID(e->index));
+			if (s->forwardedAt[num] == 0)
+			{
+				s->forwardedAt[num] = e->index;
+				s->nForwardApplied++;
+			}
+		}
+	}
+
 	sim_check_reserve_index(s, e->index);
 	a = &ck->applied[e->index];
 	if (!a->set)

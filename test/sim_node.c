@@ -474,6 +474,49 @@ sim_node_propose(sim *s, sim_node *n, bool heal)
 }
 
 /*
+ * Have n forward a command (raft_forward): the leader appends it, or it is
+ * lost with its message, or (the message duplicated) appended twice: what
+ * is applied must be exactly what was sent, which sim_check_apply() checks
+ * by its number.
+ */
+void
+sim_node_forward(sim *s, sim_node *n)
+{
+	uint8_t		data[96];
+	size_t		len;
+	size_t		tail = sim_rng_below(&s->rng, 48);
+	size_t		i;
+	raft_status before;
+	int			rc;
+
+	len = (size_t) snprintf((char *) data, 48, "f%llu-%zu:", (unsigned long long) s->seed,
+							s->nForwarded);
+	for (i = 0; i < tail; i++)
+		data[len++] = (uint8_t) sim_rng_next(&s->rng);
+	raft_get_status(n->raft, &before);
+	rc = raft_forward(n->raft, data, len);
+	if (rc == RAFT_ENOLEADER && before.leader == RAFT_NONE)
+		return;
+	if (rc == RAFT_EBUSY && before.role == RAFT_LEADER && before.transferTarget != RAFT_NONE)
+		return;
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "raft_forward on n%llu (%s, leader %llu): %s",
+				 (unsigned long long) n->id, raft_role_name(before.role),
+				 (unsigned long long) before.leader, sim_rc(rc));
+	if (s->nForwarded == s->capForwarded)
+	{
+		s->capForwarded = s->capForwarded ? s->capForwarded * 2 : 256;
+		s->forwardedAt = sim_xrealloc(s->forwardedAt, s->capForwarded * sizeof(raft_index));
+		s->forwardedHash = sim_xrealloc(s->forwardedHash, s->capForwarded * sizeof(uint64_t));
+	}
+	s->forwardedHash[s->nForwarded] = sim_entry_hash(RAFT_ENTRY_NORMAL, data, (uint32_t) len);
+	s->forwardedAt[s->nForwarded++] = 0;
+	SIM_TRACE(s, "forward on n%llu (%s): command f%zu", (unsigned long long) n->id,
+			  raft_role_name(before.role), s->nForwarded - 1);
+	sim_node_after_call(s, n);
+}
+
+/*
  * Ask n for a read point.  The request remembers the highest index known
  * committed right now: the read state must not be below it.
  */

@@ -236,6 +236,10 @@ project(const raft_message *m)
 			p.readIndex = m->readIndex;
 			p.success = m->success;
 			break;
+		case RAFT_MSG_PROPOSE:
+			p.nEntries = m->nEntries;
+			p.entries = m->entries;
+			break;
 		default:
 			break;
 	}
@@ -292,7 +296,8 @@ decoded_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 	p = project(m);
 	if (!msg_equal(m, &p))
 		return false;
-	if (m->type != RAFT_MSG_APPEND_ENTRIES && (m->nEntries != 0 || m->entries != NULL))
+	if (m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_PROPOSE &&
+		(m->nEntries != 0 || m->entries != NULL))
 		return false;
 	if ((m->nEntries == 0) != (m->entries == NULL))
 		return false;
@@ -303,7 +308,13 @@ decoded_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		const raft_entry *e = &m->entries[i];
 		const uint8_t *d = e->data;
 
-		if (e->index != m->prevLogIndex + 1 + i || e->index <= m->prevLogIndex)
+		/* a PROPOSE carries commands: no index, no term, only NORMAL */
+		if (m->type == RAFT_MSG_PROPOSE)
+		{
+			if (e->index != 0 || e->term != 0 || e->type != RAFT_ENTRY_NORMAL)
+				return false;
+		}
+		else if (e->index != m->prevLogIndex + 1 + i || e->index <= m->prevLogIndex)
 			return false;
 		if (e->type > RAFT_ENTRY_TYPE_MAX || e->len > RAFT_MAX_ENTRY_BYTES)
 			return false;
@@ -381,7 +392,7 @@ static const char payload[] =
 	"to (multi-)Paxos, and it is as efficient as Paxos, but its structure is "
 	"different from Paxos.";
 
-#define MAX_SAMPLES 24
+#define MAX_SAMPLES 28
 
 typedef struct sample
 {
@@ -419,6 +430,22 @@ sample_entries(sample *s, uint64_t prev, uint32_t n, const uint32_t *lens)
 		s->ents[i].index = prev + 1 + i;
 		s->ents[i].term = (prev + i) * 37 + 1;
 		s->ents[i].type = (uint8_t) (i % (RAFT_ENTRY_TYPE_MAX + 1));
+		s->ents[i].len = lens[i];
+		s->ents[i].data = lens[i] > 0 ? payload + i : NULL;
+	}
+}
+
+/* A PROPOSE's entries: commands only (term and index 0, type NORMAL). */
+static void
+sample_proposed(sample *s, uint32_t n, const uint32_t *lens)
+{
+	uint32_t	i;
+
+	s->m.nEntries = n;
+	s->m.entries = s->ents;
+	for (i = 0; i < n; i++)
+	{
+		s->ents[i].type = RAFT_ENTRY_NORMAL;
 		s->ents[i].len = lens[i];
 		s->ents[i].data = lens[i] > 0 ? payload + i : NULL;
 	}
@@ -507,6 +534,13 @@ make_samples(sample *s)
 	m = sample_add(s, &n, RAFT_MSG_READ_INDEX_RESULT, 1, 2, 5);
 	m->requestId = UINT64_MAX;
 	m->readIndex = 0;
+	m = sample_add(s, &n, RAFT_MSG_PROPOSE, 2, 1, 5);
+	{
+		static const uint32_t lensp[3] = {0, 7, 200};
+
+		sample_proposed(&s[n - 1], 3, lensp);
+	}
+	m = sample_add(s, &n, RAFT_MSG_PROPOSE, 3, 1, 9);
 
 	for (i = 0; i < n; i++)
 	{

@@ -1897,6 +1897,114 @@ test_rule_log_may_start_after_index_one(void)
 	cl_free(c);
 }
 
+/* How many entries of n's state machine hold data. */
+static int
+applied_count(cluster *c, raft_node_id id, const char *data)
+{
+	size_t		i;
+	int			k = 0;
+
+	for (i = 0; i < c->node[id].sm.n; i++)
+		if (c->node[id].sm.e[i].type == RAFT_ENTRY_NORMAL &&
+			cl_entry_data_is(&c->node[id].sm.e[i], data))
+			k++;
+	return k;
+}
+
+/*
+ * raft_forward: on a follower a command goes to the leader in a PROPOSE
+ * message and the leader appends it at its own term: committed and applied
+ * everywhere, once.  A PROPOSE that reaches a node that does not lead, or a
+ * leader handing over, is dropped (the sender's host retries); so is one of
+ * an older term; one carrying anything but commands is refused.  On the
+ * leader itself raft_forward is raft_propose.
+ */
+static void
+test_rule_forwarded_command_is_appended_by_the_leader_only(void)
+{
+	cluster    *c = cl_new(3);
+	raft_message m;
+	raft_entry	e;
+	raft_index	before;
+	raft_term	term;
+
+	cl_start_all(c);
+	/* two elections: a term with an older one before it */
+	REQUIRE(cl_elect(c, 2));
+	cl_run(c, 2 * CL_HEARTBEAT);
+	REQUIRE(cl_elect(c, 1));
+	cl_run(c, 2 * CL_HEARTBEAT);
+	term = cl_status(c, 1).currentTerm;
+	REQUIRE(term >= 2);
+	before = cl_status(c, 1).lastLogIndex;
+
+	/* from a follower */
+	CHECK(raft_forward(c->node[2].raft, "fw", 2) == RAFT_OK);
+	cl_process(c, 2);
+	CHECK(cl_count_msgs(c, 2, 1, RAFT_MSG_PROPOSE) == 1);
+	cl_run(c, 4 * CL_HEARTBEAT);
+	CHECK(cl_status(c, 1).lastLogIndex == before + 1);
+	CHECK(cl_term_at(c, 1, before + 1) == term);
+	CHECK(applied_count(c, 1, "fw") == 1);
+	CHECK(applied_count(c, 2, "fw") == 1);
+	CHECK(applied_count(c, 3, "fw") == 1);
+
+	/* on the leader: as raft_propose */
+	CHECK(raft_forward(c->node[1].raft, "fl", 2) == RAFT_OK);
+	cl_process(c, 1);
+	CHECK(cl_status(c, 1).lastLogIndex == before + 2);
+
+	/* a PROPOSE reaching a follower is dropped */
+	memset(&e, 0, sizeof(e));
+	e.type = RAFT_ENTRY_NORMAL;
+	e.len = 2;
+	e.data = "fx";
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_PROPOSE;
+	m.from = 3;
+	m.to = 2;
+	m.term = term;
+	m.nEntries = 1;
+	m.entries = &e;
+	before = cl_status(c, 2).lastLogIndex;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).lastLogIndex == before);
+
+	/* one of an older term reaching the leader is dropped */
+	before = cl_status(c, 1).lastLogIndex;
+	m.to = 1;
+	m.term = term - 1;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).lastLogIndex == before);
+
+	/* anything but a command is refused */
+	m.term = term;
+	e.type = RAFT_ENTRY_NOOP;
+	CHECK(raft_step(c->node[1].raft, &m) == RAFT_EINVAL);
+	e.type = RAFT_ENTRY_NORMAL;
+	e.term = term;
+	CHECK(raft_step(c->node[1].raft, &m) == RAFT_EINVAL);
+	e.term = 0;
+
+	/* a leader handing over drops it */
+	cl_run(c, 4 * CL_HEARTBEAT);
+	cl_cut_link(c, 1, 2, true);	/* so the transfer cannot finish */
+	REQUIRE(raft_transfer_leadership(c->node[1].raft, 2) == RAFT_OK);
+	REQUIRE(cl_status(c, 1).transferTarget == 2);
+	before = cl_status(c, 1).lastLogIndex;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).lastLogIndex == before);
+	cl_cut_link(c, 1, 2, false);
+
+	/* no leader known: nothing to forward to */
+	cl_isolate(c, 3, true);
+	cl_run(c, 3 * CL_ELECTION_MAX);
+	if (cl_status(c, 3).leader == RAFT_NONE)
+		CHECK(raft_forward(c->node[3].raft, "fz", 2) == RAFT_ENOLEADER);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -1932,5 +2040,6 @@ main(void)
 	RUN_TEST(test_rule_leader_unreachable_never_delays_election);
 	RUN_TEST(test_rule_leader_unreachable_lifts_the_lease);
 	RUN_TEST(test_rule_log_may_start_after_index_one);
+	RUN_TEST(test_rule_forwarded_command_is_appended_by_the_leader_only);
 	return test_summary("test_rules");
 }

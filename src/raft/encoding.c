@@ -204,7 +204,8 @@ encode_message(encoder *e, const raft_message *m, uint64_t clusterId)
 		return RAFT_EINVAL;
 	if (m->nEntries > 0)
 	{
-		if (m->type != RAFT_MSG_APPEND_ENTRIES || m->entries == NULL)
+		if ((m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_PROPOSE) ||
+			m->entries == NULL)
 			return RAFT_EINVAL;
 		if (m->nEntries > RAFT_MAX_ENTRIES_PER_MESSAGE)
 			return RAFT_ETOOBIG;
@@ -282,6 +283,23 @@ encode_message(encoder *e, const raft_message *m, uint64_t clusterId)
 			put_varint(e, m->requestId);
 			put_varint(e, m->readIndex);
 			put_bool(e, m->success);
+			break;
+		case RAFT_MSG_PROPOSE:
+			put_varint(e, m->nEntries);
+			for (i = 0; i < m->nEntries; i++)
+			{
+				const raft_entry *ent = &m->entries[i];
+
+				if (ent->type != RAFT_ENTRY_NORMAL || ent->term != 0)
+					return RAFT_EINVAL;
+				if (ent->len > RAFT_MAX_ENTRY_BYTES)
+					return RAFT_ETOOBIG;
+				if (ent->len > 0 && ent->data == NULL)
+					return RAFT_EINVAL;
+				put_u8(e, ent->type);
+				put_varint(e, ent->len);
+				put_bytes(e, ent->data, ent->len);
+			}
 			break;
 	}
 	return e->huge ? RAFT_ETOOBIG : RAFT_OK;
@@ -457,6 +475,64 @@ fail:
 	return rc;
 }
 
+/* PROPOSE's entries: type and data only (term and index stay 0). */
+static int
+decode_proposed(decoder *d, const raft_allocator *alloc, raft_message *m)
+{
+	uint64_t	n;
+	uint64_t	len;
+	raft_entry *entries;
+	uint32_t	i;
+	int			rc;
+
+	if ((rc = get_varint(d, &n)) != RAFT_OK)
+		return rc;
+	if (n == 0)
+		return RAFT_OK;
+	if (n > RAFT_MAX_ENTRIES_PER_MESSAGE)
+		return RAFT_ETOOBIG;
+	/* before allocating: at least a type and a length byte per entry */
+	if (n > (d->len - d->pos) / 2)
+		return RAFT_EMALFORMED;
+	entries = enc_malloc(alloc, (size_t) n * sizeof(raft_entry));
+	if (entries == NULL)
+		return RAFT_ENOMEM;
+	memset(entries, 0, (size_t) n * sizeof(raft_entry));
+	for (i = 0; i < n; i++)
+	{
+		raft_entry *ent = &entries[i];
+
+		if ((rc = get_u8(d, &ent->type)) != RAFT_OK ||
+			(rc = get_varint(d, &len)) != RAFT_OK)
+			goto fail;
+		if (ent->type != RAFT_ENTRY_NORMAL)
+		{
+			rc = RAFT_EMALFORMED;
+			goto fail;
+		}
+		if (len > RAFT_MAX_ENTRY_BYTES)
+		{
+			rc = RAFT_ETOOBIG;
+			goto fail;
+		}
+		if (len > d->len - d->pos)
+		{
+			rc = RAFT_EMALFORMED;
+			goto fail;
+		}
+		ent->len = (uint32_t) len;
+		ent->data = len > 0 ? d->buf + d->pos : NULL;
+		d->pos += (size_t) len;
+	}
+	m->entries = entries;
+	m->nEntries = (uint32_t) n;
+	return RAFT_OK;
+
+fail:
+	enc_free(alloc, entries);
+	return rc;
+}
+
 static int
 decode_body(decoder *d, const raft_allocator *alloc, raft_message *m)
 {
@@ -506,6 +582,8 @@ decode_body(decoder *d, const raft_allocator *alloc, raft_message *m)
 				(rc = get_bool(d, &m->success)) != RAFT_OK)
 				return rc;
 			return RAFT_OK;
+		case RAFT_MSG_PROPOSE:
+			return decode_proposed(d, alloc, m);
 	}
 	return RAFT_EMALFORMED;		/* not reached: type checked by the caller */
 }

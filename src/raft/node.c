@@ -43,6 +43,57 @@ raft_send(raft_node *node, raft_message *m)
 	return RAFT_OK;
 }
 
+int
+raft_send_owned_entries(raft_node *node, raft_message *m)
+{
+	size_t		bytes = m->nEntries * sizeof(raft_entry);
+	uint8_t    *block;
+	raft_entry *copies;
+	uint32_t	i;
+	int			rc;
+
+	for (i = 0; i < m->nEntries; i++)
+		bytes += m->entries[i].len;
+	rc = raft_reserve(&node->alloc, (void **) &node->owned, &node->capOwned,
+					  node->nOwned + 1, sizeof(void *));
+	if (rc != RAFT_OK)
+		return rc;
+	block = raft_malloc(&node->alloc, bytes > 0 ? bytes : 1);
+	if (block == NULL)
+		return RAFT_ENOMEM;
+	copies = (raft_entry *) block;
+	block += m->nEntries * sizeof(raft_entry);
+	for (i = 0; i < m->nEntries; i++)
+	{
+		copies[i] = m->entries[i];
+		if (copies[i].len > 0)
+		{
+			memcpy(block, m->entries[i].data, copies[i].len);
+			copies[i].data = block;
+			block += copies[i].len;
+		}
+	}
+	m->entries = copies;
+	rc = raft_send(node, m);
+	if (rc != RAFT_OK)
+	{
+		raft_free(&node->alloc, copies);
+		return rc;
+	}
+	node->owned[node->nOwned++] = copies;
+	return RAFT_OK;
+}
+
+static void
+free_owned(raft_node *node)
+{
+	size_t		i;
+
+	for (i = 0; i < node->nOwned; i++)
+		raft_free(&node->alloc, node->owned[i]);
+	node->nOwned = 0;
+}
+
 static int
 validate_config(const raft_config *c)
 {
@@ -205,6 +256,8 @@ raft_node_destroy(raft_node *node)
 	raft_free(&a, node->voters);
 	raft_free(&a, node->votes);
 	raft_free(&a, node->reads);
+	free_owned(node);
+	raft_free(&a, node->owned);
 	raft_free(&a, node->msgs);
 	raft_free(&a, node->readStates);
 	raft_free(&a, node);
@@ -233,8 +286,19 @@ valid_message(const raft_node *node, const raft_message *m)
 		return false;
 	if (m->term == 0)
 		return false;
-	if (m->nEntries > 0 && (m->type != RAFT_MSG_APPEND_ENTRIES || m->entries == NULL))
+	if (m->nEntries > 0 && ((m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_PROPOSE) ||
+							m->entries == NULL))
 		return false;
+	if (m->type == RAFT_MSG_PROPOSE)
+	{
+		/* commands for the leader to append: it gives them term and index */
+		for (i = 0; i < m->nEntries; i++)
+			if (m->entries[i].term != 0 || m->entries[i].type != RAFT_ENTRY_NORMAL ||
+				(m->entries[i].len > 0 && m->entries[i].data == NULL) ||
+				m->entries[i].len > RAFT_MAX_ENTRY_BYTES)
+				return false;
+		return true;
+	}
 	if (m->nEntries > 0 && m->prevLogIndex > UINT64_MAX - m->nEntries)
 		return false;
 	for (i = 0; i < m->nEntries; i++)
@@ -345,6 +409,24 @@ raft_step(raft_node *node, const raft_message *m)
 			if (node->role == RAFT_FOLLOWER && m->success)
 				return raft_read_push_state(node, m->requestId, m->readIndex);
 			return RAFT_OK;
+		case RAFT_MSG_PROPOSE:
+			/* only a leader appends, and not while it hands over (§3.10) */
+			if (node->role != RAFT_LEADER || node->transferTarget != RAFT_NONE)
+				return RAFT_OK; /* the sender's host retries */
+			{
+				uint32_t	i;
+
+				for (i = 0; i < m->nEntries; i++)
+				{
+					int			rc = raft_log_append(&node->alloc, &node->log, node->currentTerm,
+													 RAFT_ENTRY_NORMAL, m->entries[i].data,
+													 m->entries[i].len);
+
+					if (rc != RAFT_OK)
+						return rc;	/* what was appended stays */
+				}
+			}
+			return RAFT_OK;
 	}
 	return RAFT_OK;
 }
@@ -372,6 +454,33 @@ raft_propose(raft_node *node, const void *data, size_t len,
 	if (term != NULL)
 		*term = node->currentTerm;
 	return RAFT_OK;
+}
+
+int
+raft_forward(raft_node *node, const void *data, size_t len)
+{
+	raft_message m;
+	raft_entry	e;
+
+	if (node == NULL || (len > 0 && data == NULL) || len > RAFT_MAX_ENTRY_BYTES)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (node->role == RAFT_LEADER)
+		return raft_propose(node, data, len, NULL, NULL);
+	if (node->leader == RAFT_NONE)
+		return RAFT_ENOLEADER;
+
+	memset(&e, 0, sizeof(e));
+	e.type = RAFT_ENTRY_NORMAL;
+	e.len = (uint32_t) len;
+	e.data = data;
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_PROPOSE;
+	m.to = node->leader;
+	m.nEntries = 1;
+	m.entries = &e;
+	return raft_send_owned_entries(node, &m);
 }
 
 int
@@ -530,6 +639,7 @@ raft_advance(raft_node *node, const raft_ready *rd)
 	/* nothing can have been queued meanwhile: every mutator was refused */
 	node->nMsgs = 0;
 	node->nReadStates = 0;
+	free_owned(node);
 
 	/* our own entries are durable now, which may complete a majority */
 	return raft_maybe_commit(node);

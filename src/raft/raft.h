@@ -122,11 +122,14 @@ typedef enum raft_message_type
 	RAFT_MSG_PRE_VOTE_RESULT = 6,	/* voteGranted */
 	RAFT_MSG_TIMEOUT_NOW = 7,	/* leader -> transfer target: campaign now */
 	RAFT_MSG_READ_INDEX = 8,	/* follower -> leader: requestId */
-	RAFT_MSG_READ_INDEX_RESULT = 9	/* leader -> follower: requestId,
+	RAFT_MSG_READ_INDEX_RESULT = 9, /* leader -> follower: requestId,
 									 * readIndex, success */
+	RAFT_MSG_PROPOSE = 10		/* follower -> leader: entries to append
+								 * (type NORMAL, term and index 0: the
+								 * leader gives them); see raft_forward() */
 } raft_message_type;
 
-#define RAFT_MSG_TYPE_MAX RAFT_MSG_READ_INDEX_RESULT
+#define RAFT_MSG_TYPE_MAX RAFT_MSG_PROPOSE
 
 typedef struct raft_message
 {
@@ -189,6 +192,8 @@ typedef struct raft_message
  *   TIMEOUT_NOW:           (nothing)
  *   READ_INDEX:            requestId
  *   READ_INDEX_RESULT:     requestId readIndex success(1 byte 0/1)
+ *   PROPOSE:               nEntries, then per entry: type(1 byte) len data[len]
+ *                          (no term, no index: the leader appends them)
  * Trailing bytes, a varint longer than 10 bytes or above 2^64-1, a bool
  * byte other than 0/1, an unknown type, an entry type above
  * RAFT_ENTRY_TYPE_MAX, an index that would overflow, more than
@@ -311,6 +316,17 @@ int			raft_step(raft_node *node, const raft_message *m);
  */
 int			raft_propose(raft_node *node, const void *data, size_t len,
 						 raft_index *index, raft_term *term);
+
+/*
+ * Have a command appended wherever this node stands: on the leader, as
+ * raft_propose(); on a follower, sent to the leader it knows (a PROPOSE
+ * message), which appends it if it still leads.  Fire and forget: the
+ * command may be lost (with the message, or a leader change) and the host
+ * that needs it must retry, so a command sent this way must be harmless to
+ * apply twice.  RAFT_ENOLEADER when no leader is known, RAFT_EBUSY on a
+ * leader handing over.
+ */
+int			raft_forward(raft_node *node, const void *data, size_t len);
 
 /*
  * Ask for a linearizable read point.  Once confirmed, a raft_read_state

@@ -152,6 +152,10 @@ struct raft_node
 	raft_message *msgs;
 	size_t		nMsgs;
 	size_t		capMsgs;
+	void	  **owned;			/* copies the batch's PROPOSE messages point
+								 * at; freed by raft_advance */
+	size_t		nOwned;
+	size_t		capOwned;
 	raft_read_state *readStates;
 	size_t		nReadStates;
 	size_t		capReadStates;
@@ -167,6 +171,8 @@ struct raft_node
 
 /* node.c */
 int			raft_send(raft_node *node, raft_message *m);	/* fills from, term */
+/* raft_send for a message whose entries (and data) the node must copy and own */
+int			raft_send_owned_entries(raft_node *node, raft_message *m);
 size_t		raft_quorum(const raft_node *node);
 int			raft_voter_slot(const raft_node *node, raft_node_id id);
 

@@ -97,3 +97,81 @@ BEGIN
     END LOOP;
 END
 $seq$;
+
+-- Consistency checks (src/checks.c).  raft_verify() appends a check entry;
+-- every node, applying it (at the same log index everywhere), checksums
+-- every table of the database and has its result appended, so every node
+-- records every node's result.  A checksum is "rows:sum of a 64-bit hash of
+-- each row's text", which does not depend on the physical order of rows.
+CREATE TABLE raft_ext.consistency_check (
+    log_index  bigint      PRIMARY KEY,   -- the check entry
+    checked_at timestamptz NOT NULL,      -- its stamp (the leader's clock)
+    members    integer     NOT NULL       -- how many nodes were to answer
+);
+CREATE TABLE raft_ext.consistency (
+    log_index  bigint  NOT NULL,
+    node_id    integer NOT NULL,
+    table_name text    NOT NULL,          -- '' only marks a node with no table
+    row_count  bigint,
+    checksum   text,
+    PRIMARY KEY (log_index, node_id, table_name)
+);
+REVOKE ALL ON raft_ext.consistency_check, raft_ext.consistency FROM PUBLIC;
+
+-- One row per (check, table, node); consistent: every node has the table,
+-- with the same checksum (NULL until every node has answered).
+CREATE VIEW raft_consistency AS
+WITH answered AS (
+    SELECT log_index, count(DISTINCT node_id) AS nodes
+    FROM raft_ext.consistency GROUP BY log_index
+), agreed AS (
+    SELECT log_index, table_name, count(*) AS nodes, count(DISTINCT checksum) AS checksums
+    FROM raft_ext.consistency WHERE table_name <> '' GROUP BY log_index, table_name
+)
+SELECT c.log_index, c.checked_at, r.table_name, r.node_id, r.checksum,
+       CASE WHEN a.nodes < c.members THEN NULL
+            ELSE g.nodes = c.members AND g.checksums = 1 END AS consistent
+FROM raft_ext.consistency_check c
+JOIN raft_ext.consistency r ON r.log_index = c.log_index AND r.table_name <> ''
+JOIN answered a ON a.log_index = c.log_index
+JOIN agreed g ON g.log_index = r.log_index AND g.table_name = r.table_name;
+REVOKE ALL ON raft_consistency FROM PUBLIC;
+GRANT SELECT ON raft_consistency TO pg_monitor;
+
+CREATE FUNCTION raft_verify() RETURNS bigint
+AS 'MODULE_PATHNAME', 'raft_ext_sql_verify' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION raft_verify() FROM PUBLIC;
+
+-- raft_status shows the last consistency check: its entry, its time,
+-- whether every node agreed, and, when not, which table on which node.
+CREATE OR REPLACE VIEW raft_status AS
+SELECT s.*, chk.last_check_index, chk.last_check_at, chk.last_check_consistent,
+       chk.last_check_problem
+FROM raft_ext.status() s
+LEFT JOIN LATERAL (
+    WITH last AS (
+        SELECT * FROM raft_ext.consistency_check ORDER BY log_index DESC LIMIT 1
+    ), sums AS (
+        SELECT r.table_name, r.checksum, count(*) AS n,
+               string_agg(r.node_id::text, ', ' ORDER BY r.node_id) AS nodes
+        FROM raft_ext.consistency r, last
+        WHERE r.log_index = last.log_index AND r.table_name <> ''
+        GROUP BY r.table_name, r.checksum
+    ), majority AS (
+        SELECT DISTINCT ON (table_name) table_name, checksum, n
+        FROM sums ORDER BY table_name, n DESC, checksum
+    ), problems AS (
+        SELECT s.table_name || ' differs on node ' || s.nodes AS problem
+        FROM sums s JOIN majority m USING (table_name) WHERE s.checksum <> m.checksum
+        UNION ALL
+        SELECT m.table_name || ' is missing on some node'
+        FROM majority m, last
+        WHERE (SELECT sum(n) FROM sums s WHERE s.table_name = m.table_name) < last.members
+          AND (SELECT count(DISTINCT node_id) FROM raft_ext.consistency r WHERE r.log_index = last.log_index) >= last.members
+    )
+    SELECT last.log_index AS last_check_index, last.checked_at AS last_check_at,
+           (SELECT bool_and(consistent) FROM raft_consistency rc WHERE rc.log_index = last.log_index)
+               AS last_check_consistent,
+           (SELECT string_agg(problem, '; ' ORDER BY problem) FROM problems) AS last_check_problem
+    FROM last
+) chk ON true;

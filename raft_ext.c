@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "src/checks.h"
 #include "src/config.h"
 #include "src/determinism.h"
 #include "src/guard.h"
@@ -111,6 +112,22 @@ _PG_init(void)
 							&raft_ext_inbox_size_kb,
 							16 * 1024, 1024, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.verify_interval",
+							"How often the leader appends a consistency check (raft_verify); 0: never.",
+							"Every node checksums every table of the replicated database when it applies one: see raft_consistency.",
+							&raft_ext_verify_interval,
+							0, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.outcome_check_interval",
+							"How long the leader lets applied entries wait for an outcome check when fewer than 256 came; 0: only every 256 entries.",
+							"Every node compares its outcomes with the leader's when it applies the check; a node that differs stops, as diverged.",
+							&raft_ext_outcome_check_interval,
+							1000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("raft_ext.local_writes",

@@ -68,6 +68,7 @@
 
 #include "apply.h"
 #include "apply_session.h"
+#include "checks.h"
 #include "config.h"
 #include "determinism.h"
 #include "outcome.h"
@@ -156,6 +157,7 @@ raft_apply_clear_stall(void)
 	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
 	raft_shared->status.apply_stalled_since = 0;
 	raft_shared->status.apply_stalled_index = 0;
+	raft_shared->status.apply_diverged_index = 0;
 	LWLockRelease(raft_shared->status_lock);
 }
 
@@ -438,6 +440,21 @@ raft_apply_statement_entry(RaftApplyState *st, const RaftStoredEntry *e)
 	raft_apply_session_end_entry();
 }
 
+/* A NORMAL entry that is not a statement: an outcome or consistency check. */
+static void
+raft_apply_check_entry(RaftApplyState *st, const RaftStoredEntry *e)
+{
+	TimestampTz stamp = 0;
+
+	(void) raft_payload_get_stamp(e->payload, e->len, &stamp);
+	raft_apply_session_begin_entry(st->index);
+	raft_determinism_begin_entry(st->index, stamp);
+	st->outcome.index = st->index;
+	st->outcome.term = st->term;
+	st->have_outcome = raft_checks_apply(st->index, e->payload, e->len, stamp, &st->outcome);
+	raft_apply_session_end_entry();
+}
+
 static void
 raft_apply_error_context(void *arg)
 {
@@ -465,7 +482,11 @@ raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
 	switch (e->type)
 	{
 		case RAFT_ENTRY_NORMAL:
-			raft_apply_statement_entry(st, e);
+			/* a command: a statement, or one of the checks of checks.c */
+			if (raft_payload_kind(e->payload, e->len) == 'X')
+				raft_apply_statement_entry(st, e);
+			else
+				raft_apply_check_entry(st, e);
 			break;
 		case RAFT_ENTRY_NOOP:
 			/* a new leader's first entry: only advances last_applied */
@@ -707,6 +728,7 @@ raft_apply_worker_main(Datum main_arg)
 	pg_atomic_write_u64(&raft_shared->apply_target, applied);
 	raft_shmem_wake_raft_worker();
 	raft_workers_set_state(RAFT_WORKER_KIND_APPLY, RAFT_WORKER_RUNNING);
+	raft_checks_start(applied);
 	raft_apply_answer_unanswered(applied);
 	ereport(LOG, (errmsg("raft_ext: apply worker started at last_applied %llu",
 						 (unsigned long long) applied)));
@@ -740,6 +762,7 @@ raft_apply_worker_main(Datum main_arg)
 				if (raft_apply_batch(applied + 1, last))
 				{
 					applied = last;
+					raft_checks_after_apply(applied);
 					CHECK_FOR_INTERRUPTS();
 					continue;
 				}
@@ -757,6 +780,7 @@ raft_apply_worker_main(Datum main_arg)
 				break;
 			}
 			applied++;
+			raft_checks_after_apply(applied);
 			if (stalled_since != 0)
 			{
 				stalled_since = 0;
@@ -767,6 +791,9 @@ raft_apply_worker_main(Datum main_arg)
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
+
+		if (stalled_since == 0)
+			raft_checks_after_apply(applied);
 
 		if (XactLastCommitEnd > GetFlushRecPtr(NULL))
 		{

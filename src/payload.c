@@ -72,6 +72,26 @@ raft_payload_read_u64(const char *b)
 	return v;
 }
 
+char
+raft_payload_kind(const char *buf, Size len)
+{
+	if (len < 3 || buf[0] != 'R')
+		return 0;
+	return buf[1];
+}
+
+void
+raft_payload_begin(StringInfo buf, char kind)
+{
+	char		header[RAFT_PAYLOAD_HEADER_LEN];
+
+	memset(header, 0, sizeof(header));
+	header[0] = 'R';
+	header[1] = kind;
+	header[2] = RAFT_PAYLOAD_STAMPED_VERSION;
+	appendBinaryStringInfo(buf, header, sizeof(header));
+}
+
 bool
 raft_payload_get_stamp(const char *buf, Size len, TimestampTz *stamp)
 {

@@ -3,7 +3,8 @@
  * session context it must run with (role, search_path, TimeZone, ...).
  *
  * Every payload starts with the same header (all integers little endian):
- *   magic "R" + kind (2 bytes: "RX" a statement) | version (1 byte)
+ *   magic "R" + kind (2 bytes: "RX" a statement; "RC", "RV", "RR" the
+ *   consistency checks of checks.c) | version (1 byte)
  *   stamp:     i64, microseconds since 2000-01-01 UTC (TimestampTz): the time
  *              the leader gave the entry when it appended it, never below
  *              the stamp of the entry before it in the log; 0 until then.
@@ -33,6 +34,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 
 #define RAFT_PAYLOAD_VERSION 3
 #define RAFT_PAYLOAD_MAX_SETTINGS 8
@@ -64,6 +66,12 @@ typedef struct RaftPayload
  */
 extern bool raft_payload_get_stamp(const char *buf, Size len, TimestampTz *stamp);
 extern bool raft_payload_set_stamp(char *buf, Size len, TimestampTz stamp);
+
+/* The kind of a payload ('X', 'C', 'V', 'R'), or 0 if it is none. */
+extern char raft_payload_kind(const char *buf, Size len);
+
+/* Start a payload of kind into buf: the header, stamp 0. */
+extern void raft_payload_begin(StringInfo buf, char kind);
 
 /* Build a payload from the current session (GetUserId(), GUCs). palloc'd. */
 extern char *raft_payload_capture(const char *sql, Size sql_len, Size *len_out);

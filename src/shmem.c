@@ -37,11 +37,21 @@ raft_shmem_inbox_offset(void)
 					MAXALIGN(raft_request_shmem_size(MaxBackends)));
 }
 
+/* The outbox carries a few commands at a time, each at most 1 MB. */
+#define RAFT_SHMEM_OUTBOX_BYTES (2 * 1024 * 1024)
+
+static Size
+raft_shmem_outbox_offset(void)
+{
+	return add_size(raft_shmem_inbox_offset(),
+					MAXALIGN(add_size(offsetof(RaftInbox, data), raft_conf_inbox_bytes())));
+}
+
 static Size
 raft_shmem_size(void)
 {
-	return add_size(raft_shmem_inbox_offset(),
-					add_size(offsetof(RaftInbox, data), raft_conf_inbox_bytes()));
+	return add_size(raft_shmem_outbox_offset(),
+					add_size(offsetof(RaftInbox, data), RAFT_SHMEM_OUTBOX_BYTES));
 }
 
 static void
@@ -50,7 +60,7 @@ raft_shmem_request(void)
 	if (raft_shmem_prev_request_hook)
 		raft_shmem_prev_request_hook();
 	RequestAddinShmemSpace(raft_shmem_size());
-	RequestNamedLWLockTranche(RAFT_SHMEM_TRANCHE, 3);
+	RequestNamedLWLockTranche(RAFT_SHMEM_TRANCHE, 4);
 }
 
 static void
@@ -73,6 +83,7 @@ raft_shmem_startup(void)
 		raft_shared->status_lock = &locks[0].lock;
 		raft_shared->slots_lock = &locks[1].lock;
 		raft_shared->inbox_lock = &locks[2].lock;
+		raft_shared->outbox_lock = &locks[3].lock;
 		SpinLockInit(&raft_shared->mutex);
 		raft_shared->raft_latch = NULL;
 		raft_shared->apply_latch = NULL;
@@ -91,6 +102,9 @@ raft_shmem_startup(void)
 		raft_shared->inbox->capacity = raft_conf_inbox_bytes();
 		raft_shared->inbox->delivered = 0;
 		raft_shared->inbox->dropped = 0;
+		raft_shared->outbox = (RaftInbox *) (base + raft_shmem_outbox_offset());
+		memset(raft_shared->outbox, 0, offsetof(RaftInbox, data));
+		raft_shared->outbox->capacity = RAFT_SHMEM_OUTBOX_BYTES;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -192,29 +206,40 @@ raft_inbox_read(RaftInbox *inbox, uint64 pos, char *dst, Size n)
 		memcpy(dst + first, inbox->data, n - first);
 }
 
-bool
-raft_shmem_inbox_push(const char *data, Size len)
+static bool
+raft_ring_push(RaftInbox *ring, LWLock *lock, const char *data, Size len)
 {
-	RaftInbox  *inbox = raft_shared->inbox;
 	uint32		len32 = (uint32) len;
 	bool		ok;
 
-	LWLockAcquire(raft_shared->inbox_lock, LW_EXCLUSIVE);
-	if (len + sizeof(uint32) > inbox->capacity - (inbox->head - inbox->tail))
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	if (len + sizeof(uint32) > ring->capacity - (ring->head - ring->tail))
 	{
-		inbox->dropped++;
+		ring->dropped++;
 		ok = false;
 	}
 	else
 	{
-		raft_inbox_write(inbox, inbox->head, (const char *) &len32, sizeof(uint32));
-		raft_inbox_write(inbox, inbox->head + sizeof(uint32), data, len);
-		inbox->head += sizeof(uint32) + len;
-		inbox->delivered++;
+		raft_inbox_write(ring, ring->head, (const char *) &len32, sizeof(uint32));
+		raft_inbox_write(ring, ring->head + sizeof(uint32), data, len);
+		ring->head += sizeof(uint32) + len;
+		ring->delivered++;
 		ok = true;
 	}
-	LWLockRelease(raft_shared->inbox_lock);
+	LWLockRelease(lock);
 	return ok;
+}
+
+bool
+raft_shmem_inbox_push(const char *data, Size len)
+{
+	return raft_ring_push(raft_shared->inbox, raft_shared->inbox_lock, data, len);
+}
+
+bool
+raft_shmem_outbox_push(const char *data, Size len)
+{
+	return raft_ring_push(raft_shared->outbox, raft_shared->outbox_lock, data, len);
 }
 
 void
@@ -225,15 +250,14 @@ raft_shmem_inbox_note_refused(void)
 	LWLockRelease(raft_shared->inbox_lock);
 }
 
-Size
-raft_shmem_inbox_drain(char **out, Size max_bytes)
+static Size
+raft_ring_drain(RaftInbox *inbox, LWLock *lock, char **out, Size max_bytes)
 {
-	RaftInbox  *inbox = raft_shared->inbox;
 	uint64		pos;
 	Size		take = 0;
 	char	   *buf = NULL;
 
-	LWLockAcquire(raft_shared->inbox_lock, LW_EXCLUSIVE);
+	LWLockAcquire(lock, LW_EXCLUSIVE);
 	pos = inbox->tail;
 	while (pos < inbox->head)
 	{
@@ -251,9 +275,21 @@ raft_shmem_inbox_drain(char **out, Size max_bytes)
 		raft_inbox_read(inbox, inbox->tail, buf, take);
 		inbox->tail += take;
 	}
-	LWLockRelease(raft_shared->inbox_lock);
+	LWLockRelease(lock);
 	*out = buf;
 	return take;
+}
+
+Size
+raft_shmem_inbox_drain(char **out, Size max_bytes)
+{
+	return raft_ring_drain(raft_shared->inbox, raft_shared->inbox_lock, out, max_bytes);
+}
+
+Size
+raft_shmem_outbox_drain(char **out, Size max_bytes)
+{
+	return raft_ring_drain(raft_shared->outbox, raft_shared->outbox_lock, out, max_bytes);
 }
 
 void

@@ -12,6 +12,11 @@
  *     serve the peers' streams (raft_ext.deliver_stream(), or raft_ext.deliver())
  *     and drained by the Raft worker.  When it is full, messages are dropped
  *     (and counted): Raft tolerates loss;
+ *   - the outbox: a smaller ring of the same kind, in which the apply worker
+ *     leaves commands for its Raft worker to have appended (raft_forward:
+ *     outcome checks, consistency-check results; checks.c), drained by the
+ *     Raft worker.  A command that does not fit is dropped (the apply
+ *     worker posts it again later);
  *   - apply progress: apply_target (highest committed entry that is durable
  *     here; written by the Raft worker) and last_applied (written by the
  *     apply worker).
@@ -22,6 +27,7 @@
  *     for the apply_* fields.  Readers take it shared.
  *   - slots_lock (LWLock): protects the request slots; its rules are in
  *     request.h.
+ *   - outbox_lock (LWLock): the same for the outbox.
  *   - inbox_lock (LWLock): protects the inbox ring (head, tail, data,
  *     counters).  Held while copying bytes in or out.
  *   - mutex (spinlock): protects the worker latch pointers and pids.
@@ -87,6 +93,7 @@ typedef struct RaftStatusSnapshot
 	TimestampTz apply_stalled_since;	/* 0 when not stalled */
 	int64		apply_retries;
 	uint64		apply_stalled_index;
+	uint64		apply_diverged_index;	/* outcome check failed here; 0: no */
 	char		last_apply_error[RAFT_SHMEM_ERROR_LEN];
 
 	int			npeers;
@@ -110,6 +117,7 @@ typedef struct RaftShared
 	LWLock	   *status_lock;
 	LWLock	   *slots_lock;
 	LWLock	   *inbox_lock;
+	LWLock	   *outbox_lock;
 
 	slock_t		mutex;
 	Latch	   *raft_latch;		/* the Raft worker's latch, or NULL */
@@ -124,6 +132,7 @@ typedef struct RaftShared
 	int			nslots;
 	void	   *slots;			/* the request slots (request.c), in this segment */
 	RaftInbox  *inbox;			/* points into this segment */
+	RaftInbox  *outbox;			/* likewise */
 } RaftShared;
 
 extern RaftShared *raft_shared;
@@ -152,5 +161,9 @@ extern bool raft_shmem_inbox_push(const char *data, Size len);
 extern void raft_shmem_inbox_note_refused(void);
 extern Size raft_shmem_inbox_drain(char **out, Size max_bytes);
 extern void raft_shmem_inbox_clear(void);
+
+/* Outbox: the same, apply worker -> Raft worker. */
+extern bool raft_shmem_outbox_push(const char *data, Size len);
+extern Size raft_shmem_outbox_drain(char **out, Size max_bytes);
 
 #endif							/* RAFT_EXT_SHMEM_H */

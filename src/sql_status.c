@@ -102,7 +102,9 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 	nulls[i++] = !running || st->leader_since == 0;
 	/* worker_state, apply_worker_state */
 	values[i++] = CStringGetTextDatum(raft_status_worker_state_name(st->worker_state));
-	values[i++] = CStringGetTextDatum(raft_status_worker_state_name(st->apply_state));
+	values[i++] = CStringGetTextDatum(st->apply_state == RAFT_WORKER_RUNNING &&
+									  st->apply_diverged_index != 0 ? "diverged" :
+									  raft_status_worker_state_name(st->apply_state));
 	/* apply_stalled_since, apply_stalled_index */
 	values[i] = TimestampTzGetDatum(st->apply_stalled_since);
 	nulls[i++] = st->apply_stalled_since == 0;

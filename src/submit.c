@@ -46,6 +46,7 @@
 #include "request.h"
 #include "shmem.h"
 #include "stmt_check.h"
+#include "submit.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_submit);
 PG_FUNCTION_INFO_V1(raft_ext_sql_forward_submit);
@@ -392,6 +393,26 @@ raft_submit_check_database(void)
 	checked = true;
 }
 
+/* Where a command may be submitted from: not a transaction block, our database. */
+static void
+raft_submit_check_context(void)
+{
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("raft_submit cannot run inside a transaction block"),
+				 errdetail("The statement commits on every node on its own; it could not be rolled back with your transaction."),
+				 errhint("Call raft_submit outside BEGIN ... COMMIT, as a statement of its own.")));
+	raft_submit_check_database();
+}
+
+RaftOutcome *
+raft_submit_command(const char *payload, Size len)
+{
+	raft_submit_check_context();
+	return raft_submit_payload(payload, len);
+}
+
 Datum
 raft_ext_sql_submit(PG_FUNCTION_ARGS)
 {
@@ -431,14 +452,7 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 				 errmsg("raft_submit: the statement is empty"),
 				 errhint("Pass one or more SQL statements.")));
 
-	if (IsTransactionBlock())
-		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("raft_submit cannot run inside a transaction block"),
-				 errdetail("The statement commits on every node on its own; it could not be rolled back with your transaction."),
-				 errhint("Call raft_submit outside BEGIN ... COMMIT, as a statement of its own.")));
-
-	raft_submit_check_database();
+	raft_submit_check_context();
 	(void) raft_stmt_check(sql);
 
 	payload = raft_payload_capture(sql, len, &plen);
@@ -517,24 +531,28 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("raft_ext.forward_submit: the statement is too long for this node"),
 				 errhint("Use the same raft_ext.max_statement_size and raft_ext.inbox_size on every node.")));
-	bad = raft_payload_decode(payload, len, &p);
-	if (bad != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("raft_ext.forward_submit: invalid payload: %s", bad)));
 	raft_submit_check_database();
-	(void) raft_stmt_check(p.sql);
+	/* a consistency check (raft_verify) carries nothing to check */
+	if (!(raft_payload_kind(payload, len) == 'V' && len == RAFT_PAYLOAD_HEADER_LEN))
+	{
+		bad = raft_payload_decode(payload, len, &p);
+		if (bad != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("raft_ext.forward_submit: invalid payload: %s", bad)));
+		(void) raft_stmt_check(p.sql);
 
-	/*
-	 * Roles are not replicated by raft_ext (unless created through
-	 * raft_submit).  An entry whose role is missing here would stall apply
-	 * on this node, so refuse it before it reaches the log.
-	 */
-	if (!OidIsValid(get_role_oid(p.role, true)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role \"%s\" does not exist on the leader", p.role),
-				 errhint("Create the role on every node, for instance through raft_submit('CREATE ROLE ...').")));
+		/*
+		 * Roles are not replicated by raft_ext (unless created through
+		 * raft_submit).  An entry whose role is missing here would stall
+		 * apply on this node, so refuse it before it reaches the log.
+		 */
+		if (!OidIsValid(get_role_oid(p.role, true)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("role \"%s\" does not exist on the leader", p.role),
+					 errhint("Create the role on every node, for instance through raft_submit('CREATE ROLE ...').")));
+	}
 
 	deadline = raft_request_deadline();
 	if (timeout_ms > 0)

@@ -47,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "checks.h"
 #include "config.h"
 #include "payload.h"
 #include "raft/raft.h"
@@ -302,8 +303,9 @@ raft_worker_last_stamp(void)
 
 		if (!raft_log_entry(raft_worker_node, i, &e))
 			break;
+		/* forwarded commands are not stamped by a leader: 0 */
 		if (e.type == RAFT_ENTRY_NORMAL &&
-			raft_payload_get_stamp(e.data, e.len, &stamp))
+			raft_payload_get_stamp(e.data, e.len, &stamp) && stamp != 0)
 			return stamp;
 	}
 	return 0;
@@ -617,6 +619,8 @@ raft_worker_main(Datum main_arg)
 			raft_worker_check(raft_tick(raft_worker_node), "raft_tick");
 
 		raft_worker_take_requests();
+		raft_checks_drain_outbox(raft_worker_node);
+		raft_checks_maybe_verify(raft_worker_node);
 		raft_worker_process_ready();
 		raft_worker_publish_apply_target();
 		raft_transport_poll();

@@ -1,0 +1,22 @@
+/*
+ * submit.h — appending a command and waiting for its outcome, from a
+ * backend: what raft_submit does with a statement, for other commands too
+ * (raft_verify's consistency check).
+ *
+ * Locking: through request.c.
+ */
+#ifndef RAFT_EXT_SUBMIT_H
+#define RAFT_EXT_SUBMIT_H
+
+#include "postgres.h"
+
+#include "outcome.h"
+
+/*
+ * Have the payload appended (here on the leader, else forwarded to it) and
+ * applied here; returns its outcome.  Refuses a call inside a transaction
+ * block or from another database; raises 57014 / 40003 as raft_submit does.
+ */
+extern RaftOutcome *raft_submit_command(const char *payload, Size len);
+
+#endif							/* RAFT_EXT_SUBMIT_H */

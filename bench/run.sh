@@ -20,6 +20,9 @@
 #     included and no failed one.
 #  3. Catch-up: a follower stopped while N entries are committed, restarted:
 #     the time until it has applied them all.
+#  4. Consistency check: raft_verify() over a table of BENCH_VERIFY_MB MB: the
+#     rate every node hashes at, and the throughput of the (c) workload (8
+#     clients) while checks run back to back, as a ratio to without.
 #
 # The report (markdown, machine described) goes to
 # bench/results/<date>-<host>.md with a PNG plot (gnuplot) and the raw numbers
@@ -41,6 +44,8 @@
 #   BENCH_FAILOVER_WRITERS=2   concurrent write loops during the failover rounds
 #   BENCH_STATEMENT_TIMEOUT=5s statement_timeout of the failover writes
 #   BENCH_CATCHUP_ENTRIES=100000/160   0 skips the catch-up part
+#   BENCH_VERIFY_MB=64/1       data checked by the consistency-check part
+#                              (raft_verify); 0 skips it
 #   BENCH_FOLLOWER_CLIENTS="1 8"/1     client counts of (c) with the clients on a
 #                                      follower (forwarded writes); empty skips it
 #   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23;
@@ -86,6 +91,7 @@ if [ "$MODE" = smoke ]; then
 	FO_STEADY=${BENCH_FAILOVER_STEADY:-0.5}
 	FO_AFTER=0.2 FO_SETTLE=0.2
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-160}
+	VERIFY_MB=${BENCH_VERIFY_MB:-1}
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1}
 	PORT_BASE=${BENCH_PORT_BASE:-25560}
 	PLOT=${BENCH_PLOT:-0}
@@ -100,6 +106,7 @@ else
 	FO_STEADY=${BENCH_FAILOVER_STEADY:-1.5}
 	FO_AFTER=1 FO_SETTLE=0.5
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-100000}
+	VERIFY_MB=${BENCH_VERIFY_MB:-64}
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1 8}
 	PORT_BASE=${BENCH_PORT_BASE:-25510}
 	PLOT=${BENCH_PLOT:-1}
@@ -131,8 +138,8 @@ label_of() {
 
 TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (ms) |'
 
-check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
-	local f=$1 cfgs=${2:-plain syncrep raft} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} c label rows bad=0
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY]
+	local f=$1 cfgs=${2:-plain syncrep raft} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} c label rows bad=0
 	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
 	grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
 	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
@@ -153,6 +160,10 @@ check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
 	fi
 	if [ "$need_fo" = 1 ] && grep -q 'INCONSISTENT' "$f"; then
 		echo "check: the failover rounds found an inconsistency"
+		bad=1
+	fi
+	if [ "$need_ve" = 1 ] && ! grep -Eq '^consistency check: [0-9.]+ MB in every node.s tables checked in [0-9.]+ s \([0-9]+ MB/s' "$f"; then
+		echo "check: no consistency-check result with numbers"
 		bad=1
 	fi
 	if [ "$need_cu" = 1 ] && ! grep -Eq '^catch-up: [0-9]+ entries applied in [0-9.]+ s' "$f"; then
@@ -483,6 +494,60 @@ bench_follower() {
 }
 
 # ---------------------------------------------------------------------------
+# Consistency check (raft_verify): how fast every node checksums, and what
+# the writes lose while checks run back to back
+
+VERIFY_LINE=
+VERIFY_DETAIL=
+bench_verify() {
+	local leader port rows t0 idx secs mb tps_quiet tps_busy pending verifier
+	leader=$("$RAFTCTL" leader --wait 30) || { err "verify: no leader"; return 1; }
+	port=$((PORT_RAFT + leader - 1))
+	TARGET_PORT=$port
+	log "== consistency check over ${VERIFY_MB} MB =="
+	# about 1 kB a row; inserted by the entries themselves (every node builds its own copy)
+	rows=$((VERIFY_MB * 1024))
+	q "$port" "SELECT raft_submit('CREATE TABLE bench_verify (id int PRIMARY KEY, pad text)')" >/dev/null || return 1
+	local chunk=20000 i=1
+	while [ "$i" -le "$rows" ]; do
+		PGOPTIONS="-c statement_timeout=0" q "$port" "SELECT raft_submit('INSERT INTO bench_verify SELECT g, repeat(md5(g::text), 31) FROM generate_series($i, $((i + chunk - 1 < rows ? i + chunk - 1 : rows))) g')" >/dev/null || return 1
+		i=$((i + chunk))
+	done
+	"$RAFTCTL" wait-caught-up 120 >/dev/null || { err "verify: not caught up"; return 1; }
+	mb=$(q "$port" "SELECT round(sum(pg_table_size(c.oid)) / 1048576.0, 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'")
+	t0=$EPOCHREALTIME
+	idx=$(q "$port" "SELECT raft_verify()") || return 1
+	for _ in $(seq 1 $((WAIT_S * 20))); do
+		pending=$(q "$port" "SELECT count(*) FILTER (WHERE consistent IS NOT TRUE) + (count(*) = 0)::int FROM raft_consistency WHERE log_index = $idx")
+		[ "$pending" = 0 ] && break
+		sleep 0.05
+	done
+	secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+	[ "$pending" = 0 ] || { err "verify: the check did not complete, or found differences"; return 1; }
+	VERIFY_LINE="consistency check: $mb MB in every node's tables checked in $secs s ($(awk -v m="$mb" -v s="$secs" 'BEGIN { printf "%.0f", m / s }') MB/s, every node at once), every table consistent"
+	# the (c) workload, 8 clients, quiet and then with checks back to back
+	tps_quiet=$(cd "$W/pgbench" && "$PGBIN/pgbench" -n -f "$SCRIPT_RAFT" -c 8 -j "$JOBS" -T "$DURATION" \
+		-D run=$((RUN_BASE * 1000 + 900001)) -D n=0 -h 127.0.0.1 -p "$port" -U "$SU" "$DB" 2>/dev/null |
+		sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p')
+	(
+		while [ ! -e "$W/verify-stop" ]; do
+			PGOPTIONS="-c statement_timeout=0" q "$port" "SELECT raft_verify()" >/dev/null 2>&1
+			sleep 0.2
+		done
+	) &
+	verifier=$!
+	tps_busy=$(cd "$W/pgbench" && "$PGBIN/pgbench" -n -f "$SCRIPT_RAFT" -c 8 -j "$JOBS" -T "$DURATION" \
+		-D run=$((RUN_BASE * 1000 + 900002)) -D n=0 -h 127.0.0.1 -p "$port" -U "$SU" "$DB" 2>/dev/null |
+		sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p')
+	touch "$W/verify-stop"
+	wait "$verifier"
+	VERIFY_DETAIL="writes (raft_submit INSERT, 8 clients, $DURATION s) while consistency checks of the ${mb} MB ran back to back: ${tps_busy:-?} tps, against ${tps_quiet:-?} tps without: ratio $(awk -v a="${tps_busy:-0}" -v b="${tps_quiet:-0}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+	log "$VERIFY_LINE"
+	log "$VERIFY_DETAIL"
+	q "$port" "SELECT raft_submit('DROP TABLE bench_verify')" >/dev/null
+}
+
+# ---------------------------------------------------------------------------
 # Failover
 
 # writer ROUND W: one write per new connection, to the nodes in turn (a libpq
@@ -798,6 +863,13 @@ write_report() {
 			fi
 			echo
 		fi
+		if [ "$VERIFY_MB" -gt 0 ] && [[ " $CONFIGS " == *" raft "* ]]; then
+			echo "## Consistency check"
+			echo
+			echo "${VERIFY_LINE:-consistency check: not measured (see the log)}"
+			echo
+			[ -n "$VERIFY_DETAIL" ] && echo "$VERIFY_DETAIL" && echo
+		fi
 		if [ "$CATCHUP" -gt 0 ] && [[ " $CONFIGS " == *" raft "* ]]; then
 			echo "## Catch-up"
 			echo
@@ -880,6 +952,9 @@ for cfg in $CONFIGS; do
 done
 
 if [ "$RAFT_OK" = 1 ]; then
+	if [ "$VERIFY_MB" -gt 0 ]; then
+		bench_verify || FAILED_PARTS+=("consistency check")
+	fi
 	if [ "$FO_ROUNDS" -gt 0 ]; then
 		bench_failover || FAILED_PARTS+=("failover")
 		stop_writers
@@ -922,7 +997,9 @@ if [ "$MODE" = smoke ]; then
 	[[ " $CONFIGS " == *" raft "* ]] && [ "$CATCHUP" -gt 0 ] && need_cu=1
 	need_fw=0
 	[[ " $CONFIGS " == *" raft "* ]] && [ -n "$FOLLOWER_CLIENTS" ] && need_fw=1
-	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" || rc=1
+	need_ve=0
+	[[ " $CONFIGS " == *" raft "* ]] && [ "$VERIFY_MB" -gt 0 ] && need_ve=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" || rc=1
 	[ "$PLOT" = 1 ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
 fi
 if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then

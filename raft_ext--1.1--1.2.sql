@@ -111,19 +111,21 @@ CREATE TABLE raft_ext.consistency_check (
 CREATE TABLE raft_ext.consistency (
     log_index  bigint  NOT NULL,
     node_id    integer NOT NULL,
-    table_name text    NOT NULL,          -- '' only marks a node with no table
+    table_name text    NOT NULL,          -- '': a node with no table, or one that did not check
     row_count  bigint,
     checksum   text,
+    problem    text,                      -- why the node did not check (table '')
     PRIMARY KEY (log_index, node_id, table_name)
 );
 REVOKE ALL ON raft_ext.consistency_check, raft_ext.consistency FROM PUBLIC;
 
 -- One row per (check, table, node); consistent: every node has the table,
--- with the same checksum (NULL until every node has answered).
+-- with the same checksum (NULL until every node has checked; a node that
+-- could not check leaves it NULL: raft_status says why).
 CREATE VIEW raft_consistency AS
 WITH answered AS (
     SELECT log_index, count(DISTINCT node_id) AS nodes
-    FROM raft_ext.consistency GROUP BY log_index
+    FROM raft_ext.consistency WHERE problem IS NULL GROUP BY log_index
 ), agreed AS (
     SELECT log_index, table_name, count(*) AS nodes, count(DISTINCT checksum) AS checksums
     FROM raft_ext.consistency WHERE table_name <> '' GROUP BY log_index, table_name
@@ -167,7 +169,12 @@ LEFT JOIN LATERAL (
         SELECT m.table_name || ' is missing on some node'
         FROM majority m, last
         WHERE (SELECT sum(n) FROM sums s WHERE s.table_name = m.table_name) < last.members
-          AND (SELECT count(DISTINCT node_id) FROM raft_ext.consistency r WHERE r.log_index = last.log_index) >= last.members
+          AND (SELECT count(DISTINCT node_id) FROM raft_ext.consistency r
+               WHERE r.log_index = last.log_index AND r.problem IS NULL) >= last.members
+        UNION ALL
+        SELECT 'node ' || r.node_id || ' ' || r.problem
+        FROM raft_ext.consistency r, last
+        WHERE r.log_index = last.log_index AND r.problem IS NOT NULL
     )
     SELECT last.log_index AS last_check_index, last.checked_at AS last_check_at,
            (SELECT bool_and(consistent) FROM raft_consistency rc WHERE rc.log_index = last.log_index)

@@ -507,9 +507,11 @@ raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
  * The transaction applying entries st[0..n-1] (consecutive indexes), each
  * in its own subtransaction, their outcomes and last_applied = the last of
  * them: all of it commits or none of it does, so every entry is still
- * applied exactly once.  Throws on environment errors.
+ * applied exactly once.  It ends early after a consistency check's entry
+ * (checks.c); returns how many entries it applied.  Throws on environment
+ * errors.
  */
-static void
+static int
 raft_apply_xact(RaftApplyState *st, int n)
 {
 	RaftStoredEntry *entries;
@@ -538,6 +540,11 @@ raft_apply_xact(RaftApplyState *st, int n)
 		if (st[i].have_outcome)
 			outcomes[noutcomes++] = &st[i].outcome;
 		CHECK_FOR_INTERRUPTS();
+		if (raft_checks_ends_batch(st[i].index))
+		{
+			n = i + 1;
+			break;
+		}
 	}
 	pgstat_report_activity(STATE_RUNNING, "raft_ext: recording outcomes");
 	raft_storage_record_outcomes(outcomes, noutcomes);
@@ -548,24 +555,27 @@ raft_apply_xact(RaftApplyState *st, int n)
 	raft_apply_session_at_commit();
 	raft_sequences_at_commit();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return n;
 }
 
 /*
  * Run raft_apply_xact(st, n).  On an error, abort the transaction and return
- * the error (copied into raft_apply_cxt); NULL when it committed.  Leaves no
- * transaction open either way.  Once it committed, the entries' waiting
- * backends get their answers: never before their writes are visible here.
+ * the error (copied into raft_apply_cxt); NULL when it committed, and
+ * *napplied entries were.  Leaves no transaction open either way.  Once it
+ * committed, the entries' waiting backends get their answers: never before
+ * their writes are visible here.
  */
 static ErrorData *
-raft_apply_try_xact(RaftApplyState *st, int n)
+raft_apply_try_xact(RaftApplyState *st, int n, int *napplied)
 {
 	ErrorData  *volatile edata = NULL;
+	volatile int done = 0;
 	RaftAppliedEntry *applied;
 	int			i;
 
 	PG_TRY();
 	{
-		raft_apply_xact(st, n);
+		done = raft_apply_xact(st, n);
 	}
 	PG_CATCH();
 	{
@@ -585,35 +595,38 @@ raft_apply_try_xact(RaftApplyState *st, int n)
 	if (edata != NULL)
 		return edata;
 
-	pg_atomic_write_u64(&raft_shared->last_applied, st[n - 1].index);
-	applied = palloc(sizeof(RaftAppliedEntry) * n);
-	for (i = 0; i < n; i++)
+	*napplied = done;
+	pg_atomic_write_u64(&raft_shared->last_applied, st[done - 1].index);
+	applied = palloc(sizeof(RaftAppliedEntry) * done);
+	for (i = 0; i < done; i++)
 	{
 		applied[i].index = st[i].index;
 		applied[i].term = st[i].term;
 		applied[i].outcome = st[i].have_outcome ? &st[i].outcome : NULL;
 	}
-	raft_request_applied(applied, n, st[n - 1].index);
+	raft_request_applied(applied, done, st[done - 1].index);
 	return NULL;
 }
 
 /*
- * Apply entries first..last in one transaction.  Returns false, with
- * nothing applied and no transaction open, if anything failed: the caller
- * then applies them one at a time, which reports and retries a stall.
+ * Apply entries first..last in one transaction (or first..*applied_to, when
+ * it ends early).  Returns false, with nothing applied and no transaction
+ * open, if anything failed: the caller then applies them one at a time,
+ * which reports and retries a stall.
  */
 static bool
-raft_apply_batch(uint64 first, uint64 last)
+raft_apply_batch(uint64 first, uint64 last, uint64 *applied_to)
 {
 	int			n = (int) (last - first + 1);
 	RaftApplyState *st = MemoryContextAllocZero(raft_apply_cxt, sizeof(RaftApplyState) * n);
 	ErrorData  *edata;
+	int			napplied = 0;
 	int			i;
 
 	for (i = 0; i < n; i++)
 		st[i].index = first + i;
 
-	edata = raft_apply_try_xact(st, n);
+	edata = raft_apply_try_xact(st, n, &napplied);
 	if (edata != NULL)
 	{
 		ereport(DEBUG1,
@@ -622,6 +635,7 @@ raft_apply_batch(uint64 first, uint64 last)
 						edata->message ? edata->message : "no message")));
 		return false;
 	}
+	*applied_to = first + napplied - 1;
 	return true;
 }
 
@@ -634,11 +648,12 @@ raft_apply_one(uint64 index, char **stall_error)
 {
 	RaftApplyState st;
 	ErrorData  *edata;
+	int			napplied;
 
 	memset(&st, 0, sizeof(st));
 	st.index = index;
 
-	edata = raft_apply_try_xact(&st, 1);
+	edata = raft_apply_try_xact(&st, 1, &napplied);
 	if (edata != NULL)
 	{
 		*stall_error = st.stall_error ? st.stall_error : raft_apply_format_error(edata);
@@ -759,9 +774,8 @@ raft_apply_worker_main(Datum main_arg)
 			{
 				uint64		last = Min(target, applied + RAFT_APPLY_BATCH);
 
-				if (raft_apply_batch(applied + 1, last))
+				if (raft_apply_batch(applied + 1, last, &applied))
 				{
-					applied = last;
 					raft_checks_after_apply(applied);
 					CHECK_FOR_INTERRUPTS();
 					continue;

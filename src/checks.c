@@ -8,12 +8,9 @@
  *        rows u64, command tag string.
  *   "RV" consistency check: nothing more.
  *   "RR" a node's result of a consistency check: check index u64, node id
- *        u32, n u32, then per table: name string, rows u64, checksum u64.
- *
- * A table's checksum is the sum, modulo 2^64, of a 64-bit hash of each
- * row's text (record_out), so it does not depend on the rows' physical
- * order; the text is produced with fixed settings (DateStyle ISO, TimeZone
- * UTC, extra_float_digits 3, ...) so that nodes configured differently agree.
+ *        u32, n u32, then per table: name string, rows u64, checksum u64;
+ *        then a problem string (-1: the node checked; else why it did not).
+ *        Built by verify.c, whose worker computes the checksums.
  *
  * Locking: outbox_lock and status_lock through shmem.c.
  */
@@ -39,6 +36,7 @@
 #include "request.h"
 #include "shmem.h"
 #include "submit.h"
+#include "verify.h"
 #include "workers.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_verify);
@@ -75,6 +73,9 @@ typedef struct RaftPendingResult
 
 static List *raft_pending_results = NIL;	/* in TopMemoryContext */
 
+/* The check whose entry this apply transaction applied (0: none). */
+static uint64 raft_verify_due = 0;
+
 static void
 raft_checks_post(const char *data, Size len)
 {
@@ -82,7 +83,7 @@ raft_checks_post(const char *data, Size len)
 		raft_shmem_wake_raft_worker();
 }
 
-static void
+void
 raft_checks_put_string(StringInfo buf, const char *s)
 {
 	if (s == NULL)
@@ -295,96 +296,15 @@ raft_checks_post_outcomes(uint64 applied)
  * --------------------------------------------------------------------- */
 
 /*
- * The row count and checksum of one table (SPI connected): the sum of a
- * 64-bit hash of each row's text, in fixed settings.
- */
-static void
-raft_checks_table(const char *qualified, uint64 *rows, uint64 *sum)
-{
-	Portal		portal;
-
-	*rows = 0;
-	*sum = 0;
-	portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT t::text FROM ONLY %s t", qualified),
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			text	   *t;
-
-			if (isnull)
-				continue;
-			t = DatumGetTextPP(d);
-			*sum += DatumGetUInt64(hash_any_extended((unsigned char *) VARDATA_ANY(t),
-													 VARSIZE_ANY_EXHDR(t), 0));
-			(*rows)++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-}
-
-/*
- * An "RV" entry: checksum every table of the replicated database (its
- * schemas but pg_catalog, information_schema, raft_ext and the toast and
- * temporary ones), record the check, and have this node's result appended.
+ * An "RV" entry: record the check.  The checksums are taken by the check's
+ * worker once this entry's transaction has committed (verify.c), so the
+ * apply transaction ends with this entry.
  */
 static void
 raft_checks_apply_verify(uint64 check_index, TimestampTz stamp, RaftOutcome *o)
 {
-	static const char *const fixed[][2] = {
-		{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}, {"IntervalStyle", "postgres"},
-		{"extra_float_digits", "3"}, {"bytea_output", "hex"}, {"lc_monetary", "C"},
-		{"lc_numeric", "C"}, {"xmloption", "content"}
-	};
-	int			nest = NewGUCNestLevel();
-	SPITupleTable *tt;
-	uint64		ntables;
-	uint64		i;
-	StringInfoData buf;
 	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
 	Datum		values[3];
-	RaftPendingResult *pending;
-	MemoryContext oldcxt;
-
-	for (i = 0; i < lengthof(fixed); i++)
-		(void) set_config_option(fixed[i][0], fixed[i][1], PGC_SUSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, ERROR, false);
-	if (SPI_execute("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-					"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-					"WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' "
-					"AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'raft_ext') "
-					"AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
-					"ORDER BY 1", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "raft_ext: could not list the tables");
-	tt = SPI_tuptable;
-	ntables = SPI_processed;
-
-	initStringInfo(&buf);
-	raft_payload_begin(&buf, 'R');
-	pq_sendint64(&buf, check_index);
-	pq_sendint32(&buf, (uint32) raft_ext_node_id);
-	pq_sendint32(&buf, (uint32) ntables);
-	for (i = 0; i < ntables; i++)
-	{
-		char	   *name = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
-		uint64		rows;
-		uint64		sum;
-
-		raft_checks_table(name, &rows, &sum);
-		raft_checks_put_string(&buf, name);
-		pq_sendint64(&buf, rows);
-		pq_sendint64(&buf, sum);
-	}
-	AtEOXact_GUC(false, nest);
 
 	values[0] = Int64GetDatum((int64) check_index);
 	values[1] = TimestampTzGetDatum(stamp != 0 ? stamp : GetCurrentTransactionStartTimestamp());
@@ -393,18 +313,26 @@ raft_checks_apply_verify(uint64 check_index, TimestampTz stamp, RaftOutcome *o)
 							  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "raft_ext: could not record the consistency check");
-
-	/* our result goes through the log: posted once committed, re-posted until seen */
-	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	pending = palloc0(sizeof(RaftPendingResult));
-	pending->check_index = check_index;
-	initStringInfo(&pending->payload);
-	appendBinaryStringInfo(&pending->payload, buf.data, buf.len);
-	raft_pending_results = lappend(raft_pending_results, pending);
-	MemoryContextSwitchTo(oldcxt);
+	raft_verify_due = check_index;
 
 	o->command_tag = pstrdup("RAFT VERIFY");
 	o->has_rows = false;
+}
+
+/* Our result of a check: posted until seen applied. */
+static void
+raft_checks_pend_result(StringInfo payload)
+{
+	StringInfoData msg = *payload;
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	RaftPendingResult *pending = palloc0(sizeof(RaftPendingResult));
+
+	msg.cursor = RAFT_PAYLOAD_HEADER_LEN;
+	pending->check_index = (uint64) pq_getmsgint64(&msg);
+	initStringInfo(&pending->payload);
+	appendBinaryStringInfo(&pending->payload, payload->data, payload->len);
+	raft_pending_results = lappend(raft_pending_results, pending);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* An "RR" entry: one node's result of a consistency check. */
@@ -416,6 +344,8 @@ raft_checks_apply_result(StringInfo msg)
 	uint32		n = pq_getmsgint(msg, 4);
 	uint32		i;
 	Oid			types[5] = {INT8OID, INT4OID, TEXTOID, INT8OID, TEXTOID};
+	Oid			types_problem[3] = {INT8OID, INT4OID, TEXTOID};
+	char	   *problem;
 	ListCell   *lc;
 
 	for (i = 0; i < n; i++)
@@ -440,16 +370,23 @@ raft_checks_apply_result(StringInfo msg)
 								  5, types, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "raft_ext: could not record a consistency check result");
 	}
-	/* a node that had no table to check still says it checked (table '') */
-	if (n == 0)
+	problem = raft_checks_get_string(msg);
+
+	/*
+	 * A node that had no table to check still says it checked, and one that
+	 * could not check says why: table ''.
+	 */
+	if (n == 0 || problem != NULL)
 	{
-		Datum		values[2];
+		Datum		values[3];
+		char		nulls[3] = {' ', ' ', problem ? ' ' : 'n'};
 
 		values[0] = Int64GetDatum((int64) check_index);
 		values[1] = Int32GetDatum(node);
-		if (SPI_execute_with_args("INSERT INTO raft_ext.consistency (log_index, node_id, table_name) "
-								  "VALUES ($1, $2, '') ON CONFLICT DO NOTHING",
-								  2, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		values[2] = problem ? CStringGetTextDatum(problem) : (Datum) 0;
+		if (SPI_execute_with_args("INSERT INTO raft_ext.consistency (log_index, node_id, table_name, problem) "
+								  "VALUES ($1, $2, '', $3) ON CONFLICT DO NOTHING",
+								  3, types_problem, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "raft_ext: could not record a consistency check result");
 	}
 
@@ -506,6 +443,12 @@ raft_checks_apply(uint64 index, const char *payload, Size len, TimestampTz stamp
 	return false;
 }
 
+bool
+raft_checks_ends_batch(uint64 index)
+{
+	return raft_verify_due == index;
+}
+
 void
 raft_checks_start(uint64 applied)
 {
@@ -519,6 +462,17 @@ raft_checks_after_apply(uint64 applied)
 	TimestampTz now = GetCurrentTimestamp();
 	bool		leader;
 	ListCell   *lc;
+	StringInfoData result;
+
+	/* a consistency check: its worker's result, and the next one's start */
+	if (raft_verify_collect(&result))
+		raft_checks_pend_result(&result);
+	if (raft_verify_due != 0 && raft_verify_due <= applied)
+	{
+		if (!raft_verify_start(raft_verify_due, &result))
+			raft_checks_pend_result(&result);
+		raft_verify_due = 0;
+	}
 
 	/* our consistency-check results, until they are seen applied */
 	foreach(lc, raft_pending_results)

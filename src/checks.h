@@ -11,11 +11,12 @@
  * both outcomes.
  *
  * Consistency checks: raft_verify() (or the leader, every
- * raft_ext.verify_interval) appends a "RV" entry; every node, applying it
- * (so at the same log index everywhere), checksums every table of the
- * replicated database and has its result appended ("RR", through its Raft
- * worker's raft_forward), so that every node records every node's result:
- * the view raft_consistency.
+ * raft_ext.verify_interval) appends a "RV" entry; every node, having
+ * applied it (so at the same log index everywhere), checksums every table
+ * of the replicated database as of that entry, in a worker of its own
+ * (verify.c) while applying goes on, and has its result appended ("RR",
+ * through its Raft worker's raft_forward), so that every node records every
+ * node's result: the view raft_consistency.
  *
  * Locking: the outbox (shmem.h) to hand commands to the Raft worker;
  * status_lock to publish a divergence.
@@ -26,6 +27,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 #include "outcome.h"
 
 /*
@@ -36,11 +38,23 @@
 extern bool raft_checks_apply(uint64 index, const char *payload, Size len,
 							  TimestampTz stamp, RaftOutcome *o);
 
-/* After each committed apply transaction: the leader's outcome checks, re-posts. */
+/*
+ * Whether the apply transaction must end with entry `index` (a consistency
+ * check, whose snapshot must be the database as of that entry).
+ */
+extern bool raft_checks_ends_batch(uint64 index);
+
+/*
+ * After each committed apply transaction: the consistency check's worker
+ * (started, or its result collected), the leader's outcome checks, re-posts.
+ */
 extern void raft_checks_after_apply(uint64 applied);
 
 /* Apply worker start. */
 extern void raft_checks_start(uint64 applied);
+
+/* The string encoding of check payloads: int32 length (-1: NULL), bytes. */
+extern void raft_checks_put_string(StringInfo buf, const char *s);
 
 /* raft_ext.verify_interval, in seconds (0: no periodic check). */
 extern int	raft_ext_verify_interval;

@@ -17,6 +17,8 @@
  *     outcome checks, consistency-check results; checks.c), drained by the
  *     Raft worker.  A command that does not fit is dropped (the apply
  *     worker posts it again later);
+ *   - the consistency check's worker and the apply worker that starts it
+ *     (verify.c): its state, and its result in a pinned DSM segment;
  *   - apply progress: apply_target (highest committed entry that is durable
  *     here; written by the Raft worker) and last_applied (written by the
  *     apply worker).
@@ -30,7 +32,8 @@
  *   - outbox_lock (LWLock): the same for the outbox.
  *   - inbox_lock (LWLock): protects the inbox ring (head, tail, data,
  *     counters).  Held while copying bytes in or out.
- *   - mutex (spinlock): protects the worker latch pointers and pids.
+ *   - mutex (spinlock): protects the worker latch pointers and pids, and
+ *     `verify` (the consistency check's worker, verify.c).
  *   - apply_target, last_applied, next_request_id: atomics; each has a single
  *     writer (or is only incremented).
  *   No code path holds two of these locks at once.
@@ -43,6 +46,7 @@
 
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
+#include "storage/dsm.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
@@ -112,6 +116,28 @@ typedef struct RaftInbox
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } RaftInbox;
 
+/*
+ * The consistency check's worker (verify.c) and the apply worker that
+ * starts it: one check at a time per node.
+ */
+typedef enum RaftVerifyState
+{
+	RAFT_VERIFY_IDLE = 0,
+	RAFT_VERIFY_STARTING,		/* registered by the apply worker */
+	RAFT_VERIFY_RUNNING,		/* the worker runs; see snapshot_taken */
+	RAFT_VERIFY_DONE			/* result (or none: it failed) to collect */
+} RaftVerifyState;
+
+typedef struct RaftVerifyShared
+{
+	RaftVerifyState state;
+	uint64		check_index;	/* the check's entry */
+	bool		snapshot_taken; /* the apply worker may go on */
+	dsm_handle	result;			/* DONE: the result payload, pinned; or
+								 * DSM_HANDLE_INVALID when the worker failed */
+	Size		result_len;
+} RaftVerifyShared;
+
 typedef struct RaftShared
 {
 	LWLock	   *status_lock;
@@ -128,6 +154,8 @@ typedef struct RaftShared
 	pg_atomic_uint64 next_request_id;
 
 	RaftStatusSnapshot status;
+
+	RaftVerifyShared verify;	/* under mutex */
 
 	int			nslots;
 	void	   *slots;			/* the request slots (request.c), in this segment */

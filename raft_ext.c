@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "src/apply.h"
 #include "src/checks.h"
 #include "src/config.h"
 #include "src/determinism.h"
@@ -120,6 +121,14 @@ _PG_init(void)
 							&raft_ext_verify_interval,
 							0, 0, INT_MAX / 1000,
 							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.apply_timeout",
+							"How long one log entry may run when a node applies it.",
+							"Captured when the statement is submitted, like search_path; the entry's statement is then cancelled on every node, which is its outcome (57014).",
+							&raft_ext_apply_timeout,
+							60000, 100, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("raft_ext.outcome_check_interval",

@@ -54,6 +54,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
 #include "tcop/cmdtag.h"
 #include "tcop/dest.h"
 #include "tcop/tcopprot.h"
@@ -64,6 +65,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "apply.h"
@@ -111,9 +113,71 @@ typedef enum RaftApplyResult
 
 static MemoryContext raft_apply_cxt = NULL;
 
-bool
-raft_apply_is_environment_error(int sqlerrcode)
+int			raft_ext_apply_timeout = 60000;
+
+/*
+ * The apply time limit: a timeout of our own, armed around the statement.
+ * When it fires, the statement is cancelled as a query cancel would; the
+ * flags say that the cancel was ours, and whether the statement was then
+ * waiting for a heavyweight lock (which only a local session can hold: a
+ * wait of this node only, so not an outcome).
+ */
+static TimeoutId raft_apply_timeout_id;
+static volatile sig_atomic_t raft_apply_timed_out = false;
+static volatile sig_atomic_t raft_apply_timed_out_on_lock = false;
+
+static void
+raft_apply_timeout_handler(void)
 {
+	raft_apply_timed_out = true;
+	raft_apply_timed_out_on_lock = MyProc != NULL && MyProc->waitLock != NULL;
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
+}
+
+/* The source files of the procedural languages' RAISE / elog / die. */
+static bool
+raft_apply_raised_by_pl(const char *filename)
+{
+	static const char *const pl_files[] = {
+		"pl_exec.c", "pl_comp.c", "pl_handler.c", "pl_funcs.c",	/* PL/pgSQL */
+		"plpy_elog.c", "plpy_plpymodule.c", "plpy_spi.c",	/* PL/Python */
+		"plperl.c", "SPI.c", "Util.c",	/* PL/Perl */
+		"pltcl.c"				/* PL/Tcl */
+	};
+	const char *base;
+	int			i;
+
+	if (filename == NULL)
+		return false;
+	base = strrchr(filename, '/');
+	base = base ? base + 1 : filename;
+	for (i = 0; i < lengthof(pl_files); i++)
+		if (strcmp(base, pl_files[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The rule (README, "When an entry fails"): an error raised by the
+ * statement's own code (a procedural language's RAISE, whatever SQLSTATE it
+ * chose) is always the entry's outcome; so is everything else the server
+ * raises about the statement.  A failure of the node stalls apply on this
+ * node, with back-off: the server running out of resources (53: disk,
+ * memory, connections), I/O and other system errors (58), corrupted data
+ * or index (XX001, XX002), configuration files (F0), a shutdown or an
+ * operator's cancel of the apply worker (57, except our own time limit),
+ * foreign servers (08, HV), and what only concurrency with local sessions
+ * causes (40001, 40P01, 55P03, 55006).  Errors before the statement runs (a
+ * role missing here, a setting this node does not know) are the node's too
+ * (raft_apply_run_statement).
+ */
+bool
+raft_apply_is_environment_error(const char *filename, int sqlerrcode)
+{
+	if (raft_apply_raised_by_pl(filename))
+		return false;
 	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
 	{
 		case ERRCODE_CONNECTION_EXCEPTION:	/* 08 */
@@ -122,17 +186,19 @@ raft_apply_is_environment_error(int sqlerrcode)
 		case ERRCODE_SYSTEM_ERROR:	/* 58 */
 		case ERRCODE_CONFIG_FILE_ERROR: /* F0 */
 		case ERRCODE_FDW_ERROR: /* HV */
-		case ERRCODE_INTERNAL_ERROR:	/* XX */
 			return true;
 		default:
 			break;
 	}
 	switch (sqlerrcode)
 	{
+		case ERRCODE_DATA_CORRUPTED:
+		case ERRCODE_INDEX_CORRUPTED:
 			/* outcomes of concurrency with local sessions: not deterministic */
 		case ERRCODE_T_R_SERIALIZATION_FAILURE:
 		case ERRCODE_T_R_DEADLOCK_DETECTED:
 		case ERRCODE_LOCK_NOT_AVAILABLE:
+		case ERRCODE_OBJECT_IN_USE:
 			return true;
 		default:
 			return false;
@@ -260,6 +326,7 @@ typedef struct RaftApplyState
 	uint64		term;
 	bool		have_outcome;	/* a statement entry (others have none) */
 	bool		setup_done;		/* role and settings were in place */
+	int			timeout_ms;		/* the entry's raft_ext.apply_timeout */
 	RaftOutcome outcome;
 	char	   *stall_error;	/* in raft_apply_cxt */
 } RaftApplyState;
@@ -295,6 +362,22 @@ raft_apply_emit_log(ErrorData *edata)
 	}
 	if (raft_apply_prev_emit_log_hook)
 		raft_apply_prev_emit_log_hook(edata);
+}
+
+/*
+ * Disarm the time limit; a cancel it requested that no CHECK_FOR_INTERRUPTS
+ * has seen yet must not hit what runs after the statement.
+ */
+static void
+raft_apply_disarm_timeout(void)
+{
+	if (raft_ext_apply_timeout > 0 || get_timeout_active(raft_apply_timeout_id))
+		disable_timeout(raft_apply_timeout_id, false);
+	if (raft_apply_timed_out)
+	{
+		QueryCancelPending = false;
+		raft_apply_timed_out = false;
+	}
 }
 
 /* Inside the subtransaction: become the role, set its context, run the SQL. */
@@ -334,7 +417,12 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	options.read_only = false;
 	options.dest = None_Receiver;
 	raft_apply_notices_to = &st->outcome;
+	raft_apply_timed_out = false;
+	if (raft_ext_apply_timeout > 0)
+		enable_timeout_after(raft_apply_timeout_id, raft_ext_apply_timeout);
+	st->timeout_ms = raft_ext_apply_timeout;
 	ret = SPI_execute_extended(payload->sql, &options);
+	raft_apply_disarm_timeout();
 	raft_apply_notices_to = NULL;
 	if (ret < 0)
 		ereport(ERROR,
@@ -379,16 +467,39 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 	{
 		ErrorData  *edata;
 
+		bool		timed_out = raft_apply_timed_out;
+		bool		on_lock = raft_apply_timed_out_on_lock;
+		bool		environment;
+
 		raft_apply_notices_to = NULL;
 		MemoryContextSwitchTo(raft_apply_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		raft_apply_disarm_timeout();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 
-		if (!st->setup_done || raft_apply_is_environment_error(edata->sqlerrcode))
+		if (timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			/* our limit: the outcome, unless it only waited for a local lock */
+			environment = on_lock;
+			MemoryContextSwitchTo(raft_apply_cxt);
+			edata->message = on_lock ?
+				psprintf("waited longer than raft_ext.apply_timeout (%d ms) for a lock a session on this node holds",
+						 st->timeout_ms) :
+				psprintf("canceling statement due to raft_ext.apply_timeout (%d ms)", st->timeout_ms);
+			edata->detail = NULL;
+			edata->hint = on_lock ?
+				pstrdup("End that session's transaction (pg_locks, pg_stat_activity); the entry is retried.") :
+				pstrdup("Give a statement that needs longer more time: SET raft_ext.apply_timeout in the session before raft_submit.");
+			MemoryContextSwitchTo(oldcxt);
+		}
+		else
+			environment = !st->setup_done ||
+				raft_apply_is_environment_error(edata->filename, edata->sqlerrcode);
+		if (environment)
 		{
 			MemoryContextSwitchTo(raft_apply_cxt);
 			st->stall_error = raft_apply_format_error(edata);
@@ -730,6 +841,7 @@ raft_apply_worker_main(Datum main_arg)
 	raft_apply_prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = raft_apply_emit_log;
 
+	raft_apply_timeout_id = RegisterTimeout(USER_TIMEOUT, raft_apply_timeout_handler);
 	raft_apply_cxt = AllocSetContextCreate(TopMemoryContext, "raft_ext apply",
 										   ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(raft_apply_cxt);

@@ -12,9 +12,13 @@
 extern PGDLLEXPORT void raft_apply_worker_main(Datum main_arg);
 
 /*
- * Is an error of this SQLSTATE one of the environment (retry, never skip)
- * rather than of the statement (record and move on)?
+ * Is this error, raised while a statement ran, a failure of the node (stall
+ * and retry) rather than the statement's outcome (record and move on)?
+ * Decided by where it was raised, not only by its SQLSTATE (apply.c).
  */
-extern bool raft_apply_is_environment_error(int sqlerrcode);
+extern bool raft_apply_is_environment_error(const char *filename, int sqlerrcode);
+
+/* raft_ext.apply_timeout, in ms: how long one entry may run. */
+extern int	raft_ext_apply_timeout;
 
 #endif							/* RAFT_EXT_APPLY_H */

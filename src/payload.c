@@ -19,7 +19,8 @@
  */
 const char *const raft_payload_setting_names[] = {
 	"search_path", "TimeZone", "DateStyle", "IntervalStyle",
-	"standard_conforming_strings", "backslash_quote", "extra_float_digits"
+	"standard_conforming_strings", "backslash_quote", "extra_float_digits",
+	"raft_ext.apply_timeout"
 };
 const int	raft_payload_nsetting_names = lengthof(raft_payload_setting_names);
 

@@ -29,12 +29,14 @@
  * anything fails in a batch, the whole transaction is rolled back and the
  * same entries are applied one per transaction, as below.
  *
- * An error raised by the statement (constraint, permission, data, ...) is
- * its deterministic outcome: recorded, and apply moves on.  An error of the
- * environment (resources, I/O, internal, deadlock or lock timeout against a
- * local session, a missing role, a payload of a newer version) aborts the
- * whole transaction; the entry is retried with exponential back-off and the
- * stall is shown in raft_status.  Nothing is ever skipped.
+ * An error raised while the statement runs is its outcome: recorded, and
+ * apply moves on; that includes whatever a procedural language's RAISE
+ * raises, whatever SQLSTATE it chose, and the expiry of the entry's
+ * raft_ext.apply_timeout.  A failure of the node (raft_apply_is_environment_
+ * error: resources, I/O, corruption, concurrency with a local session, a
+ * missing role, a payload of a newer version) aborts the whole transaction;
+ * the entry is retried with exponential back-off and the stall is shown in
+ * raft_status.  Nothing is ever skipped.
  *
  * After each committed transaction, the backends waiting for its entries
  * get their answer (request.c).

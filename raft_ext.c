@@ -51,6 +51,14 @@ _PG_init(void)
 							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
 							   raft_conf_check_peers, raft_conf_assign_peers, NULL);
 
+	DefineCustomStringVariable("raft_ext.peer_roles",
+							   "The login role each member's messages must come from, as id=role, comma separated.",
+							   "Empty: any role allowed to call raft_ext.deliver_stream may speak for any member.",
+							   &raft_ext_peer_roles,
+							   "",
+							   PGC_SIGHUP, 0,
+							   raft_conf_check_peer_roles, raft_conf_assign_peer_roles, NULL);
+
 	DefineCustomStringVariable("raft_ext.database",
 							   "The database raft_ext replicates (and where its workers connect).",
 							   NULL,

@@ -41,6 +41,7 @@
 
 int			raft_ext_node_id = 0;
 char	   *raft_ext_peers = NULL;
+char	   *raft_ext_peer_roles = NULL;
 char	   *raft_ext_database = NULL;
 char	   *raft_ext_cluster_name = NULL;
 int			raft_ext_election_timeout_min = 150;
@@ -437,6 +438,140 @@ raft_conf_assign_peers(const char *newval, void *extra)
 	raft_conf_current_peers = (const RaftPeerList *) extra;
 }
 
+/*
+ * raft_ext.peer_roles.  The parsed list is the GUC's "extra" (one malloc'd
+ * block), immutable once assigned.
+ */
+typedef struct RaftPeerRoles
+{
+	int			n;
+	int			ids[RAFT_EXT_MAX_PEERS];
+	char		roles[RAFT_EXT_MAX_PEERS][NAMEDATALEN];
+} RaftPeerRoles;
+
+static const RaftPeerRoles *raft_conf_current_peer_roles = NULL;
+
+/* Parse 'id=role, id=role'; NULL with *error set when malformed. */
+static RaftPeerRoles *
+raft_conf_parse_peer_roles(const char *value, char **error)
+{
+	RaftPeerRoles *r = malloc(sizeof(RaftPeerRoles));
+	const char *p = value ? value : "";
+
+	*error = NULL;
+	if (r == NULL)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	while (*p)
+	{
+		long		id;
+		char	   *end;
+		const char *role;
+		size_t		rlen;
+		int			i;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (r->n == RAFT_EXT_MAX_PEERS)
+		{
+			*error = psprintf("more than %d members", RAFT_EXT_MAX_PEERS);
+			break;
+		}
+		errno = 0;
+		id = strtol(p, &end, 10);
+		if (end == p || errno != 0 || id <= 0 || id > INT_MAX || *end != '=')
+		{
+			*error = psprintf("expected id=role at \"%s\"", p);
+			break;
+		}
+		role = end + 1;
+		rlen = strcspn(role, ", \t");
+		if (rlen == 0 || rlen >= NAMEDATALEN)
+		{
+			*error = psprintf("the role of member %ld is empty or longer than %d bytes", id, NAMEDATALEN - 1);
+			break;
+		}
+		for (i = 0; i < r->n; i++)
+			if (r->ids[i] == id || (strlen(r->roles[i]) == rlen && strncmp(r->roles[i], role, rlen) == 0))
+				break;
+		if (i < r->n)
+		{
+			*error = psprintf("member %ld or role \"%.*s\" appears twice", id, (int) rlen, role);
+			break;
+		}
+		r->ids[r->n] = (int) id;
+		memcpy(r->roles[r->n], role, rlen);
+		r->n++;
+		p = role + rlen;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+		{
+			*error = psprintf("expected a comma at \"%s\"", p);
+			break;
+		}
+	}
+	if (*error != NULL)
+	{
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+bool
+raft_conf_check_peer_roles(char **newval, void **extra, GucSource source)
+{
+	char	   *error;
+	RaftPeerRoles *r = raft_conf_parse_peer_roles(*newval, &error);
+
+	if (r == NULL)
+	{
+		if (error == NULL)
+		{
+			GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+			GUC_check_errdetail("Out of memory while parsing raft_ext.peer_roles.");
+			return false;
+		}
+		raft_conf_reject("raft_ext.peer_roles",
+						 psprintf("raft_ext.peer_roles: %s.", error),
+						 "Use a comma-separated list of id=role, one per member, e.g. '1=raft_node1, 2=raft_node2, 3=raft_node3'.");
+		return false;
+	}
+	*extra = r;
+	return true;
+}
+
+void
+raft_conf_assign_peer_roles(const char *newval, void *extra)
+{
+	raft_conf_current_peer_roles = (const RaftPeerRoles *) extra;
+}
+
+bool
+raft_conf_peer_roles_set(void)
+{
+	return raft_conf_current_peer_roles != NULL && raft_conf_current_peer_roles->n > 0;
+}
+
+int
+raft_conf_node_of_role(const char *role)
+{
+	const RaftPeerRoles *r = raft_conf_current_peer_roles;
+	int			i;
+
+	if (r == NULL)
+		return 0;
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->roles[i], role) == 0)
+			return r->ids[i];
+	return 0;
+}
+
 bool
 raft_conf_check_database(char **newval, void **extra, GucSource source)
 {
@@ -471,6 +606,25 @@ raft_conf_validate(void)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("raft_ext.node_id %d is not listed in raft_ext.peers", raft_ext_node_id),
 				 errhint("raft_ext.peers must list every member, this node included.")));
+	if (raft_conf_peer_roles_set() && list->npeers > 0)
+	{
+		const RaftPeerRoles *r = raft_conf_current_peer_roles;
+		int			i;
+
+		for (i = 0; i < list->npeers; i++)
+		{
+			int			k;
+
+			for (k = 0; k < r->n; k++)
+				if (r->ids[k] == list->ids[i])
+					break;
+			if (k == r->n)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("raft_ext.peer_roles gives no role for member %d", list->ids[i]),
+						 errhint("raft_ext.peer_roles must name a role for every member of raft_ext.peers, or be empty.")));
+		}
+	}
 	/*
 	 * The timing settings are checked against each other here, once all are
 	 * loaded, and not in their check hooks: a hook runs when its own setting

@@ -33,6 +33,7 @@ extern int	raft_ext_heartbeat_interval;
 extern int	raft_ext_submit_timeout;
 extern int	raft_ext_max_statement_size;
 extern int	raft_ext_inbox_size_kb;
+extern char *raft_ext_peer_roles;
 
 /*
  * The parsed peers list: one malloc'd block (it is the GUC's "extra"), so
@@ -67,6 +68,16 @@ extern int	raft_conf_peer_index(int node_id);
 
 /* true when node_id and peers are set, i.e. the workers should run. */
 extern bool raft_conf_is_configured(void);
+
+/*
+ * raft_ext.peer_roles: 'id=role, ...', the one login role each member's
+ * messages may come from.  Is it set; which member a role speaks for (0:
+ * none).
+ */
+extern bool raft_conf_peer_roles_set(void);
+extern int	raft_conf_node_of_role(const char *role);
+extern bool raft_conf_check_peer_roles(char **newval, void **extra, GucSource source);
+extern void raft_conf_assign_peer_roles(const char *newval, void *extra);
 
 /* 64-bit cluster identifier carried by every wire message. */
 extern uint64 raft_conf_cluster_id(void);

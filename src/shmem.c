@@ -206,14 +206,16 @@ raft_inbox_read(RaftInbox *inbox, uint64 pos, char *dst, Size n)
 		memcpy(dst + first, inbox->data, n - first);
 }
 
+/* One record: its length, then prefix[prefix_len] and data[len]. */
 static bool
-raft_ring_push(RaftInbox *ring, LWLock *lock, const char *data, Size len)
+raft_ring_push(RaftInbox *ring, LWLock *lock, const char *prefix, Size prefix_len,
+			   const char *data, Size len)
 {
-	uint32		len32 = (uint32) len;
+	uint32		len32 = (uint32) (prefix_len + len);
 	bool		ok;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	if (len + sizeof(uint32) > ring->capacity - (ring->head - ring->tail))
+	if (len32 + sizeof(uint32) > ring->capacity - (ring->head - ring->tail))
 	{
 		ring->dropped++;
 		ok = false;
@@ -221,8 +223,10 @@ raft_ring_push(RaftInbox *ring, LWLock *lock, const char *data, Size len)
 	else
 	{
 		raft_inbox_write(ring, ring->head, (const char *) &len32, sizeof(uint32));
-		raft_inbox_write(ring, ring->head + sizeof(uint32), data, len);
-		ring->head += sizeof(uint32) + len;
+		if (prefix_len > 0)
+			raft_inbox_write(ring, ring->head + sizeof(uint32), prefix, prefix_len);
+		raft_inbox_write(ring, ring->head + sizeof(uint32) + prefix_len, data, len);
+		ring->head += sizeof(uint32) + len32;
 		ring->delivered++;
 		ok = true;
 	}
@@ -231,15 +235,16 @@ raft_ring_push(RaftInbox *ring, LWLock *lock, const char *data, Size len)
 }
 
 bool
-raft_shmem_inbox_push(const char *data, Size len)
+raft_shmem_inbox_push(uint32 sender, const char *data, Size len)
 {
-	return raft_ring_push(raft_shared->inbox, raft_shared->inbox_lock, data, len);
+	return raft_ring_push(raft_shared->inbox, raft_shared->inbox_lock,
+						  (const char *) &sender, RAFT_INBOX_SENDER_BYTES, data, len);
 }
 
 bool
 raft_shmem_outbox_push(const char *data, Size len)
 {
-	return raft_ring_push(raft_shared->outbox, raft_shared->outbox_lock, data, len);
+	return raft_ring_push(raft_shared->outbox, raft_shared->outbox_lock, NULL, 0, data, len);
 }
 
 void

@@ -179,18 +179,21 @@ extern void raft_shmem_wake_apply_worker(void);
 extern void raft_shmem_strlcpy(char *dst, const char *src, Size dstlen);
 
 /*
- * Inbox.  raft_shmem_inbox_push() copies one message in (returns false if it
- * was dropped because the ring is full).  raft_shmem_inbox_drain() moves up
- * to max_bytes of whole messages into a palloc'd buffer of
- * [uint32 len][bytes]... records and returns its length.
+ * Inbox.  raft_shmem_inbox_push() copies one message in, with the node its
+ * connection authenticated as (0: not known, raft_ext.peer_roles unset);
+ * returns false if it was dropped because the ring is full.
+ * raft_shmem_inbox_drain() moves up to max_bytes of whole messages into a
+ * palloc'd buffer of [uint32 len][uint32 sender][bytes]... records (len
+ * counts the sender's 4 bytes) and returns its length.
  */
-extern bool raft_shmem_inbox_push(const char *data, Size len);
+#define RAFT_INBOX_SENDER_BYTES sizeof(uint32)
+extern bool raft_shmem_inbox_push(uint32 sender, const char *data, Size len);
 /* Count a message that was not pushed because of its size (as dropped). */
 extern void raft_shmem_inbox_note_refused(void);
 extern Size raft_shmem_inbox_drain(char **out, Size max_bytes);
 extern void raft_shmem_inbox_clear(void);
 
-/* Outbox: the same, apply worker -> Raft worker. */
+/* Outbox: the same without a sender, apply worker -> Raft worker. */
 extern bool raft_shmem_outbox_push(const char *data, Size len);
 extern Size raft_shmem_outbox_drain(char **out, Size max_bytes);
 

@@ -107,6 +107,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "config.h"
 #include "shmem.h"
 #include "transport.h"
 
@@ -1347,7 +1348,33 @@ PG_FUNCTION_INFO_V1(raft_ext_sql_deliver_stream);
 static bool
 raft_deliver_size_ok(Size len)
 {
-	return len > 0 && len + sizeof(uint32) <= raft_shared->inbox->capacity / 2;
+	return len > 0 && len + sizeof(uint32) + RAFT_INBOX_SENDER_BYTES <= raft_shared->inbox->capacity / 2;
+}
+
+/*
+ * The node this session speaks for: the member raft_ext.peer_roles maps its
+ * login role (session_user) to; 0 when raft_ext.peer_roles is not set (any
+ * role allowed to call the entry points speaks for any member).  A role
+ * that is not mapped is refused.  The Raft worker refuses every message
+ * whose sender is not this node (worker.c).
+ */
+static uint32
+raft_deliver_sender(void)
+{
+	char	   *role;
+	int			node;
+
+	if (!raft_conf_peer_roles_set())
+		return 0;
+	role = GetUserNameFromId(GetSessionUserId(), false);
+	node = raft_conf_node_of_role(role);
+	if (node <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("raft_ext: role \"%s\" does not speak for any member", role),
+				 errdetail("raft_ext.peer_roles names the one login role each member's messages come from."),
+				 errhint("Connect as the role raft_ext.peer_roles gives the sending node.")));
+	return (uint32) node;
 }
 
 Datum
@@ -1355,14 +1382,16 @@ raft_ext_sql_deliver(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	Size		len = VARSIZE_ANY_EXHDR(b);
+	uint32		sender;
 
 	raft_shmem_require();
+	sender = raft_deliver_sender();
 	if (!raft_deliver_size_ok(len))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("raft_ext.deliver: a message of %zu bytes is not accepted", len),
 				 errhint(RAFT_DELIVER_SIZE_HINT)));
-	if (raft_shmem_inbox_push(VARDATA_ANY(b), len))
+	if (raft_shmem_inbox_push(sender, VARDATA_ANY(b), len))
 		raft_shmem_wake_raft_worker();
 	PG_RETURN_VOID();
 }
@@ -1388,7 +1417,7 @@ raft_stream_lost(void)
  * caller's PG_TRY: any ERROR here ends the session (see the file header).
  */
 static void
-raft_stream_loop(void)
+raft_stream_loop(uint32 sender)
 {
 	StringInfoData msg;
 	int			pending = 0;	/* pushed since the Raft worker was woken */
@@ -1475,7 +1504,7 @@ raft_stream_loop(void)
 					raft_shmem_inbox_note_refused();
 					refused++;
 				}
-				else if (raft_shmem_inbox_push(msg.data, msg.len))
+				else if (raft_shmem_inbox_push(sender, msg.data, msg.len))
 					pending++;
 				break;
 			case 'c':
@@ -1512,8 +1541,10 @@ raft_ext_sql_deliver_stream(PG_FUNCTION_ARGS)
 	MemoryContext callercxt;
 	MemoryContext cxt;
 	int			rc;
+	uint32		sender;
 
 	raft_shmem_require();
+	sender = raft_deliver_sender();
 
 	if (callcxt == NULL || !IsA(callcxt, CallContext) || callcxt->atomic)
 		ereport(ERROR,
@@ -1554,7 +1585,7 @@ raft_ext_sql_deliver_stream(PG_FUNCTION_ARGS)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 
-		raft_stream_loop();
+		raft_stream_loop(sender);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	PG_CATCH();

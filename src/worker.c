@@ -220,6 +220,10 @@ raft_worker_send(const raft_message *m)
 	pfree(buf);
 }
 
+/* Messages refused for speaking for another member (raft_ext.peer_roles). */
+static uint64 raft_worker_forged = 0;
+static TimestampTz raft_worker_forged_logged_at = 0;
+
 static void
 raft_worker_drain_inbox(void)
 {
@@ -237,6 +241,7 @@ raft_worker_drain_inbox(void)
 	while (len >= sizeof(uint32))
 	{
 		uint32		mlen;
+		uint32		sender;
 		raft_message m;
 		int			rc;
 		int			peer;
@@ -244,10 +249,12 @@ raft_worker_drain_inbox(void)
 		memcpy(&mlen, buf, sizeof(uint32));
 		buf += sizeof(uint32);
 		len -= sizeof(uint32);
-		if (mlen > len)
+		if (mlen > len || mlen < RAFT_INBOX_SENDER_BYTES)
 			break;				/* cannot happen: the ring holds whole records */
+		memcpy(&sender, buf, RAFT_INBOX_SENDER_BYTES);
 
-		rc = raft_decode((const uint8_t *) buf, mlen, raft_worker_cluster_id, NULL, &m);
+		rc = raft_decode((const uint8_t *) buf + RAFT_INBOX_SENDER_BYTES,
+						 mlen - RAFT_INBOX_SENDER_BYTES, raft_worker_cluster_id, NULL, &m);
 		buf += mlen;
 		len -= mlen;
 		if (rc != RAFT_OK)
@@ -265,6 +272,25 @@ raft_worker_drain_inbox(void)
 			ereport(DEBUG1,
 					(errmsg("raft_ext: refused a message from node %llu to node %llu",
 							(unsigned long long) m.from, (unsigned long long) m.to)));
+			raft_message_free_decoded(NULL, &m);
+			continue;
+		}
+		if (sender != 0 && m.from != (raft_node_id) sender)
+		{
+			/* raft_ext.peer_roles: a member's role speaks for that member only */
+			raft_worker_refused++;
+			raft_worker_forged++;
+			if (TimestampDifferenceExceeds(raft_worker_forged_logged_at, now, 10000))
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("raft_ext: refused a message that says it comes from node %llu on a connection of node %u's role",
+								(unsigned long long) m.from, sender),
+						 errdetail("%llu such messages refused since this worker started.",
+								   (unsigned long long) raft_worker_forged),
+						 errhint("raft_ext.peer_roles maps each member to its login role; a role may only speak for its own member.")));
+				raft_worker_forged_logged_at = now;
+			}
 			raft_message_free_decoded(NULL, &m);
 			continue;
 		}
@@ -562,6 +588,10 @@ raft_worker_main(Datum main_arg)
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
 	raft_worker_cluster_id = raft_conf_cluster_id();
+	if (!raft_conf_peer_roles_set())
+		ereport(WARNING,
+				(errmsg("raft_ext.peer_roles is not set: any role allowed to call raft_ext.deliver_stream on this node can send messages as any member"),
+				 errhint("Give every member its own login role and list them in raft_ext.peer_roles (README, \"Security\").")));
 	raft_worker_create_node();
 	/* not before: see raft_workers_keep_heap */
 	raft_workers_keep_heap();

@@ -591,7 +591,7 @@ raft_worker_main(Datum main_arg)
 	if (!raft_conf_peer_roles_set())
 		ereport(WARNING,
 				(errmsg("raft_ext.peer_roles is not set: any role allowed to call raft_ext.deliver_stream on this node can send messages as any member"),
-				 errhint("Give every member its own login role and list them in raft_ext.peer_roles (README, \"Security\").")));
+				 errhint("Give every member its own login role and list them in raft_ext.peer_roles (README, \"The peers' login roles\").")));
 	raft_worker_create_node();
 	/* not before: see raft_workers_keep_heap */
 	raft_workers_keep_heap();

@@ -60,7 +60,8 @@ typedef enum RaftWorkerState
 {
 	RAFT_WORKER_NOT_RUNNING = 0,
 	RAFT_WORKER_WAITING_FOR_EXTENSION,
-	RAFT_WORKER_RUNNING
+	RAFT_WORKER_RUNNING,
+	RAFT_WORKER_STATE_LOST		/* identity.c: it must not vote or apply */
 } RaftWorkerState;
 
 typedef struct RaftPeerStatus

@@ -33,6 +33,8 @@ raft_status_worker_state_name(RaftWorkerState s)
 			return "waiting for extension";
 		case RAFT_WORKER_RUNNING:
 			return "running";
+		case RAFT_WORKER_STATE_LOST:
+			return "state lost";
 		default:
 			return "not running";
 	}

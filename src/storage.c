@@ -219,12 +219,28 @@ typedef struct RaftStorageInserter
 	TupleTableSlot *slot;
 } RaftStorageInserter;
 
+/*
+ * The OID of raft_ext.log when this process first wrote to it: a table of
+ * that name with another OID is one of a re-created extension, which must
+ * not receive what this process still holds in memory (its state belongs
+ * to the dropped tables).
+ */
+static Oid	raft_storage_log_relid = InvalidOid;
+
 static void
 raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname, int ncolumns)
 {
 	RangeTblEntry *rte;
 
 	ins->rel = table_openrv(makeRangeVar("raft_ext", (char *) relname, -1), RowExclusiveLock);
+	if (strcmp(relname, "log") == 0)
+	{
+		if (!OidIsValid(raft_storage_log_relid))
+			raft_storage_log_relid = RelationGetRelid(ins->rel);
+		else if (RelationGetRelid(ins->rel) != raft_storage_log_relid)
+			ereport(FATAL,
+					(errmsg("raft_ext: extension raft_ext was dropped or re-created; restarting the worker")));
+	}
 	if (RelationGetDescr(ins->rel)->natts != ncolumns)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -421,6 +437,24 @@ raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out)
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	return (int) i;
+}
+
+void
+raft_storage_peek(uint64 *current_term, bool *log_empty)
+{
+	bool		isnull;
+
+	raft_xact_begin();
+	if (SPI_execute("SELECT (SELECT current_term FROM raft_ext.hard_state), "
+					"NOT EXISTS (SELECT 1 FROM raft_ext.log)", true, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "raft_ext: could not read raft_ext.hard_state");
+	*current_term = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		*current_term = 0;
+	*log_empty = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	raft_xact_commit();
 }
 
 uint64

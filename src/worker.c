@@ -49,6 +49,7 @@
 
 #include "checks.h"
 #include "config.h"
+#include "identity.h"
 #include "payload.h"
 #include "raft/raft.h"
 #include "request.h"
@@ -88,8 +89,44 @@ raft_worker_check(int rc, const char *what)
 				 errmsg("raft_ext: %s failed: %s", what, raft_strerror(rc))));
 }
 
+/*
+ * The node's identity does not match its state (identity.c): say why, in
+ * raft_status and the server log, and stay out of the cluster (no votes, no
+ * acknowledgements, nothing to apply) until the extension changes or the
+ * server is restarted after a repair.
+ */
 static void
-raft_worker_create_node(void)
+raft_worker_refuse_to_run(Oid ext_oid, const char *problem, const char *hint)
+{
+	TimestampTz ext_checked_at = 0;
+
+	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
+	raft_shmem_strlcpy(raft_shared->status.last_apply_error,
+					   psprintf("%s. %s", problem, hint),
+					   sizeof(raft_shared->status.last_apply_error));
+	LWLockRelease(raft_shared->status_lock);
+	raft_workers_set_state(RAFT_WORKER_KIND_RAFT, RAFT_WORKER_STATE_LOST);
+	for (;;)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: node %d does not take part in the cluster: %s", raft_ext_node_id, problem),
+				 errhint("%s", hint)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 60000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		raft_storage_check_extension(ext_oid, &ext_checked_at);
+	}
+}
+
+static void
+raft_worker_create_node(Oid ext_oid)
 {
 	const RaftPeerList *peers = raft_conf_peers();
 	raft_node_id voters[RAFT_EXT_MAX_PEERS];
@@ -118,6 +155,19 @@ raft_worker_create_node(void)
 	config.seed = ((uint64) raft_ext_node_id * UINT64CONST(0x9E3779B97F4A7C15)) ^
 		(uint64) GetCurrentTimestamp() ^ ((uint64) MyProcPid << 32);
 	config.allocator = NULL;
+
+	/* who this node is, before anything of its state is trusted */
+	{
+		uint64		term;
+		bool		empty;
+		char	   *hint;
+		char	   *problem;
+
+		raft_storage_peek(&term, &empty);
+		problem = raft_identity_check(ext_oid, term, empty && term == 0, &hint);
+		if (problem != NULL)
+			raft_worker_refuse_to_run(ext_oid, problem, hint);
+	}
 
 	loadcxt = AllocSetContextCreate(TopMemoryContext, "raft_ext load",
 									ALLOCSET_DEFAULT_SIZES);
@@ -488,6 +538,8 @@ raft_worker_process_ready(void)
 			raft_transport_poll();
 
 		raft_storage_persist(&rd, &raft_worker_last_persisted);
+		if (rd.hardStateChanged)
+			raft_identity_note_term(rd.hardState.currentTerm);
 
 		/* votes and results only once term, vote and entries are durable */
 		for (k = 0; k < rd.nMessages; k++)
@@ -592,7 +644,7 @@ raft_worker_main(Datum main_arg)
 		ereport(WARNING,
 				(errmsg("raft_ext.peer_roles is not set: any role allowed to call raft_ext.deliver_stream on this node can send messages as any member"),
 				 errhint("Give every member its own login role and list them in raft_ext.peer_roles (README, \"The peers' login roles\").")));
-	raft_worker_create_node();
+	raft_worker_create_node(ext_oid);
 	/* not before: see raft_workers_keep_heap */
 	raft_workers_keep_heap();
 	raft_shmem_inbox_clear();

@@ -1,0 +1,121 @@
+# 019_lost_state.pl — a node never rejoins as someone it is not (issue
+# #14): a follower whose raft_ext state is dropped and created again while
+# its tables keep their rows refuses to vote or apply and says why; a data
+# directory that belongs to another node is refused; the documented repair
+# (a copy of a healthy node, without its identity file) brings it back.
+use strict;
+use warnings;
+use File::Copy;
+use File::Path qw(rmtree);
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use RaftCluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $t_start = time;
+my $c = RaftCluster->new(nodes => 3);
+my ($leader) = $c->wait_for_leader(timeout => 30);
+ok($leader, 'a leader is elected') or RaftCluster::stop_here('no leader');
+my ($f, $x) = $c->followers($leader);
+my ($fid, $xid) = ($c->id_of($f), $c->id_of($x));
+
+$c->submit_ok($leader, q{CREATE TABLE t (id int)});   # no key: a row applied twice shows
+my $w = $c->submit_ok($leader, q{INSERT INTO t SELECT generate_series(1, 3)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'three rows everywhere');
+ok(-f $f->data_dir . '/raft_ext_identity', 'every node keeps an identity file in its data directory');
+
+sub wait_state
+{
+	my ($node, $want) = @_;
+	my $st;
+	for (1 .. 100)
+	{
+		$st = $c->status($node);
+		last if $st && ($st->{worker_state} // '') eq $want;
+		sleep 0.1;
+	}
+	return $st // {};
+}
+
+# ---------------------------------------------------------------------
+# DROP EXTENSION / CREATE EXTENSION on a follower: its log, term and vote
+# are gone, its tables are not.
+# ---------------------------------------------------------------------
+$c->query($f, q{SET raft_ext.local_writes = on; DROP EXTENSION raft_ext CASCADE; CREATE EXTENSION raft_ext});
+my $st = wait_state($f, 'state lost');
+is($st->{worker_state}, 'state lost', 'the follower whose extension was re-created says its state is lost') or diag explain $st;
+like($st->{last_apply_error} // '', qr/Raft state was lost: the extension raft_ext was dropped and created again.*Rebuild this node from a copy of a healthy one/,
+	'raft_status says why, and the fix');
+like($c->log_tail($f), qr/node $fid does not take part in the cluster: this node's Raft state was lost/, 'so does the server log');
+
+$w = $c->submit_ok($leader, q{INSERT INTO t VALUES (4)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30, nodes => [ $leader, $x ]),
+	'the others go on');
+
+# It does not vote: with the leader stopped, the other follower cannot be
+# elected by the lost node's vote (which, with its term and vote gone, it
+# would give in a term it may already have voted in).
+$c->stop_node($leader);
+my @l = $c->wait_for_leader(timeout => 3, nodes => [ $x, $f ]);
+ok(!@l, 'with the leader down, no leader: the lost node does not vote');
+$c->start_node($leader);
+($leader) = $c->wait_for_leader(timeout => 30, nodes => [ $leader, $x ]);
+ok($leader, 'a leader again once the old leader is back');
+$w = $c->submit_ok($leader, q{INSERT INTO t VALUES (5)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30, nodes => [ $leader, $x ]),
+	'writes go on');
+sleep 1;
+is($c->query($f, q{SELECT count(*) || ',' || count(DISTINCT id) FROM t}), '3,3',
+	'the lost node applied nothing again after the leader change (no row twice, nothing new)');
+
+# ---------------------------------------------------------------------
+# A data directory that belongs to another node.
+# ---------------------------------------------------------------------
+$c->stop_node($f);
+my $conf = $f->data_dir . '/postgresql.conf';
+my $saved = PostgreSQL::Test::Utils::tempdir('conf') . '/postgresql.conf';
+copy($conf, $saved) or die;
+$f->append_conf('postgresql.conf', "raft_ext.node_id = $xid\n");
+$c->start_node($f);
+$st = wait_state($f, 'state lost');
+like($st->{last_apply_error} // '', qr/this data directory holds the Raft state of node $fid, but this server is configured as node $xid/,
+	'a server configured as another member refuses that data directory') or diag explain $st;
+$c->stop_node($f);
+copy($saved, $conf) or die;
+
+# ---------------------------------------------------------------------
+# The repair: a copy of a healthy node (the other follower, stopped for
+# the copy), without its identity file, with the node's own configuration,
+# started once the cluster has moved to a later term.
+# ---------------------------------------------------------------------
+my ($old_high) = PostgreSQL::Test::Utils::slurp_file($f->data_dir . '/raft_ext_identity') =~ /^high_term (\d+)$/m;
+ok(defined $old_high, "the lost node's identity file says the highest term it reached ($old_high)");
+$c->stop_node($x);
+rmtree($f->data_dir);
+system('cp', '-a', $x->data_dir, $f->data_dir) == 0 or die 'copy failed';
+copy($saved, $conf) or die;
+unlink($f->data_dir . '/raft_ext_identity') or die;
+unlink($f->data_dir . '/postmaster.pid');
+$c->start_node($x);
+my @healthy = grep { $_ != $f } $c->nodes;
+($leader) = $c->wait_for_leader(timeout => 30, nodes => \@healthy);
+# each transfer of leadership moves the cluster to the next term
+for (1 .. 20)
+{
+	last if $c->status($leader)->{term} > $old_high;
+	my ($other) = grep { $_ != $leader } @healthy;
+	$c->query($leader, 'SELECT raft_transfer_leadership(' . $c->id_of($other) . ')');
+	($leader) = $c->wait_for_leader(timeout => 30, nodes => \@healthy);
+}
+ok($c->status($leader)->{term} > $old_high, 'the cluster is past that term');
+$c->start_node($f);
+$st = wait_state($f, 'running');
+is($st->{worker_state}, 'running', 'the rebuilt node runs');
+$w = $c->submit_ok($f, q{INSERT INTO t VALUES (6)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'it takes part again');
+ok(scalar $c->wait_contents_equal(q{SELECT * FROM t ORDER BY id}), 'same rows everywhere');
+
+note sprintf('019 total %.1f s', time - $t_start);
+done_testing();

@@ -47,6 +47,8 @@ check_all() {
 	# with GSSAPI, as Debian's is.
 	need libkrb5-dev     test -f /usr/include/gssapi/gssapi.h
 	need libipc-run-perl perl -MIPC::Run -e 1
+	# test/t/017_tls.pl makes its CA and certificates with the openssl command.
+	need openssl         command -v openssl
 	need clang           command -v clang
 	if command -v clang >/dev/null 2>&1; then
 		need libclang-rt-dev libfuzzer_links

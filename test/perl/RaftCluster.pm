@@ -110,6 +110,12 @@ my @all_clusters;
                 OS user, the bootstrap superuser)
   peer_password password for that role (default none)
   peer_format   'uri' (default) or 'kv' for key=value connection strings
+  peer_conninfo if set, a sub ($cluster, $from_node, $to_node) returning the
+                connection string $from_node uses to reach $to_node (its
+                own entry included); each node then gets its own
+                raft_ext.peers (peer_user, peer_password and peer_format
+                are not used).  $cluster->peer_port($to_node) is the port
+                to use (the proxy's, with proxy => 1)
   conf          extra postgresql.conf text for every node
   hba           if set, the whole pg_hba.conf of every node
   pre_sql       SQL run on every node before CREATE EXTENSION
@@ -138,6 +144,7 @@ sub new
 		peer_user     => $p{peer_user} // (getpwuid($>))[0],
 		peer_password => $p{peer_password},
 		peer_format   => $p{peer_format} // 'uri',
+		peer_conninfo_sub => $p{peer_conninfo},
 		conf          => $p{conf} // '',
 		hba           => $p{hba},
 		pre_sql       => $p{pre_sql},
@@ -183,14 +190,24 @@ sub new
 	return $self;
 }
 
-# One member's connection string, as the peers use it.
-sub peer_conninfo
+# The port the peers reach a node on (its proxy's, with proxy => 1).
+sub peer_port
 {
 	my ($self, $node) = @_;
+	my $proxy = $self->{proxies}{ $node->{_raft_id} };
+	return $proxy ? $proxy->port : $node->port;
+}
+
+# One member's connection string, as the peers use it (as $from uses it,
+# when the cluster has a peer_conninfo sub).
+sub peer_conninfo
+{
+	my ($self, $node, $from) = @_;
+	return $self->{peer_conninfo_sub}->($self, $from, $node)
+	  if $self->{peer_conninfo_sub};
 	my $user = $self->{peer_user};
 	my $pw   = $self->{peer_password};
-	my $proxy = $self->{proxies}{ $node->{_raft_id} };
-	my $port = $proxy ? $proxy->port : $node->port;
+	my $port = $self->peer_port($node);
 	if ($self->{peer_format} eq 'kv')
 	{
 		my $s = "host=127.0.0.1 port=$port dbname=postgres user=$user";
@@ -201,11 +218,13 @@ sub peer_conninfo
 	return "postgresql://$auth\@127.0.0.1:$port/postgres";
 }
 
+# raft_ext.peers of node $from (the same on every node without a
+# peer_conninfo sub).
 sub peers_setting
 {
-	my ($self) = @_;
+	my ($self, $from) = @_;
 	return join(',',
-		map { $_->{_raft_id} . '=' . $self->peer_conninfo($_) }
+		map { $_->{_raft_id} . '=' . $self->peer_conninfo($_, $from) }
 		  @{ $self->{nodes} });
 }
 
@@ -213,7 +232,7 @@ sub _write_conf
 {
 	my ($self, $node) = @_;
 	my $id    = $node->{_raft_id};
-	my $peers = $self->peers_setting;
+	my $peers = $self->peers_setting($node);
 	my $conf  = <<"EOC";
 
 # Added by RaftCluster.pm

@@ -134,12 +134,13 @@ ssl = on
 ssl_cert_file = '$certdir/server$k.crt'
 ssl_key_file = '$certdir/server$k.key'
 ssl_ca_file = '$certdir/ca.crt'
+raft_ext.peer_roles = '1=raft_node1, 2=raft_node2, 3=raft_node3'
 EOC
 }
 $c->start_all;
 $c->create_extension;
 
-# The grants the peers' roles need (README, "The peers' login role"), made
+# The grants the peers' roles need (README, "The peers' login roles"), made
 # on each node through the write guard's escape hatch: the nodes cannot talk
 # before they exist.
 my $grants = "SET raft_ext.local_writes = on;\nGRANT USAGE ON SCHEMA raft_ext TO $roles;\n"

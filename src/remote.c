@@ -42,6 +42,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/pg_bswap.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
@@ -49,6 +50,7 @@
 
 static PGconn *raft_remote_conn = NULL;
 static int	raft_remote_node = 0;
+static bool raft_remote_exit_hook = false;
 
 static void
 raft_remote_disconnect(void)
@@ -57,6 +59,17 @@ raft_remote_disconnect(void)
 		PQfinish(raft_remote_conn);
 	raft_remote_conn = NULL;
 	raft_remote_node = 0;
+}
+
+/*
+ * The session ends: say goodbye to the leader (a Terminate message, which
+ * cannot wait in non-blocking mode) rather than leave it to see the
+ * connection reset and log it.
+ */
+static void
+raft_remote_at_exit(int code, Datum arg)
+{
+	raft_remote_disconnect();
 }
 
 static char *
@@ -357,6 +370,11 @@ raft_remote_forward(int node_id, const char *conninfo,
 		}
 		raft_remote_conn = conn;
 		raft_remote_node = node_id;
+		if (!raft_remote_exit_hook)
+		{
+			on_proc_exit(raft_remote_at_exit, (Datum) 0);
+			raft_remote_exit_hook = true;
+		}
 	}
 	conn = raft_remote_conn;
 

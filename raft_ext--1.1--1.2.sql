@@ -140,6 +140,20 @@ JOIN agreed g ON g.log_index = r.log_index AND g.table_name = r.table_name;
 REVOKE ALL ON raft_consistency FROM PUBLIC;
 GRANT SELECT ON raft_consistency TO pg_monitor;
 
+-- Entries an operator ended with raft_skip_entry(), on this node (the same
+-- on every node that skipped them).
+CREATE TABLE raft_ext.skipped (
+    log_index  bigint PRIMARY KEY,        -- the entry skipped
+    decided_at bigint NOT NULL,           -- the decision's own entry
+    decided_by text   NOT NULL            -- the role that called raft_skip_entry
+);
+REVOKE ALL ON raft_ext.skipped FROM PUBLIC;
+GRANT SELECT ON raft_ext.skipped TO pg_monitor;
+
+CREATE FUNCTION raft_skip_entry(log_index bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'raft_ext_sql_skip_entry' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION raft_skip_entry(bigint) FROM PUBLIC;
+
 CREATE FUNCTION raft_verify() RETURNS bigint
 AS 'MODULE_PATHNAME', 'raft_ext_sql_verify' LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION raft_verify() FROM PUBLIC;
@@ -148,8 +162,12 @@ REVOKE ALL ON FUNCTION raft_verify() FROM PUBLIC;
 -- whether every node agreed, and, when not, which table on which node.
 CREATE OR REPLACE VIEW raft_status AS
 SELECT s.*, chk.last_check_index, chk.last_check_at, chk.last_check_consistent,
-       chk.last_check_problem
+       chk.last_check_problem, sk.last_skipped_index, sk.last_skipped_by
 FROM raft_ext.status() s
+LEFT JOIN LATERAL (
+    SELECT log_index AS last_skipped_index, decided_by AS last_skipped_by
+    FROM raft_ext.skipped ORDER BY log_index DESC LIMIT 1
+) sk ON true
 LEFT JOIN LATERAL (
     WITH last AS (
         SELECT * FROM raft_ext.consistency_check ORDER BY log_index DESC LIMIT 1

@@ -81,6 +81,7 @@
 #include "request.h"
 #include "sequences.h"
 #include "shmem.h"
+#include "skip.h"
 #include "storage.h"
 #include "workers.h"
 
@@ -468,10 +469,10 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-
 		bool		timed_out = raft_apply_timed_out;
 		bool		on_lock = raft_apply_timed_out_on_lock;
 		bool		environment;
+		bool		skipped;
 
 		raft_apply_notices_to = NULL;
 		MemoryContextSwitchTo(raft_apply_cxt);
@@ -483,7 +484,14 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 		CurrentResourceOwner = oldowner;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 
-		if (timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		raft_skip_set_running(0);
+		/* an operator's decision cancelled it: its outcome is the skip */
+		MemoryContextSwitchTo(raft_apply_cxt);
+		skipped = raft_skip_this(st->index, &st->outcome);
+		MemoryContextSwitchTo(oldcxt);
+		if (skipped)
+			environment = false;
+		else if (timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		{
 			/* our limit: the outcome, unless it only waited for a local lock */
 			environment = on_lock;
@@ -508,10 +516,13 @@ raft_apply_run_statement(RaftApplyState *st, RaftPayload *payload, Oid roleid)
 			MemoryContextSwitchTo(oldcxt);
 			ReThrowError(edata);
 		}
-		st->outcome.sqlerrcode = edata->sqlerrcode;
-		st->outcome.message = edata->message;
-		st->outcome.detail = edata->detail;
-		st->outcome.hint = edata->hint;
+		if (!skipped)
+		{
+			st->outcome.sqlerrcode = edata->sqlerrcode;
+			st->outcome.message = edata->message;
+			st->outcome.detail = edata->detail;
+			st->outcome.hint = edata->hint;
+		}
 	}
 	PG_END_TRY();
 }
@@ -523,10 +534,18 @@ raft_apply_statement_entry(RaftApplyState *st, const RaftStoredEntry *e)
 	RaftPayload payload;
 	const char *bad;
 	Oid			roleid;
+	MemoryContext oldcxt;
+	bool		skipped;
 
 	st->outcome.index = st->index;
 	st->outcome.term = st->term;
 	st->have_outcome = true;
+	/* an operator's decision (raft_skip_entry) ends it before it runs */
+	oldcxt = MemoryContextSwitchTo(raft_apply_cxt);
+	skipped = raft_skip_this(st->index, &st->outcome);
+	MemoryContextSwitchTo(oldcxt);
+	if (skipped)
+		return;
 	bad = raft_payload_decode(e->payload, e->len, &payload);
 	if (bad != NULL && strcmp(bad, "unknown payload version") == 0)
 		ereport(ERROR,
@@ -549,7 +568,9 @@ raft_apply_statement_entry(RaftApplyState *st, const RaftStoredEntry *e)
 				 errhint("Create the role; apply resumes by itself.")));
 	raft_apply_session_begin_entry(st->index);
 	raft_determinism_begin_entry(st->index, payload.stamp);
+	raft_skip_set_running(st->index);
 	raft_apply_run_statement(st, &payload, roleid);
+	raft_skip_set_running(0);
 	raft_apply_session_end_entry();
 }
 
@@ -558,13 +579,17 @@ static void
 raft_apply_check_entry(RaftApplyState *st, const RaftStoredEntry *e)
 {
 	TimestampTz stamp = 0;
+	MemoryContext oldcxt;
 
 	(void) raft_payload_get_stamp(e->payload, e->len, &stamp);
 	raft_apply_session_begin_entry(st->index);
 	raft_determinism_begin_entry(st->index, stamp);
 	st->outcome.index = st->index;
 	st->outcome.term = st->term;
+	/* the outcome outlives the transaction (it is handed out after commit) */
+	oldcxt = MemoryContextSwitchTo(raft_apply_cxt);
 	st->have_outcome = raft_checks_apply(st->index, e->payload, e->len, stamp, &st->outcome);
+	MemoryContextSwitchTo(oldcxt);
 	raft_apply_session_end_entry();
 }
 

@@ -36,6 +36,7 @@
 #include "request.h"
 #include "shmem.h"
 #include "submit.h"
+#include "skip.h"
 #include "verify.h"
 #include "workers.h"
 
@@ -95,7 +96,7 @@ raft_checks_put_string(StringInfo buf, const char *s)
 	appendBinaryStringInfo(buf, s, strlen(s));
 }
 
-static char *
+char *
 raft_checks_get_string(StringInfo msg)
 {
 	int32		len = (int32) pq_getmsgint(msg, 4);
@@ -433,6 +434,9 @@ raft_checks_apply(uint64 index, const char *payload, Size len, TimestampTz stamp
 		case 'R':
 			raft_checks_apply_result(&msg);
 			return false;
+		case 'K':
+			raft_skip_apply_decision(index, &msg, o);
+			return true;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

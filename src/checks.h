@@ -55,6 +55,7 @@ extern void raft_checks_start(uint64 applied);
 
 /* The string encoding of check payloads: int32 length (-1: NULL), bytes. */
 extern void raft_checks_put_string(StringInfo buf, const char *s);
+extern char *raft_checks_get_string(StringInfo msg);
 
 /* raft_ext.verify_interval, in seconds (0: no periodic check). */
 extern int	raft_ext_verify_interval;

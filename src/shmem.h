@@ -34,8 +34,8 @@
  *     counters).  Held while copying bytes in or out.
  *   - mutex (spinlock): protects the worker latch pointers and pids, and
  *     `verify` (the consistency check's worker, verify.c).
- *   - apply_target, last_applied, next_request_id: atomics; each has a single
- *     writer (or is only incremented).
+ *   - apply_target, last_applied, next_request_id, apply_running: atomics;
+ *     each has a single writer (or is only incremented).
  *   No code path holds two of these locks at once.
  *
  */
@@ -157,6 +157,13 @@ typedef struct RaftShared
 	RaftStatusSnapshot status;
 
 	RaftVerifyShared verify;	/* under mutex */
+
+	/* raft_skip_entry (skip.c): the committed decision, under mutex */
+	uint64		skip_index;		/* the entry to skip; 0: none */
+	uint64		skip_decided_at;	/* the decision's own entry */
+	char		skip_role[NAMEDATALEN]; /* who decided */
+	pg_atomic_uint64 apply_running; /* the statement entry being applied; 0:
+									 * none (written by the apply worker) */
 
 	int			nslots;
 	void	   *slots;			/* the request slots (request.c), in this segment */

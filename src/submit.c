@@ -46,6 +46,7 @@
 #include "request.h"
 #include "shmem.h"
 #include "stmt_check.h"
+#include "skip.h"
 #include "submit.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_submit);
@@ -131,6 +132,8 @@ raft_submit_local(const char *payload, Size len, TimestampTz deadline, bool forw
 	RaftRequestResult r;
 	bool		done = false;
 
+	if (raft_payload_kind(payload, len) == 'K')
+		raft_skip_check_on_leader(payload, len);
 	raft_request_begin(RAFT_REQ_SUBMIT, payload, len, 0, 0);
 	PG_TRY();
 	{
@@ -532,8 +535,12 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 				 errmsg("raft_ext.forward_submit: the statement is too long for this node"),
 				 errhint("Use the same raft_ext.max_statement_size and raft_ext.inbox_size on every node.")));
 	raft_submit_check_database();
-	/* a consistency check (raft_verify) carries nothing to check */
-	if (!(raft_payload_kind(payload, len) == 'V' && len == RAFT_PAYLOAD_HEADER_LEN))
+	/*
+	 * A consistency check (raft_verify) carries nothing to check; a skip
+	 * decision (raft_skip_entry) is checked by raft_submit_local.
+	 */
+	if (!(raft_payload_kind(payload, len) == 'V' && len == RAFT_PAYLOAD_HEADER_LEN) &&
+		raft_payload_kind(payload, len) != 'K')
 	{
 		bad = raft_payload_decode(payload, len, &p);
 		if (bad != NULL)

@@ -53,6 +53,7 @@
 #include "payload.h"
 #include "raft/raft.h"
 #include "request.h"
+#include "skip.h"
 #include "shmem.h"
 #include "storage.h"
 #include "transport.h"
@@ -549,6 +550,16 @@ raft_worker_process_ready(void)
 		if (rd.nCommittedEntries > 0)
 		{
 			uint64		last = rd.committedEntries[rd.nCommittedEntries - 1].index;
+
+			/* an operator's skip decision reaches apply before its entry */
+			for (k = 0; k < rd.nCommittedEntries; k++)
+			{
+				const raft_entry *e = &rd.committedEntries[k];
+
+				if (e->type == RAFT_ENTRY_NORMAL &&
+					raft_payload_kind(e->data, e->len) == 'K')
+					raft_skip_note_committed(e->data, e->len, e->index);
+			}
 
 			if (last > raft_worker_committed)
 				raft_worker_committed = last;

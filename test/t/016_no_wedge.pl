@@ -140,5 +140,45 @@ ok($c->status($f1)->{apply_retries} > $retries, 'the cancelled follower retried 
 ok(scalar $c->wait_contents_equal(q{SELECT * FROM t ORDER BY id}), 'same rows everywhere');
 ok(scalar $c->wait_contents_equal($outcomes), 'same outcomes everywhere');
 
+# ---------------------------------------------------------------------
+# raft_skip_entry: an operator ends an entry that runs on every node (here
+# a loop given ten minutes), through the log; every node records the same
+# outcome and goes on.
+# ---------------------------------------------------------------------
+$c->query($leader, q{CREATE ROLE ops LOGIN; CREATE ROLE nobody LOGIN}) ;
+$c->query($_, q{CREATE ROLE ops LOGIN; CREATE ROLE nobody LOGIN}) for ($f1, $f2);
+$c->submit_ok($leader, q{GRANT EXECUTE ON FUNCTION raft_skip_entry(bigint) TO ops});
+my $spinner = $c->start_script($f1, q{SET raft_ext.apply_timeout = '10min';
+SELECT log_index FROM raft_submit('DO $$BEGIN LOOP END LOOP; END$$');}, on_error_stop => 0);
+my $running = '';
+for (1 .. 200)
+{
+	$running = join(',', map { $c->query($_, q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'raft_ext apply worker' AND query LIKE '%LOOP END LOOP%' AND state = 'active'}) } $c->nodes);
+	last if $running eq '1,1,1';
+	sleep 0.05;
+}
+is($running, '1,1,1', 'an endless loop runs on every node');
+my $stuck = $c->status($leader)->{last_applied} + 1;
+($ret, $out, $err) = $c->psql($leader, 'SELECT raft_skip_entry(1)', user => 'ops');
+like($err, qr/55000: raft_skip_entry: log entry 1 is already applied on the leader/, 'an applied entry cannot be skipped');
+($ret, $out, $err) = $c->psql($leader, 'SELECT raft_skip_entry(' . ($stuck + 1000) . ')', user => 'ops');
+like($err, qr/55000: raft_skip_entry: log entry \d+ is not committed/, 'nor one not committed');
+($ret, $out, $err) = $c->psql($f2, "SELECT raft_skip_entry($stuck)", user => 'nobody');
+like($err, qr/42501/, 'nor by a role without the grant');
+($ret, $out, $err) = $c->psql($f2, "SELECT raft_skip_entry($stuck)", user => 'ops');
+is($ret, 0, "raft_skip_entry($stuck) through a follower, by a granted role") or diag $err;
+my $decision = $out;
+my $sp = $c->finish_script($spinner, 60);
+like($sp->{err}, qr/57000: log entry $stuck was skipped by operator/, 'the waiting client gets 57000, skipped by operator') or diag explain $sp;
+ok(defined $c->wait_applied_everywhere($decision, timeout => 30), 'every node applied the decision');
+ok(scalar $c->wait_contents_equal(qq{SELECT sqlstate, message, detail FROM raft_ext.outcome WHERE log_index = $stuck}),
+	'the same outcome on every node');
+my $sk = join('|', map { my $s = $c->status($_); ($s->{last_skipped_index} // '') . ',' . ($s->{last_skipped_by} // '') } $c->nodes);
+is($sk, join('|', ("$stuck,ops") x 3), 'raft_status shows what was skipped and by whom, on every node');
+$w = $c->submit_ok($leader, q{INSERT INTO t VALUES (5, 'after the skip')});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'apply goes on everywhere');
+is(not_stalled(), '', 'no node is stalled');
+ok(scalar $c->wait_contents_equal($outcomes), 'same outcomes everywhere');
+
 note sprintf('016 total %.1f s', time - $t_start);
 done_testing();

@@ -73,11 +73,12 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		m->type == RAFT_MSG_PRE_VOTE_RESULT;
 	int			ri = m->type == RAFT_MSG_READ_INDEX;
 	int			rir = m->type == RAFT_MSG_READ_INDEX_RESULT;
+	int			prop = m->type == RAFT_MSG_PROPOSE;
 
 	check(m->type >= 1 && m->type <= RAFT_MSG_TYPE_MAX);
 	/* fields the type does not carry */
-	check(ae || (m->prevLogIndex == 0 && m->prevLogTerm == 0 &&
-				 m->leaderCommit == 0 && m->nEntries == 0 && m->entries == NULL));
+	check(ae || (m->prevLogIndex == 0 && m->prevLogTerm == 0 && m->leaderCommit == 0));
+	check(ae || prop || (m->nEntries == 0 && m->entries == NULL));
 	check(aer || vote || m->lastLogIndex == 0);
 	check(vote || (m->lastLogTerm == 0 && !m->leadershipTransfer));
 	check(voteres || !m->voteGranted);
@@ -95,7 +96,11 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		const raft_entry *e = &m->entries[i];
 		const uint8_t *d = e->data;
 
-		check(e->index > m->prevLogIndex && e->index - m->prevLogIndex == (uint64_t) i + 1);
+		/* a PROPOSE carries commands: the leader gives them term and index */
+		if (prop)
+			check(e->index == 0 && e->term == 0 && e->type == RAFT_ENTRY_NORMAL);
+		else
+			check(e->index > m->prevLogIndex && e->index - m->prevLogIndex == (uint64_t) i + 1);
 		check(e->type <= RAFT_ENTRY_TYPE_MAX);
 		check(e->len <= RAFT_MAX_ENTRY_BYTES);
 		check((e->len == 0) == (d == NULL));

@@ -2005,6 +2005,337 @@ test_rule_forwarded_command_is_appended_by_the_leader_only(void)
 	cl_free(c);
 }
 
+/* ---------------------------------------------------------------------
+ * Bounds: no term past RAFT_MAX_TERM, no index past RAFT_MAX_INDEX
+ * --------------------------------------------------------------------- */
+
+/* Did node 1 keep its term, vote, role, leader, log and commit index? */
+static bool
+same_state(cluster *c, const raft_status *before)
+{
+	raft_status now = cl_status(c, 1);
+
+	return now.currentTerm == before->currentTerm && now.votedFor == before->votedFor &&
+		now.role == before->role && now.leader == before->leader &&
+		now.lastLogIndex == before->lastLogIndex && now.lastLogTerm == before->lastLogTerm &&
+		now.commitIndex == before->commitIndex;
+}
+
+/* Step m into node 1: refused as invalid, nothing changed, nothing sent. */
+static bool
+refused_without_trace(cluster *c, const raft_message *m)
+{
+	raft_status before = cl_status(c, 1);
+	int			rc;
+
+	cl_drop_all(c);
+	rc = raft_step(c->node[1].raft, m);
+	if (rc != RAFT_EINVAL || !same_state(c, &before) || raft_has_ready(c->node[1].raft))
+	{
+		fprintf(stderr, "  message type %d term %llu: %s\n", m->type,
+				(unsigned long long) m->term, raft_strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A forged message with a term past RAFT_MAX_TERM is refused, whatever its
+ * type, and changes nothing: not the term (which would then be stuck at a
+ * value no new term can follow), not the vote, not the role or leader.
+ * At RAFT_MAX_TERM itself the same RequestVote is an ordinary one.
+ */
+static void
+test_rule_forged_huge_term_is_refused_and_changes_nothing(void)
+{
+	static const int types[] = {
+		RAFT_MSG_APPEND_ENTRIES, RAFT_MSG_APPEND_ENTRIES_RESULT,
+		RAFT_MSG_REQUEST_VOTE, RAFT_MSG_REQUEST_VOTE_RESULT,
+		RAFT_MSG_PRE_VOTE, RAFT_MSG_PRE_VOTE_RESULT, RAFT_MSG_TIMEOUT_NOW,
+		RAFT_MSG_READ_INDEX, RAFT_MSG_READ_INDEX_RESULT, RAFT_MSG_PROPOSE
+	};
+	static const raft_term huge[] = {RAFT_MAX_TERM + 1, UINT64_MAX};
+	cluster    *c;
+	raft_message m;
+	const raft_message *r;
+	size_t		k,
+				h;
+
+	c = cl_new(3);
+	c->node[1].cfg.preVote = true;
+	cl_seed_entry(c, 1, 1, "", false);
+	cl_seed_entry(c, 1, 2, "", false);
+	c->node[1].hs.votedFor = 3;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	/* a follower of node 3 at term 2, with a vote cast */
+	m = msg_append(3, 1, 2, 2, 2, 0, NULL, 0);
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(cl_status(c, 1).leader == 3);
+
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		for (h = 0; h < 2; h++)
+		{
+			m = msg_vote(2, 1, huge[h], 2, 2);	/* a log as good as ours */
+			m.type = (uint8_t) types[k];
+			m.voteGranted = true;
+			m.success = true;
+			m.leadershipTransfer = true;
+			CHECK(refused_without_trace(c, &m));
+		}
+	CHECK(cl_status(c, 1).currentTerm == 2);
+	CHECK(cl_status(c, 1).votedFor == 3);
+	CHECK(cl_status(c, 1).role == RAFT_FOLLOWER);
+	CHECK(c->node[1].hs.currentTerm == 2);
+
+	/* the largest term is a term like any other */
+	m = msg_vote(2, 1, RAFT_MAX_TERM, 2, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).currentTerm == RAFT_MAX_TERM);
+	CHECK(c->node[1].hs.currentTerm == RAFT_MAX_TERM);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Indexes past RAFT_MAX_INDEX, and terms inside a message, are refused
+ * the same way: on a follower (AppendEntries, votes, a read index) and on
+ * a leader, whose view of its followers does not move either.
+ */
+static void
+test_rule_forged_huge_index_is_refused_and_changes_nothing(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	one[] = {2};
+	raft_entry	ents[1];
+	cluster    *c = solo_node(log, 2, 2);
+	raft_message m;
+	raft_progress before,
+				after;
+	raft_index *fields[5];
+	size_t		k;
+
+	m = msg_append(2, 1, 2, RAFT_MAX_INDEX + 1, 1, 0, NULL, 0);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_append(2, 1, 2, 2, RAFT_MAX_TERM + 1, 0, NULL, 0);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_append(2, 1, 2, 2, 1, RAFT_MAX_INDEX + 1, NULL, 0);
+	CHECK(refused_without_trace(c, &m));
+	/* an entry whose index would be RAFT_MAX_INDEX + 1 */
+	make_entries(ents, RAFT_MAX_INDEX + 1, one, 1);
+	m = msg_append(2, 1, 2, RAFT_MAX_INDEX, 1, 0, ents, 1);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_vote(2, 1, 3, RAFT_MAX_INDEX + 1, 1);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_vote(2, 1, 3, 2, RAFT_MAX_TERM + 1);
+	CHECK(refused_without_trace(c, &m));
+	m.type = RAFT_MSG_PRE_VOTE;
+	CHECK(refused_without_trace(c, &m));
+	m = msg_simple(RAFT_MSG_READ_INDEX_RESULT, 2, 1, 2);
+	m.success = true;
+	m.readIndex = RAFT_MAX_INDEX + 1;
+	CHECK(refused_without_trace(c, &m));
+	CHECK(c->node[1].nReads == 0);
+
+	/* a leader's view of node 2 */
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, 2, 1, 3);
+	m.voteGranted = true;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(cl_is_leader(c, 1));
+	REQUIRE(raft_get_progress(c->node[1].raft, 1, &before));
+	for (k = 0; k < 5; k++)
+	{
+		m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, 3);
+		m.success = k % 2 == 0;
+		m.matchIndex = 3;
+		m.rejectedIndex = 3;
+		m.conflictIndex = 3;
+		m.lastLogIndex = 3;
+		fields[0] = &m.matchIndex;
+		fields[1] = &m.rejectedIndex;
+		fields[2] = &m.conflictIndex;
+		fields[3] = &m.lastLogIndex;
+		if (k < 4)
+			*fields[k] = RAFT_MAX_INDEX + 1;
+		else
+			m.conflictTerm = RAFT_MAX_TERM + 1;
+		CHECK(refused_without_trace(c, &m));
+	}
+	REQUIRE(raft_get_progress(c->node[1].raft, 1, &after));
+	CHECK(after.matchIndex == before.matchIndex);
+	CHECK(after.nextIndex == before.nextIndex);
+	CHECK(after.state == before.state);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A node never raises currentTerm past RAFT_MAX_TERM: at it, raft_campaign
+ * answers RAFT_ERANGE and changes nothing, its election timer (with or
+ * without pre-vote) and a TimeoutNow start nothing and are no error.  One
+ * term below, it campaigns as usual, into RAFT_MAX_TERM, and a cluster
+ * there elects and commits as anywhere else.
+ */
+static void
+test_rule_term_never_passes_max(void)
+{
+	cluster    *c;
+	raft_status before;
+	raft_message m;
+	unsigned	t;
+	int			pre;
+
+	for (pre = 0; pre <= 1; pre++)
+	{
+		c = cl_new(3);
+		c->node[1].cfg.preVote = pre == 1;
+		c->node[1].hs.currentTerm = RAFT_MAX_TERM;
+		REQUIRE(cl_start(c, 1) == RAFT_OK);
+		before = cl_status(c, 1);
+		CHECK(cl_campaign(c, 1) == RAFT_ERANGE);
+		CHECK(same_state(c, &before));
+		for (t = 0; t < 3 * CL_ELECTION_MAX; t++)
+		{
+			CHECK(raft_tick(c->node[1].raft) == RAFT_OK);
+			cl_process(c, 1);
+		}
+		m = msg_simple(RAFT_MSG_TIMEOUT_NOW, 2, 1, RAFT_MAX_TERM);
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+		CHECK(same_state(c, &before));
+		CHECK(c->qn == 0);
+		CHECK(c->node[1].hs.currentTerm == RAFT_MAX_TERM);
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+
+	c = cl_new(3);
+	for (t = 1; t <= 3; t++)
+		c->node[t].hs.currentTerm = RAFT_MAX_TERM - 1;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	CHECK(cl_status(c, 1).currentTerm == RAFT_MAX_TERM);
+	CHECK(cl_propose(c, 1, "last term", NULL) == RAFT_OK);
+	cl_run(c, 4 * CL_HEARTBEAT);
+	CHECK(cl_applied_data(c, 2, "last term"));
+	CHECK(cl_applied_data(c, 3, "last term"));
+	/* a follower cannot take over: there is no term after this one */
+	before = cl_status(c, 2);
+	CHECK(cl_campaign(c, 2) == RAFT_ERANGE);
+	CHECK(cl_status(c, 2).role == RAFT_FOLLOWER);
+	CHECK(cl_status(c, 2).currentTerm == RAFT_MAX_TERM);
+	CHECK(cl_is_leader(c, 1));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* Take and advance ready batches until none is left (a host that only persists). */
+static void
+drain_ready(raft_node *n)
+{
+	raft_ready	rd;
+	unsigned	guard = 0;
+
+	while (raft_has_ready(n) && ++guard < 100 && raft_ready_get(n, &rd) == RAFT_OK)
+		raft_advance(n, &rd);
+}
+
+/*
+ * The log never holds an index past RAFT_MAX_INDEX: a leader whose log
+ * reached it refuses proposals (RAFT_ERANGE), and a node whose log is
+ * full does not stand for election, since as leader it could not append
+ * its no-op.
+ */
+static void
+test_rule_log_never_passes_max_index(void)
+{
+	static const raft_node_id one[] = {1};
+	raft_config cfg;
+	raft_hard_state hs = {1, RAFT_NONE};
+	raft_node  *n = NULL;
+	raft_status st;
+	raft_index	index = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.id = 1;
+	cfg.voters = one;
+	cfg.nVoters = 1;
+	cfg.electionTickMin = CL_ELECTION_MIN;
+	cfg.electionTickMax = CL_ELECTION_MAX;
+	cfg.heartbeatTick = CL_HEARTBEAT;
+
+	/* one index left: the new leader's no-op takes it */
+	REQUIRE(raft_node_restore(&cfg, &hs, RAFT_MAX_INDEX - 1, 1, NULL, 0,
+							  RAFT_MAX_INDEX - 1, &n) == RAFT_OK);
+	CHECK(raft_campaign(n) == RAFT_OK);
+	drain_ready(n);
+	raft_get_status(n, &st);
+	CHECK(st.role == RAFT_LEADER);
+	CHECK(st.lastLogIndex == RAFT_MAX_INDEX);
+	CHECK(st.commitIndex == RAFT_MAX_INDEX);
+	CHECK(raft_propose(n, "x", 1, &index, NULL) == RAFT_ERANGE);
+	CHECK(raft_forward(n, "x", 1) == RAFT_ERANGE);
+	raft_get_status(n, &st);
+	CHECK(st.lastLogIndex == RAFT_MAX_INDEX);
+	raft_node_destroy(n);
+
+	/* a full log: no election */
+	REQUIRE(raft_node_restore(&cfg, &hs, RAFT_MAX_INDEX, 1, NULL, 0,
+							  RAFT_MAX_INDEX, &n) == RAFT_OK);
+	CHECK(raft_campaign(n) == RAFT_ERANGE);
+	raft_get_status(n, &st);
+	CHECK(st.role == RAFT_FOLLOWER);
+	CHECK(st.currentTerm == 1);
+	raft_node_destroy(n);
+}
+
+/* Durable state out of range is refused at restore (RAFT_EINVAL). */
+static void
+test_rule_restore_refuses_out_of_range_state(void)
+{
+	static const raft_node_id three[] = {1, 2, 3};
+	raft_config cfg;
+	raft_hard_state hs = {RAFT_MAX_TERM, RAFT_NONE};
+	raft_entry	e;
+	raft_node  *n = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.id = 1;
+	cfg.voters = three;
+	cfg.nVoters = 3;
+	cfg.electionTickMin = CL_ELECTION_MIN;
+	cfg.electionTickMax = CL_ELECTION_MAX;
+	cfg.heartbeatTick = CL_HEARTBEAT;
+	memset(&e, 0, sizeof(e));
+
+	CHECK(create_rc(&cfg, &hs, NULL, 0, 0) == RAFT_OK);
+	hs.currentTerm = RAFT_MAX_TERM + 1;
+	CHECK(create_rc(&cfg, &hs, NULL, 0, 0) == RAFT_EINVAL);
+	hs.currentTerm = UINT64_MAX;
+	CHECK(create_rc(&cfg, &hs, NULL, 0, 0) == RAFT_EINVAL);
+
+	/* an entry's term, with no hard state to compare it with */
+	e.index = 1;
+	e.term = RAFT_MAX_TERM;
+	CHECK(create_rc(&cfg, NULL, &e, 1, 0) == RAFT_OK);
+	e.term = RAFT_MAX_TERM + 1;
+	CHECK(create_rc(&cfg, NULL, &e, 1, 0) == RAFT_EINVAL);
+
+	/* the compacted prefix, and a log running past the last index */
+	CHECK(raft_node_restore(&cfg, NULL, RAFT_MAX_INDEX + 1, 1, NULL, 0,
+							RAFT_MAX_INDEX + 1, &n) == RAFT_EINVAL);
+	CHECK(n == NULL);
+	CHECK(raft_node_restore(&cfg, NULL, 5, RAFT_MAX_TERM + 1, NULL, 0, 5, &n) == RAFT_EINVAL);
+	e.term = 1;
+	e.index = RAFT_MAX_INDEX + 1;
+	CHECK(raft_node_restore(&cfg, NULL, RAFT_MAX_INDEX, 1, &e, 1, RAFT_MAX_INDEX, &n) == RAFT_EINVAL);
+	e.index = RAFT_MAX_INDEX;
+	CHECK(raft_node_restore(&cfg, NULL, RAFT_MAX_INDEX - 1, 1, &e, 1, RAFT_MAX_INDEX - 1, &n) == RAFT_OK);
+	raft_node_destroy(n);
+}
+
 int
 main(void)
 {
@@ -2041,5 +2372,10 @@ main(void)
 	RUN_TEST(test_rule_leader_unreachable_lifts_the_lease);
 	RUN_TEST(test_rule_log_may_start_after_index_one);
 	RUN_TEST(test_rule_forwarded_command_is_appended_by_the_leader_only);
+	RUN_TEST(test_rule_forged_huge_term_is_refused_and_changes_nothing);
+	RUN_TEST(test_rule_forged_huge_index_is_refused_and_changes_nothing);
+	RUN_TEST(test_rule_term_never_passes_max);
+	RUN_TEST(test_rule_log_never_passes_max_index);
+	RUN_TEST(test_rule_restore_refuses_out_of_range_state);
 	return test_summary("test_rules");
 }

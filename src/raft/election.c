@@ -93,18 +93,36 @@ count_votes(const raft_node *node, uint8_t which)
 }
 
 /*
+ * May this node stand for election now?  RAFT_ERANGE when the term it
+ * would stand in is past RAFT_MAX_TERM, or its log is full: as leader it
+ * could not append its no-op.
+ */
+static int
+may_campaign(const raft_node *node)
+{
+	if (node->currentTerm >= RAFT_MAX_TERM ||
+		raft_log_last_index(&node->log) >= RAFT_MAX_INDEX)
+		return RAFT_ERANGE;
+	return RAFT_OK;
+}
+
+/*
  * Begin an election.  With preVote, only poll at term+1; otherwise become
- * candidate: increment currentTerm and vote for self (§5.2).
+ * candidate: increment currentTerm and vote for self (§5.2).  A node that
+ * may not stand (may_campaign) changes nothing and says why.
  */
 int
 raft_start_election(raft_node *node, bool preVote, bool transfer)
 {
 	size_t		i;
 	raft_term	voteTerm;
-	int			rc = RAFT_OK;
+	int			rc;
 
 	if (raft_voter_slot(node, node->id) < 0)
 		return RAFT_OK;			/* not a voter */
+	rc = may_campaign(node);
+	if (rc != RAFT_OK)
+		return rc;
 
 	if (preVote)
 	{
@@ -155,6 +173,24 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 	return rc;
 }
 
+/*
+ * An election the node starts on its own (its timer, TimeoutNow): one it
+ * may not stand in is skipped, and waits for the next timeout.  That is
+ * no error of the host's call, which must not fail because of it.
+ */
+static int
+start_election_if_allowed(raft_node *node, bool preVote, bool transfer)
+{
+	int			rc = raft_start_election(node, preVote, transfer);
+
+	if (rc == RAFT_ERANGE)
+	{
+		raft_reset_election_timer(node);
+		return RAFT_OK;
+	}
+	return rc;
+}
+
 int
 raft_tick_election(raft_node *node)
 {
@@ -162,7 +198,7 @@ raft_tick_election(raft_node *node)
 	if (node->electionElapsed >= node->randomizedElectionTimeout)
 	{
 		/* heard from no leader, granted no vote: try to become leader */
-		return raft_start_election(node, node->preVote, false);
+		return start_election_if_allowed(node, node->preVote, false);
 	}
 	return RAFT_OK;
 }
@@ -309,7 +345,17 @@ raft_handle_vote_result(raft_node *node, const raft_message *m)
 	if (granted >= raft_quorum(node))
 	{
 		if (node->role == RAFT_PRE_CANDIDATE)
-			return raft_start_election(node, false, false);
+		{
+			int			rc = raft_start_election(node, false, false);
+
+			/* the poll was allowed, so the election is; should that change, stand down */
+			if (rc == RAFT_ERANGE)
+			{
+				raft_become_follower(node, node->currentTerm, RAFT_NONE);
+				return RAFT_OK;
+			}
+			return rc;
+		}
 		return raft_become_leader(node);
 	}
 	if (refused >= raft_quorum(node))
@@ -327,7 +373,7 @@ raft_handle_timeout_now(raft_node *node, const raft_message *m)
 	if (node->role == RAFT_LEADER)
 		return RAFT_OK;
 	/* the leader asked us to take over: skip pre-vote and any lease */
-	return raft_start_election(node, false, true);
+	return start_election_if_allowed(node, false, true);
 }
 
 /*

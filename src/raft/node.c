@@ -158,7 +158,11 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 	/* a compacted prefix has a term, and nothing compacted has none */
 	if ((lastIncludedIndex == 0) != (lastIncludedTerm == 0))
 		return RAFT_EINVAL;
-	if (lastIncludedIndex > UINT64_MAX - nEntries - 1)
+	/* tables a host reads back are no more trusted than the network */
+	if (lastIncludedIndex > RAFT_MAX_INDEX || lastIncludedTerm > RAFT_MAX_TERM ||
+		(uint64_t) nEntries > RAFT_MAX_INDEX - lastIncludedIndex)
+		return RAFT_EINVAL;
+	if (hardState != NULL && hardState->currentTerm > RAFT_MAX_TERM)
 		return RAFT_EINVAL;
 	for (i = 0; i < nEntries; i++)
 	{
@@ -166,7 +170,7 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 			entries[i].type > RAFT_ENTRY_TYPE_MAX ||
 			(entries[i].len > 0 && entries[i].data == NULL) ||
 			entries[i].term < (i > 0 ? entries[i - 1].term : lastIncludedTerm) ||
-			entries[i].term == 0)
+			entries[i].term == 0 || entries[i].term > RAFT_MAX_TERM)
 			return RAFT_EINVAL;
 	}
 	if (hardState != NULL &&
@@ -284,7 +288,8 @@ valid_message(const raft_node *node, const raft_message *m)
 		return false;
 	if (m->to != node->id || m->from == node->id || raft_voter_slot(node, m->from) < 0)
 		return false;
-	if (m->term == 0)
+	/* the decoder's bounds, for hosts that build messages themselves */
+	if (m->term == 0 || !raft_message_fields_in_range(m))
 		return false;
 	if (m->nEntries > 0 && ((m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_PROPOSE) ||
 							m->entries == NULL))
@@ -299,13 +304,14 @@ valid_message(const raft_node *node, const raft_message *m)
 				return false;
 		return true;
 	}
-	if (m->nEntries > 0 && m->prevLogIndex > UINT64_MAX - m->nEntries)
-		return false;
 	for (i = 0; i < m->nEntries; i++)
 	{
 		const raft_entry *e = &m->entries[i];
 
-		/* entries never carry a term above the sender's, nor go backwards */
+		/*
+		 * Entries never carry a term above the sender's (so none above
+		 * RAFT_MAX_TERM either), nor go backwards.
+		 */
 		if (e->term == 0 || e->term > m->term || e->type > RAFT_ENTRY_TYPE_MAX ||
 			(e->len > 0 && e->data == NULL) ||
 			(i == 0 ? e->term < m->prevLogTerm : e->term < m->entries[i - 1].term))

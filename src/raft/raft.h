@@ -51,6 +51,23 @@ typedef uint64_t raft_node_id;	/* 0 means "none" */
 
 #define RAFT_NONE ((raft_node_id) 0)
 
+/*
+ * The largest term and index the core accepts or produces: 2^62 - 1.
+ *
+ * Terms and indexes come off the network and out of the host's tables, and
+ * the core does arithmetic on them (term + 1, index + 1, prevLogIndex +
+ * nEntries, lastIncludedIndex + n).  Below 2^62 the sum of any two of them
+ * is below 2^63, so none of that can wrap, neither as uint64 here nor as
+ * the signed bigint a PostgreSQL host stores them in.  No honest cluster
+ * gets near it: at a million terms or entries a second it takes 146,000
+ * years.  So a value above it is forged or corrupt, and is refused
+ * wherever it enters: raft_decode, raft_step, raft_node_restore.  A node at
+ * RAFT_MAX_TERM cannot start a new term (RAFT_ERANGE from raft_campaign),
+ * and a log holding RAFT_MAX_INDEX takes no more entries.
+ */
+#define RAFT_MAX_TERM ((raft_term) ((UINT64_C(1) << 62) - 1))
+#define RAFT_MAX_INDEX ((raft_index) ((UINT64_C(1) << 62) - 1))
+
 /* Error codes: every fallible function returns RAFT_OK or one of these. */
 #define RAFT_OK				0
 #define RAFT_ENOMEM			(-1)	/* allocation failed; nothing changed */
@@ -62,6 +79,7 @@ typedef uint64_t raft_node_id;	/* 0 means "none" */
 #define RAFT_EVERSION		(-7)	/* decoder: unknown wire version */
 #define RAFT_ECLUSTER		(-8)	/* decoder: message of another cluster */
 #define RAFT_ENOLEADER		(-9)	/* no known leader to forward to */
+#define RAFT_ERANGE			(-10)	/* a term or index would pass RAFT_MAX_TERM / RAFT_MAX_INDEX */
 
 const char *raft_strerror(int rc);
 
@@ -196,17 +214,22 @@ typedef struct raft_message
  *                          (no term, no index: the leader appends them)
  * Trailing bytes, a varint longer than 10 bytes or above 2^64-1, a bool
  * byte other than 0/1, an unknown type, an entry type above
- * RAFT_ENTRY_TYPE_MAX, an index that would overflow, more than
- * RAFT_MAX_ENTRIES_PER_MESSAGE entries: all RAFT_EMALFORMED (or
- * RAFT_ETOOBIG for the limits).  Varints with redundant zero groups are
+ * RAFT_ENTRY_TYPE_MAX, a term above RAFT_MAX_TERM (term, prevLogTerm,
+ * lastLogTerm, conflictTerm, an entry's term), an index above
+ * RAFT_MAX_INDEX (prevLogIndex, lastLogIndex, leaderCommit, matchIndex,
+ * rejectedIndex, conflictIndex, readIndex, and the last entry's implicit
+ * index), more than RAFT_MAX_ENTRIES_PER_MESSAGE entries: all
+ * RAFT_EMALFORMED (or RAFT_ETOOBIG for the limits).  The encoder refuses
+ * the same out-of-range values (RAFT_EINVAL).  Varints with redundant zero groups are
  * refused too, so every message has exactly one encoding.  Fields a type
  * does not use are neither checked nor sent, and decode as zero.  The
  * decoder checks magic, then version, then cluster id, then type.
  *
  * There is no checksum: the transport (libpq over TCP, TLS where
- * configured) carries integrity.  node ids and terms are not judged here;
- * raft_step() refuses messages not addressed to this node, from a
- * non-member, or with term 0.
+ * configured) carries integrity.  node ids are not judged here, nor terms
+ * beyond their range; raft_step() refuses messages not addressed to this
+ * node, from a non-member, with term 0, or with a term or index out of
+ * range (for a host that builds messages without the decoder).
  * --------------------------------------------------------------------- */
 #define RAFT_WIRE_VERSION 1
 #define RAFT_MAX_ENTRIES_PER_MESSAGE 65536
@@ -312,7 +335,8 @@ int			raft_step(raft_node *node, const raft_message *m);
  * Append a command (leader only).  On success *index and *term say where
  * it went; the entry is committed once it shows up in committedEntries
  * with that index AND that term.  RAFT_ENOTLEADER elsewhere (see
- * raft_leader()), RAFT_EBUSY during a leadership transfer.
+ * raft_leader()), RAFT_EBUSY during a leadership transfer, RAFT_ERANGE
+ * when the log holds RAFT_MAX_INDEX.
  */
 int			raft_propose(raft_node *node, const void *data, size_t len,
 						 raft_index *index, raft_term *term);
@@ -339,7 +363,11 @@ int			raft_read_index(raft_node *node, uint64_t requestId);
 /* Leader only: hand leadership to target (§3.10 of the thesis). */
 int			raft_transfer_leadership(raft_node *node, raft_node_id target);
 
-/* Start an election now (skipping pre-vote); for tests and bootstrap. */
+/*
+ * Start an election now (skipping pre-vote); for tests and bootstrap.
+ * RAFT_ERANGE, changing nothing, at currentTerm RAFT_MAX_TERM or with a
+ * full log (a node's own election timer skips the election instead).
+ */
 int			raft_campaign(raft_node *node);
 
 /*

@@ -31,6 +31,9 @@ int			raft_reserve(const raft_allocator *a, void **array, size_t *cap,
 /* ---- randomness (util.c): splitmix64, reproducible from the seed ---- */
 uint64_t	raft_rand_next(uint64_t *state);
 
+/* ---- the wire (encoding.c) ---- */
+bool		raft_message_fields_in_range(const raft_message *m);
+
 /* ---- the log (log.c) ---- */
 
 /*
@@ -58,7 +61,7 @@ raft_term	raft_log_last_term(const raft_log *log);
  */
 raft_term	raft_log_term_at(const raft_log *log, raft_index index);
 const raft_entry *raft_log_get(const raft_log *log, raft_index index);
-/* Append a copy of e (data copied) at index last + 1. */
+/* Append a copy of e (data copied) at index last + 1; RAFT_ERANGE past RAFT_MAX_INDEX. */
 int			raft_log_append(const raft_allocator *a, raft_log *log,
 							raft_term term, uint8_t type,
 							const void *data, uint32_t len);

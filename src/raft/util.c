@@ -120,6 +120,8 @@ raft_strerror(int rc)
 			return "message from another cluster";
 		case RAFT_ENOLEADER:
 			return "no known leader";
+		case RAFT_ERANGE:
+			return "term or index at its maximum";
 	}
 	return "unknown error";
 }

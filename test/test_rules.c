@@ -2336,6 +2336,334 @@ test_rule_restore_refuses_out_of_range_state(void)
 	raft_node_destroy(n);
 }
 
+/* ---------------------------------------------------------------------
+ * The vote floor (raft.h, raft_vote_floor): a node restored after losing
+ * its state
+ * --------------------------------------------------------------------- */
+
+/*
+ * Node 1 of 3, started from a disk holding entries of logTerms and
+ * currentTerm, restored with the vote floor {floorTerm, floorIndex}; the
+ * host has processed its first batch.
+ */
+static cluster *
+floored_node(const raft_term *logTerms, size_t nLog, raft_term currentTerm,
+			 raft_term floorTerm, raft_index floorIndex, bool preVote)
+{
+	cluster    *c = cl_new(3);
+	size_t		i;
+
+	c->node[1].cfg.preVote = preVote;
+	c->node[1].cfg.voteFloor.term = floorTerm;
+	c->node[1].cfg.voteFloor.index = floorIndex;
+	for (i = 0; i < nLog; i++)
+		cl_seed_entry(c, 1, logTerms[i], "", false);
+	if (c->node[1].hs.currentTerm < currentTerm)
+		c->node[1].hs.currentTerm = currentTerm;
+	if (cl_start(c, 1) != RAFT_OK)
+	{
+		fprintf(stderr, "floored_node: raft_node_create failed\n");
+		abort();
+	}
+	cl_process(c, 1);
+	return c;
+}
+
+/*
+ * currentTerm starts at floor.term at least, with no vote remembered (the
+ * first batch makes it durable); a hard state already past the floor is
+ * kept as it is.  The status shows the floor.  A floor out of range is
+ * refused.
+ */
+static void
+test_rule_vote_floor_current_term_starts_at_floor_term(void)
+{
+	raft_term	log[] = {1, 2};
+	cluster    *c;
+	raft_status st;
+
+	c = cl_new(3);
+	cl_seed_entry(c, 1, 1, "", false);
+	cl_seed_entry(c, 1, 2, "", false);
+	c->node[1].hs.currentTerm = 3;
+	c->node[1].hs.votedFor = 2;
+	c->node[1].cfg.voteFloor.term = 7;
+	c->node[1].cfg.voteFloor.index = 2;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	cl_process(c, 1);
+	st = cl_status(c, 1);
+	CHECK(st.currentTerm == 7);
+	CHECK(st.votedFor == RAFT_NONE);
+	CHECK(st.voteFloorHeld);
+	CHECK(st.voteFloor.term == 7 && st.voteFloor.index == 2);
+	CHECK(c->node[1].hs.currentTerm == 7);
+	CHECK(c->node[1].hs.votedFor == RAFT_NONE);
+	CHECK(c->violations == 0);
+	cl_free(c);
+
+	c = cl_new(3);
+	cl_seed_entry(c, 1, 1, "", false);
+	c->node[1].hs.currentTerm = 9;
+	c->node[1].hs.votedFor = 2;
+	c->node[1].cfg.voteFloor.term = 7;
+	c->node[1].cfg.voteFloor.index = 2;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	st = cl_status(c, 1);
+	CHECK(st.currentTerm == 9);
+	CHECK(st.votedFor == 2);
+	CHECK(st.voteFloorHeld);	/* its log is still short */
+	CHECK(c->violations == 0);
+	cl_free(c);
+
+	c = cl_new(3);
+	c->node[1].cfg.voteFloor.term = RAFT_MAX_TERM + 1;
+	CHECK(cl_start(c, 1) == RAFT_EINVAL);
+	c->node[1].cfg.voteFloor.term = RAFT_MAX_TERM;
+	c->node[1].cfg.voteFloor.index = RAFT_MAX_INDEX + 1;
+	CHECK(cl_start(c, 1) == RAFT_EINVAL);
+	c->node[1].cfg.voteFloor.index = RAFT_MAX_INDEX;
+	CHECK(cl_start(c, 1) == RAFT_OK);
+	cl_free(c);
+
+	/* no floor: nothing held */
+	c = solo_node(log, 2, 3);
+	st = cl_status(c, 1);
+	CHECK(!st.voteFloorHeld);
+	CHECK(st.voteFloor.term == 0 && st.voteFloor.index == 0);
+	cl_free(c);
+}
+
+/*
+ * No vote, RequestVote or PreVote, in a term <= floor.term, even for a
+ * candidate whose log is better (a node without the floor grants it).  A
+ * pre-vote about a later term is granted, and the node's own candidacy is
+ * in a later term.
+ */
+static void
+test_rule_vote_floor_no_vote_in_a_term_up_to_floor_term(void)
+{
+	raft_term	log[] = {1, 2};
+	cluster    *c;
+	raft_message m;
+	const raft_message *r;
+
+	/* without a floor, the same request is granted */
+	c = solo_node(log, 2, 7);
+	m = msg_vote(2, 1, 7, 5, 6);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	cl_free(c);
+
+	c = floored_node(log, 2, 3, 7, 0, false);
+	REQUIRE(cl_status(c, 1).currentTerm == 7);
+	m = msg_vote(2, 1, 7, 5, 6);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(c->node[1].hs.votedFor == RAFT_NONE);
+
+	m = msg_vote(3, 1, 7, 5, 6);
+	m.type = RAFT_MSG_PRE_VOTE;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+
+	m.term = 8;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).voteFloorHeld);
+
+	/* standing for election: in term 8, never 7 */
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	CHECK(cl_status(c, 1).currentTerm == 8);
+	CHECK(cl_status(c, 1).votedFor == 1);
+	CHECK(cl_count_msgs(c, 1, 2, RAFT_MSG_REQUEST_VOTE) == 1);
+	CHECK(!cl_status(c, 1).voteFloorHeld);	/* term 8 is durable: lifted */
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * While its log lacks entries up to floor.index it grants no vote at all,
+ * in any term, to any log: it adopts the later term (as for any message)
+ * but keeps its vote.
+ */
+static void
+test_rule_vote_floor_no_vote_while_log_below_floor_index(void)
+{
+	raft_term	log[] = {1, 1};
+	cluster    *c = floored_node(log, 2, 3, 3, 5, true);
+	raft_message m;
+	const raft_message *r;
+
+	m = msg_vote(2, 1, 9, 10, 8);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).currentTerm == 9);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(c->node[1].hs.currentTerm == 9);
+	CHECK(c->node[1].hs.votedFor == RAFT_NONE);
+
+	m = msg_vote(3, 1, 10, 10, 8);
+	m.type = RAFT_MSG_PRE_VOTE;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).voteFloorHeld);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * ... and does not stand for election: raft_campaign says RAFT_EFLOOR and
+ * changes nothing; with or without pre-vote its election timer, and a
+ * TimeoutNow, start nothing (and are no error).
+ */
+static void
+test_rule_vote_floor_no_campaign_while_log_below_floor_index(void)
+{
+	raft_term	log[] = {1, 1};
+	int			pre;
+
+	for (pre = 0; pre <= 1; pre++)
+	{
+		cluster    *c = floored_node(log, 2, 3, 3, 5, pre == 1);
+		raft_status before = cl_status(c, 1);
+		raft_message m;
+		unsigned	t;
+
+		cl_drop_all(c);
+		CHECK(cl_campaign(c, 1) == RAFT_EFLOOR);
+		CHECK(same_state(c, &before));
+		for (t = 0; t < 3 * CL_ELECTION_MAX; t++)
+		{
+			CHECK(raft_tick(c->node[1].raft) == RAFT_OK);
+			cl_process(c, 1);
+		}
+		m = msg_simple(RAFT_MSG_TIMEOUT_NOW, 2, 1, 3);
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+		CHECK(same_state(c, &before));
+		CHECK(cl_status(c, 1).role == RAFT_FOLLOWER);
+		CHECK(c->qn == 0);		/* no (pre-)vote request went out */
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+}
+
+/*
+ * It follows a leader meanwhile: appends, acknowledges, commits and
+ * applies, the leader of floor.term included (the floor is about votes).
+ */
+static void
+test_rule_vote_floor_follower_appends_and_acknowledges(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	newTerms[] = {3, 3};
+	raft_entry	ents[2];
+	cluster    *c = floored_node(log, 2, 2, 3, 4, false);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 3, newTerms, 2);
+	m = msg_append(2, 1, 3, 2, 1, 4, ents, 2);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 4);
+	CHECK(cl_status(c, 1).leader == 2);
+	CHECK(cl_status(c, 1).lastLogIndex == 4);
+	CHECK(cl_status(c, 1).commitIndex == 4);
+	CHECK(c->node[1].applied == 4);
+	/* still in floor.term: no vote in it */
+	CHECK(cl_status(c, 1).voteFloorHeld);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Once a leader matched its log through floor.index and its term moved
+ * past floor.term, and the host made both durable, the floor is lifted
+ * (raft_status says so) and the node votes and campaigns as any other.
+ */
+static void
+test_rule_vote_floor_lifted_once_log_and_term_passed_it(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	newTerms[] = {4, 4};
+	raft_entry	ents[2];
+	cluster    *c = floored_node(log, 2, 3, 3, 4, false);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 3, newTerms, 2);
+	m = msg_append(2, 1, 4, 2, 1, 0, ents, 2);
+	cl_drop_all(c);
+	CHECK(raft_step(c->node[1].raft, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).voteFloorHeld);	/* not durable yet */
+	cl_process(c, 1);
+	REQUIRE(cl_find_msg(c, 1, 2, RAFT_MSG_APPEND_ENTRIES_RESULT) != NULL);
+	CHECK(!cl_status(c, 1).voteFloorHeld);
+	CHECK(cl_status(c, 1).voteFloor.term == 0 && cl_status(c, 1).voteFloor.index == 0);
+
+	m = msg_vote(3, 1, 5, 4, 4);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	CHECK(cl_status(c, 1).role == RAFT_CANDIDATE);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * An old backup as long as floor.index is not enough: it may hold, there,
+ * entries a later leader replaced, and the committed ones in their place
+ * are what it acknowledged.  It stays held back until a leader's
+ * AppendEntries matches it through floor.index (replacing what differs).
+ */
+static void
+test_rule_vote_floor_needs_a_leaders_match_not_a_long_log(void)
+{
+	raft_term	log[] = {1, 1, 1, 1, 1};
+	raft_term	newTerms[] = {2, 2};
+	raft_entry	ents[2];
+	cluster    *c = floored_node(log, 5, 2, 3, 5, false);
+	raft_message m;
+	const raft_message *r;
+
+	m = msg_vote(2, 1, 4, 5, 1);	/* a log like ours, in a later term */
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_campaign(c, 1) == RAFT_EFLOOR);
+
+	/* leader 2 of term 4 holds term 2 at 4 and 5: refused there, no match */
+	m = msg_append(2, 1, 4, 5, 2, 0, NULL, 0);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->success);
+	CHECK(cl_status(c, 1).voteFloorHeld);
+	CHECK(cl_campaign(c, 1) == RAFT_EFLOOR);
+
+	make_entries(ents, 4, newTerms, 2);
+	m = msg_append(2, 1, 4, 3, 1, 0, ents, 2);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success && r->matchIndex == 5);
+	CHECK(cl_term_at(c, 1, 5) == 2);
+	CHECK(!cl_status(c, 1).voteFloorHeld);
+	m = msg_vote(3, 1, 5, 5, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -2377,5 +2705,12 @@ main(void)
 	RUN_TEST(test_rule_term_never_passes_max);
 	RUN_TEST(test_rule_log_never_passes_max_index);
 	RUN_TEST(test_rule_restore_refuses_out_of_range_state);
+	RUN_TEST(test_rule_vote_floor_current_term_starts_at_floor_term);
+	RUN_TEST(test_rule_vote_floor_no_vote_in_a_term_up_to_floor_term);
+	RUN_TEST(test_rule_vote_floor_no_vote_while_log_below_floor_index);
+	RUN_TEST(test_rule_vote_floor_no_campaign_while_log_below_floor_index);
+	RUN_TEST(test_rule_vote_floor_follower_appends_and_acknowledges);
+	RUN_TEST(test_rule_vote_floor_lifted_once_log_and_term_passed_it);
+	RUN_TEST(test_rule_vote_floor_needs_a_leaders_match_not_a_long_log);
 	return test_summary("test_rules");
 }

@@ -164,6 +164,8 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 		return RAFT_EINVAL;
 	if (hardState != NULL && hardState->currentTerm > RAFT_MAX_TERM)
 		return RAFT_EINVAL;
+	if (config->voteFloor.term > RAFT_MAX_TERM || config->voteFloor.index > RAFT_MAX_INDEX)
+		return RAFT_EINVAL;
 	for (i = 0; i < nEntries; i++)
 	{
 		if (entries[i].index != lastIncludedIndex + 1 + i ||
@@ -227,6 +229,21 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 	node->persistedHardState.currentTerm = node->currentTerm;
 	node->persistedHardState.votedFor = node->votedFor;
 	node->stableIndex = raft_log_last_index(&node->log);
+
+	/*
+	 * A node that lost its state: it may have been in floor.term already,
+	 * so it starts there (the first batch makes that durable), with no
+	 * vote it remembers.  A compacted prefix reaching floor.index holds
+	 * only committed entries, so it matches every leader's.
+	 */
+	node->voteFloor = config->voteFloor;
+	if (node->voteFloor.term > node->currentTerm)
+	{
+		node->currentTerm = node->voteFloor.term;
+		node->votedFor = RAFT_NONE;
+	}
+	raft_vote_floor_note_match(node, lastIncludedIndex);
+	raft_vote_floor_maybe_lift(node);
 
 	/* what was applied was committed; Figure 2 starts both at 0 otherwise */
 	node->lastApplied = lastApplied;
@@ -646,6 +663,7 @@ raft_advance(raft_node *node, const raft_ready *rd)
 	node->nMsgs = 0;
 	node->nReadStates = 0;
 	free_owned(node);
+	raft_vote_floor_maybe_lift(node);
 
 	/* our own entries are durable now, which may complete a majority */
 	return raft_maybe_commit(node);
@@ -667,6 +685,8 @@ raft_get_status(const raft_node *node, raft_status *out)
 	out->stableIndex = node->stableIndex;
 	out->transferTarget = node->transferTarget;
 	out->nVoters = node->nVoters;
+	out->voteFloor = node->voteFloor;
+	out->voteFloorHeld = raft_vote_floor_held(node);
 }
 
 bool

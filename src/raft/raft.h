@@ -80,6 +80,7 @@ typedef uint64_t raft_node_id;	/* 0 means "none" */
 #define RAFT_ECLUSTER		(-8)	/* decoder: message of another cluster */
 #define RAFT_ENOLEADER		(-9)	/* no known leader to forward to */
 #define RAFT_ERANGE			(-10)	/* a term or index would pass RAFT_MAX_TERM / RAFT_MAX_INDEX */
+#define RAFT_EFLOOR			(-11)	/* the vote floor holds this node back (raft_vote_floor) */
 
 const char *raft_strerror(int rc);
 
@@ -277,6 +278,53 @@ typedef struct raft_hard_state
 	raft_node_id votedFor;
 } raft_hard_state;
 
+/*
+ * A vote floor: for a node whose durable Raft state was lost or went back
+ * (tables recreated, an old backup restored).
+ *
+ * Such a node may have voted in terms it no longer remembers, and may have
+ * acknowledged entries it no longer holds, which a leader may have
+ * counted to commit them.  Voting again in those terms could elect two
+ * leaders in one; voting (or standing) with the shorter log could elect a
+ * leader that lacks a committed entry.  So the host keeps, outside its
+ * Raft state, a durable high-water mark: the highest term and the highest
+ * log index it ever made durable, raised whenever it persists a ready
+ * batch's hard state or entries, before it sends any message of that
+ * batch other than AppendEntries and before raft_advance().  A host that
+ * finds its Raft state lost or behind the mark restores the node with
+ * config.voteFloor = the mark.  Then:
+ *   - currentTerm starts at floor.term at least (votedFor none if raised);
+ *   - the node grants no vote, RequestVote or PreVote, in a term <=
+ *     floor.term (it may have voted there already, for whom is unknown);
+ *     its own candidacies are in currentTerm + 1 > floor.term anyway;
+ *   - until a leader has matched its log through floor.index (for a log
+ *     that lost entries: until it is back at floor.index; it may lack
+ *     entries it once acknowledged) it grants no vote at all and does not
+ *     stand for election or pre-vote: raft_campaign returns RAFT_EFLOOR,
+ *     its timer and TimeoutNow start nothing.  Length alone would not do:
+ *     an old backup may be as long and hold, at those indexes, entries a
+ *     later leader replaced;
+ *   - it follows a leader, appends and acknowledges as usual, which is
+ *     how it gets there: a leader of a term >= floor.term holds every
+ *     entry committed while the node had its state.
+ * The floor is lifted once the node's durable state has passed it: its
+ * host confirmed (raft_advance) that matched log through floor.index and a
+ * currentTerm above floor.term.  raft_status.voteFloorHeld says whether it
+ * still holds; until it does not, the host must pass the same floor at
+ * every restart (keep it durable with the mark).
+ *
+ * A floor given for state that was not lost is safe but not free: a log
+ * may rightly end below the mark's index (a new leader cut uncommitted
+ * entries), and such a node cannot vote until its log grows past it; a
+ * cluster whose majority is held back elects nobody.  Give it only when
+ * the state was lost or went back.  {0, 0}: no floor.
+ */
+typedef struct raft_vote_floor
+{
+	raft_term	term;
+	raft_index	index;
+} raft_vote_floor;
+
 typedef struct raft_config
 {
 	raft_node_id id;			/* this node; must be among voters */
@@ -296,6 +344,12 @@ typedef struct raft_config
 
 	uint64_t	seed;			/* seeds the election-timeout generator */
 	const raft_allocator *allocator;	/* NULL: libc */
+
+	/*
+	 * For a node whose state was lost (see raft_vote_floor); {0, 0}: none.
+	 * Read at creation only; out of range (RAFT_MAX_*): RAFT_EINVAL.
+	 */
+	raft_vote_floor voteFloor;
 } raft_config;
 
 typedef struct raft_node raft_node;
@@ -365,8 +419,9 @@ int			raft_transfer_leadership(raft_node *node, raft_node_id target);
 
 /*
  * Start an election now (skipping pre-vote); for tests and bootstrap.
- * RAFT_ERANGE, changing nothing, at currentTerm RAFT_MAX_TERM or with a
- * full log (a node's own election timer skips the election instead).
+ * Changing nothing, RAFT_ERANGE at currentTerm RAFT_MAX_TERM or with a
+ * full log, RAFT_EFLOOR while a vote floor holds the node back (a node's
+ * own election timer skips the election instead).
  */
 int			raft_campaign(raft_node *node);
 
@@ -461,6 +516,8 @@ typedef struct raft_status
 	raft_index	stableIndex;	/* last entry the host confirmed durable */
 	raft_node_id transferTarget;
 	size_t		nVoters;
+	raft_vote_floor voteFloor;	/* the floor it was restored with; {0, 0}: none or lifted */
+	bool		voteFloorHeld;	/* the floor still applies: pass it again at a restart */
 } raft_status;
 
 void		raft_get_status(const raft_node *node, raft_status *out);

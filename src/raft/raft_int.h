@@ -128,6 +128,10 @@ struct raft_node
 	raft_index	stableIndex;
 	raft_hard_state persistedHardState;
 
+	/* a node restored after losing its state (election.c) */
+	raft_vote_floor voteFloor;	/* {0, 0}: none, or lifted */
+	bool		floorMatched;	/* a leader confirmed our log through voteFloor.index */
+
 	/* volatile state on all servers (Figure 2) */
 	raft_index	commitIndex;
 	raft_index	lastApplied;	/* handed out for apply and confirmed */
@@ -189,6 +193,10 @@ int			raft_tick_leader(raft_node *node);
 int			raft_handle_vote_request(raft_node *node, const raft_message *m);
 int			raft_handle_vote_result(raft_node *node, const raft_message *m);
 int			raft_handle_timeout_now(raft_node *node, const raft_message *m);
+bool		raft_vote_floor_held(const raft_node *node);
+bool		raft_vote_floor_allows(const raft_node *node, raft_term term);
+void		raft_vote_floor_note_match(raft_node *node, raft_index matchIndex);
+void		raft_vote_floor_maybe_lift(raft_node *node);
 
 /* replication.c */
 int			raft_handle_append_entries(raft_node *node, const raft_message *m);

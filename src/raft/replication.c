@@ -396,6 +396,7 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 		r.success = true;
 		r.matchIndex = node->log.lastIncludedIndex;
 		r.lastLogIndex = raft_log_last_index(&node->log);
+		raft_vote_floor_note_match(node, r.matchIndex);
 		return raft_send(node, &r);
 	}
 
@@ -460,5 +461,6 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 	r.success = true;
 	r.matchIndex = lastNew;
 	r.lastLogIndex = raft_log_last_index(&node->log);
+	raft_vote_floor_note_match(node, r.matchIndex);
 	return raft_send(node, &r);
 }

@@ -122,6 +122,8 @@ raft_strerror(int rc)
 			return "no known leader";
 		case RAFT_ERANGE:
 			return "term or index at its maximum";
+		case RAFT_EFLOOR:
+			return "held back by its vote floor";
 	}
 	return "unknown error";
 }

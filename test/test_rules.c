@@ -2664,6 +2664,193 @@ test_rule_vote_floor_needs_a_leaders_match_not_a_long_log(void)
 	cl_free(c);
 }
 
+/* ---------------------------------------------------------------------
+ * A follower whose log went back
+ * --------------------------------------------------------------------- */
+
+/* Node 1's (the leader's) view of voter id. */
+static raft_progress
+progress_of(cluster *c, raft_node_id id)
+{
+	raft_progress pr;
+
+	memset(&pr, 0, sizeof(pr));
+	if (!raft_get_progress(c->node[1].raft, (size_t) (id - 1), &pr))
+		fprintf(stderr, "  node 1 is not the leader\n");
+	return pr;
+}
+
+/*
+ * A follower that restarts with a shorter log (an older copy of its disk)
+ * no longer holds entries it acknowledged: the leader must stop counting
+ * them.  Five nodes; node 2 alone acknowledges x, so x is not committed;
+ * node 2 comes back without it and refuses the leader's heartbeat; then
+ * node 3 acknowledges x.  Counting node 2's old matchIndex would commit x
+ * with two copies out of five (and a leader elected by 2, 4 and 5 would
+ * lack it).  The leader lowers node 2's matchIndex instead, marks it
+ * regressed until it holds x again, and commits x only then.
+ */
+static void
+test_rule_leader_does_not_count_match_a_follower_lost(void)
+{
+	cluster    *c = cl_new(5);
+	raft_index	x = 0;
+	raft_progress pr;
+	raft_status st;
+	unsigned	t;
+	raft_node_id id;
+
+	/* no election timeouts while the test arranges deliveries */
+	for (id = 1; id <= 5; id++)
+	{
+		c->node[id].cfg.electionTickMin = 100;
+		c->node[id].cfg.electionTickMax = 120;
+	}
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	REQUIRE(cl_applied_data(c, 5, "a"));
+
+	/* x reaches node 2 only */
+	for (id = 3; id <= 5; id++)
+		cl_cut_link(c, 1, id, true);
+	REQUIRE(cl_propose(c, 1, "x", &x) == RAFT_OK);
+	cl_deliver_all(c);
+	REQUIRE(progress_of(c, 2).matchIndex == x);
+	REQUIRE(cl_status(c, 1).commitIndex < x);
+
+	/* node 2 restarts from a copy of its disk taken before x */
+	cl_crash(c, 2);
+	cl_log_truncate(&c->node[2].log, x);
+	REQUIRE(cl_start(c, 2) == RAFT_OK);
+	for (t = 0; t < 2 * CL_HEARTBEAT && cl_count_msgs(c, 1, 2, RAFT_MSG_APPEND_ENTRIES) == 0; t++)
+		cl_tick(c, 1);
+	REQUIRE(cl_deliver_first(c, 1, 2, RAFT_MSG_APPEND_ENTRIES));
+	REQUIRE(cl_find_msg(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT) != NULL);
+	CHECK(!cl_find_msg(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT)->success);
+	REQUIRE(cl_deliver_first(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT));
+	cl_cut_link(c, 1, 2, true);	/* it is not caught up yet */
+
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex < x);
+	CHECK(pr.regressed);
+	CHECK(pr.regressedFrom == x);
+	CHECK(pr.regressions == 1);
+	CHECK(cl_status(c, 1).followerRegressions == 1);
+
+	/* node 3 acknowledges x: two copies, not a majority */
+	cl_cut_link(c, 1, 3, false);
+	for (t = 0; t < 10 * CL_HEARTBEAT && progress_of(c, 3).matchIndex < x; t++)
+		cl_tick_all(c);
+	REQUIRE(progress_of(c, 3).matchIndex == x);
+	CHECK(cl_status(c, 1).commitIndex < x);
+	CHECK(!cl_applied_data(c, 1, "x"));
+
+	/* node 2 catches up: x commits, and node 2 is no longer marked */
+	cl_cut_link(c, 1, 2, false);
+	for (t = 0; t < 10 * CL_HEARTBEAT && !cl_applied_data(c, 2, "x"); t++)
+		cl_tick_all(c);
+	st = cl_status(c, 1);
+	CHECK(st.role == RAFT_LEADER);
+	CHECK(st.commitIndex >= x);
+	CHECK(cl_applied_data(c, 1, "x"));
+	CHECK(cl_applied_data(c, 2, "x"));
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex >= x);
+	CHECK(!pr.regressed);
+	CHECK(pr.regressions == 1);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * The same evidence in an acknowledgement: a success whose lastLogIndex is
+ * below matchIndex (the answer of a node that came back with 3 entries to
+ * an AppendEntries it could match) lowers matchIndex to what it matched,
+ * and the entry it no longer holds is not committed by counting it.  And
+ * a refusal at an index it had matched, from a log as long, does the same
+ * (an older copy whose entry there is another).
+ */
+static void
+test_rule_leader_lowers_match_on_any_answer_showing_a_shorter_log(void)
+{
+	raft_term	log[] = {1, 1, 1};
+	cluster    *c = cl_new(5);
+	raft_message m;
+	raft_progress pr;
+	raft_index	x = 0;
+	size_t		i;
+
+	for (i = 0; i < 3; i++)
+		cl_seed_entry(c, 1, log[i], "", false);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	for (i = 2; i <= 3; i++)
+	{
+		m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, (raft_node_id) i, 1, 2);
+		m.voteGranted = true;
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	}
+	REQUIRE(cl_is_leader(c, 1));	/* its no-op at 4 */
+	REQUIRE(cl_propose(c, 1, "x", &x) == RAFT_OK);
+	REQUIRE(x == 5);
+
+	/* node 2 acknowledges 5: two of five */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(progress_of(c, 2).matchIndex == 5);
+	REQUIRE(cl_status(c, 1).commitIndex == 0);
+
+	/* node 2, back with 3 entries, matches an AppendEntries up to 3 */
+	m.matchIndex = 3;
+	m.lastLogIndex = 3;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex == 3);
+	CHECK(pr.regressed && pr.regressedFrom == 5);
+
+	/* node 3 acknowledges 5: with node 2's lost copy it would be three */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 3, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+
+	/* node 3 refuses at 4, which it had matched, with a log as long */
+	m.success = false;
+	m.matchIndex = 0;
+	m.rejectedIndex = 4;
+	m.conflictIndex = 4;
+	m.conflictTerm = 1;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	pr = progress_of(c, 3);
+	CHECK(pr.matchIndex == 0);
+	CHECK(pr.regressed && pr.regressedFrom == 5);
+	CHECK(cl_status(c, 1).followerRegressions == 2);
+
+	/* node 4 acknowledges 5: still only two copies known */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 4, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+
+	/* node 2 holds 5 again: three copies, committed, no longer marked */
+	m.from = 2;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 5);
+	CHECK(!progress_of(c, 2).regressed);
+	CHECK(progress_of(c, 3).regressed);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -2712,5 +2899,7 @@ main(void)
 	RUN_TEST(test_rule_vote_floor_follower_appends_and_acknowledges);
 	RUN_TEST(test_rule_vote_floor_lifted_once_log_and_term_passed_it);
 	RUN_TEST(test_rule_vote_floor_needs_a_leaders_match_not_a_long_log);
+	RUN_TEST(test_rule_leader_does_not_count_match_a_follower_lost);
+	RUN_TEST(test_rule_leader_lowers_match_on_any_answer_showing_a_shorter_log);
 	return test_summary("test_rules");
 }

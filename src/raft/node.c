@@ -687,6 +687,7 @@ raft_get_status(const raft_node *node, raft_status *out)
 	out->nVoters = node->nVoters;
 	out->voteFloor = node->voteFloor;
 	out->voteFloorHeld = raft_vote_floor_held(node);
+	out->followerRegressions = node->followerRegressions;
 }
 
 bool
@@ -705,6 +706,9 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 		out->state = RAFT_PROGRESS_REPLICATE;
 		out->inflight = 0;
 		out->recentActive = true;
+		out->regressed = false;
+		out->regressedFrom = 0;
+		out->regressions = 0;
 		return true;
 	}
 	out->nextIndex = pr->nextIndex;
@@ -712,6 +716,9 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 	out->state = pr->state;
 	out->inflight = pr->inflightCount;
 	out->recentActive = pr->recentActive;
+	out->regressed = pr->regressed;
+	out->regressedFrom = pr->regressedFrom;
+	out->regressions = pr->regressions;
 	return true;
 }
 

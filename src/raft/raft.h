@@ -500,6 +500,18 @@ typedef struct raft_progress
 	raft_progress_state state;
 	unsigned	inflight;
 	bool		recentActive;
+
+	/*
+	 * The follower answered with a log that no longer holds what it had
+	 * acknowledged in this term (it lost state, or was restored from an
+	 * older copy): matchIndex was lowered to what it is known to hold, and
+	 * regressedFrom is the matchIndex it had, until it is back there.
+	 * regressions counts such events for this follower over the node's
+	 * life (raft_status.followerRegressions: for all).
+	 */
+	bool		regressed;
+	raft_index	regressedFrom;
+	uint64_t	regressions;
 } raft_progress;
 
 typedef struct raft_status
@@ -518,6 +530,7 @@ typedef struct raft_status
 	size_t		nVoters;
 	raft_vote_floor voteFloor;	/* the floor it was restored with; {0, 0}: none or lifted */
 	bool		voteFloorHeld;	/* the floor still applies: pass it again at a restart */
+	uint64_t	followerRegressions;	/* as leader: followers found to have gone back (raft_progress) */
 } raft_status;
 
 void		raft_get_status(const raft_node *node, raft_status *out);

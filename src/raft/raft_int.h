@@ -85,6 +85,9 @@ typedef struct raft_peer_progress
 	raft_index	matchAtLastHeartbeat;	/* loss detection in REPLICATE */
 	uint64_t	ackedReadSeq;	/* highest readSeq echoed at our term */
 	raft_index	sentCommit;		/* highest commit index we let it take, this term */
+	bool		regressed;		/* its log went back below matchIndex (replication.c) */
+	raft_index	regressedFrom;	/* ... the matchIndex it had then */
+	uint64_t	regressions;	/* such events, over the node's life */
 
 	/* in-flight AppendEntries (REPLICATE): last index of each, oldest first */
 	raft_index *inflight;
@@ -148,6 +151,7 @@ struct raft_node
 	/* volatile state on leaders (Figure 2): nextIndex[], matchIndex[] */
 	raft_peer_progress *progress;	/* per voter, same order as voters */
 	raft_node_id transferTarget;
+	uint64_t	followerRegressions;	/* sum of the progress[].regressions */
 
 	/* ReadIndex */
 	uint64_t	readSeq;
@@ -219,6 +223,8 @@ bool		raft_progress_inflight_full(const raft_node *node, const raft_peer_progres
 void		raft_progress_inflight_add(const raft_node *node, raft_peer_progress *pr, raft_index last);
 void		raft_progress_inflight_free_to(const raft_node *node, raft_peer_progress *pr, raft_index index);
 bool		raft_progress_update(raft_peer_progress *pr, raft_index matchIndex);
+void		raft_progress_went_back(raft_peer_progress *pr, raft_index matchIndex);
+void		raft_progress_probe_at(raft_peer_progress *pr, raft_index nextIndex);
 
 /* readindex.c */
 int			raft_read_register(raft_node *node, uint64_t requestId, raft_node_id from);

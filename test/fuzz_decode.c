@@ -9,7 +9,7 @@
  * aborts when an accepted input breaks what the format promises:
  *  - the decoded message is consistent (entry indexes follow prevLogIndex,
  *    entry data lies inside the input, fields the type does not carry are
- *    zero);
+ *    zero, no term above RAFT_MAX_TERM, no index above RAFT_MAX_INDEX);
  *  - it re-encodes to exactly the input (the encoding is canonical), with
  *    raft_encoded_size() equal to the input length and one byte less of
  *    room refused;
@@ -73,11 +73,12 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		m->type == RAFT_MSG_PRE_VOTE_RESULT;
 	int			ri = m->type == RAFT_MSG_READ_INDEX;
 	int			rir = m->type == RAFT_MSG_READ_INDEX_RESULT;
+	int			prop = m->type == RAFT_MSG_PROPOSE;
 
 	check(m->type >= 1 && m->type <= RAFT_MSG_TYPE_MAX);
 	/* fields the type does not carry */
-	check(ae || (m->prevLogIndex == 0 && m->prevLogTerm == 0 &&
-				 m->leaderCommit == 0 && m->nEntries == 0 && m->entries == NULL));
+	check(ae || (m->prevLogIndex == 0 && m->prevLogTerm == 0 && m->leaderCommit == 0));
+	check(ae || prop || (m->nEntries == 0 && m->entries == NULL));
 	check(aer || vote || m->lastLogIndex == 0);
 	check(vote || (m->lastLogTerm == 0 && !m->leadershipTransfer));
 	check(voteres || !m->voteGranted);
@@ -88,6 +89,14 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 	check(ri || rir || m->requestId == 0);
 	check(rir || m->readIndex == 0);
 
+	/* unused fields are zero, so every term and index can be judged */
+	check(m->term <= RAFT_MAX_TERM && m->prevLogTerm <= RAFT_MAX_TERM &&
+		  m->lastLogTerm <= RAFT_MAX_TERM && m->conflictTerm <= RAFT_MAX_TERM);
+	check(m->prevLogIndex <= RAFT_MAX_INDEX && m->lastLogIndex <= RAFT_MAX_INDEX &&
+		  m->leaderCommit <= RAFT_MAX_INDEX && m->matchIndex <= RAFT_MAX_INDEX &&
+		  m->rejectedIndex <= RAFT_MAX_INDEX && m->conflictIndex <= RAFT_MAX_INDEX &&
+		  m->readIndex <= RAFT_MAX_INDEX);
+
 	check((m->nEntries == 0) == (m->entries == NULL));
 	check(m->nEntries <= RAFT_MAX_ENTRIES_PER_MESSAGE);
 	for (i = 0; i < m->nEntries; i++)
@@ -95,7 +104,12 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		const raft_entry *e = &m->entries[i];
 		const uint8_t *d = e->data;
 
-		check(e->index > m->prevLogIndex && e->index - m->prevLogIndex == (uint64_t) i + 1);
+		/* a PROPOSE carries commands: the leader gives them term and index */
+		if (prop)
+			check(e->index == 0 && e->term == 0 && e->type == RAFT_ENTRY_NORMAL);
+		else
+			check(e->index > m->prevLogIndex && e->index - m->prevLogIndex == (uint64_t) i + 1);
+		check(e->index <= RAFT_MAX_INDEX && e->term <= RAFT_MAX_TERM);
 		check(e->type <= RAFT_ENTRY_TYPE_MAX);
 		check(e->len <= RAFT_MAX_ENTRY_BYTES);
 		check((e->len == 0) == (d == NULL));

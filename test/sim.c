@@ -200,6 +200,13 @@ sim_teardown(sim *s)
 
 	for (i = 1; i <= s->nNodes; i++)
 	{
+		if (s->nodes[i].raft != NULL)
+		{
+			raft_status st;
+
+			raft_get_status(s->nodes[i].raft, &st);
+			s->nRegressions += st.followerRegressions;
+		}
 		raft_node_destroy(s->nodes[i].raft);
 		s->nodes[i].raft = NULL;
 		sim_disk_free(&s->nodes[i].disk);
@@ -235,6 +242,7 @@ new_epoch(sim *s)
 		net->maxDelay = PICK(s, 0, 2);
 		s->crashPointPermille = 0;
 		s->crashActions = false;
+		s->wipePermille = 0;
 	}
 	else
 	{
@@ -244,14 +252,15 @@ new_epoch(sim *s)
 		net->longDelayPermille = PICK(s, 0, 0, 10, 50);
 		s->crashPointPermille = PICK(s, 0, 0, 1, 3);
 		s->crashActions = sim_rng_permille(&s->rng, 700);
+		s->wipePermille = PICK(s, 0, 0, 50, 200);
 	}
 	s->deferReadyPermille = PICK(s, 0, 0, 200, 500);
-	SIM_TRACE(s, "EPOCH%s: ticks %u %u %u %u %u, loss %u‰ dup %u‰ delay <= %u (long %u‰), crash points %u‰, deferred ready %u‰",
+	SIM_TRACE(s, "EPOCH%s: ticks %u %u %u %u %u, loss %u‰ dup %u‰ delay <= %u (long %u‰), crash points %u‰, deferred ready %u‰, wiped disks %u‰ of restarts",
 			  calm ? " (calm)" : "",
 			  s->nodes[1].tickWeight, s->nodes[2].tickWeight, s->nodes[3].tickWeight,
 			  s->nNodes > 3 ? s->nodes[4].tickWeight : 0, s->nNodes > 4 ? s->nodes[5].tickWeight : 0,
 			  net->lossPermille, net->dupPermille, net->maxDelay, net->longDelayPermille,
-			  s->crashPointPermille, s->deferReadyPermille);
+			  s->crashPointPermille, s->deferReadyPermille, s->wipePermille);
 }
 
 /* A random live node, optionally only leaders / only non-leaders; NULL if none. */
@@ -440,10 +449,13 @@ random_step(sim *s)
 			n = random_node(s, NON_LEADERS);
 			if (n != NULL)
 			{
-				int			rc = raft_campaign(n->raft);
+				raft_status st;
+				int			rc;
 
+				raft_get_status(n->raft, &st);
+				rc = raft_campaign(n->raft);
 				SIM_TRACE(s, "campaign on n%llu: %s", ID(n->id), sim_rc(rc));
-				if (rc != RAFT_OK)
+				if (rc != RAFT_OK && !(rc == RAFT_EFLOOR && st.voteFloorHeld))
 					sim_fail(s, "core-api", "raft_campaign(n%llu): %s", ID(n->id), sim_rc(rc));
 				sim_node_after_call(s, n);
 			}
@@ -475,6 +487,8 @@ random_step(sim *s)
 			break;
 		case ACT_RESTART:
 			n = random_node(s, DOWN_NODES);
+			if (sim_rng_permille(&s->rng, s->wipePermille) && sim_node_may_wipe(s, n))
+				sim_node_wipe(s, n);
 			sim_node_start(s, n);
 			break;
 		case ACT_PARTITION:
@@ -792,6 +806,9 @@ typedef struct sim_totals
 	uint64_t	forwarded;
 	uint64_t	reads;
 	uint64_t	crashes;
+	uint64_t	wipes;
+	uint64_t	floorsLifted;
+	uint64_t	regressions;
 	uint64_t	hints;
 	uint64_t	hintsTaken;
 	uint64_t	elections;
@@ -830,20 +847,24 @@ run_seed(const sim_options *o, uint64_t seed, sim_totals *tot, char *failOut, si
 	tot->forwarded += s->nForwardApplied;
 	tot->reads += s->nReadStates;
 	tot->crashes += s->nCrashes;
+	tot->wipes += s->nWipes;
+	tot->floorsLifted += s->nFloorsLifted;
 	tot->hints += s->nHints;
 	tot->hintsTaken += s->nHintsTaken;
 	tot->elections += s->nElections;
 	tot->messages += s->net.sent;
 	if (s->trace)
-		printf("seed %llu: %u nodes, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes, %llu hints (%llu taken), messages %llu sent %llu delivered %llu dropped %llu duplicated\n",
+		printf("seed %llu: %u nodes, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes (%llu wiped disks, %llu vote floors lifted), %llu hints (%llu taken), messages %llu sent %llu delivered %llu dropped %llu duplicated\n",
 			   (unsigned long long) seed, s->nNodes, (unsigned long long) s->step,
 			   (unsigned long long) s->nProposed, (unsigned long long) s->nAcked,
 			   (unsigned long long) s->nReadStates, (unsigned long long) s->nElections,
-			   (unsigned long long) s->nCrashes, (unsigned long long) s->nHints,
+			   (unsigned long long) s->nCrashes, (unsigned long long) s->nWipes,
+			   (unsigned long long) s->nFloorsLifted, (unsigned long long) s->nHints,
 			   (unsigned long long) s->nHintsTaken, (unsigned long long) s->net.sent,
 			   (unsigned long long) s->net.delivered, (unsigned long long) s->net.dropped,
 			   (unsigned long long) s->net.duplicated);
 	sim_teardown(s);
+	tot->regressions += s->nRegressions;	/* summed over the nodes at teardown */
 	if (ok && s->liveAllocs != 0)
 	{
 		ok = false;
@@ -955,12 +976,14 @@ main(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	printf("sim: %llu seeds, %llu steps, %llu proposals accepted, %llu acknowledged, %llu forwarded commands applied, %llu reads, %llu leaders, %llu crashes, %llu leader-unreachable hints (%llu taken), %llu messages, %.1f s\n",
+	printf("sim: %llu seeds, %llu steps, %llu proposals accepted, %llu acknowledged, %llu forwarded commands applied, %llu reads, %llu leaders, %llu crashes (%llu wiped disks, %llu vote floors lifted), %llu followers found gone back, %llu leader-unreachable hints (%llu taken), %llu messages, %.1f s\n",
 		   (unsigned long long) o.nSeeds, (unsigned long long) tot.steps,
 		   (unsigned long long) tot.proposed, (unsigned long long) tot.acked,
 		   (unsigned long long) tot.forwarded,
 		   (unsigned long long) tot.reads, (unsigned long long) tot.elections,
-		   (unsigned long long) tot.crashes, (unsigned long long) tot.hints,
+		   (unsigned long long) tot.crashes, (unsigned long long) tot.wipes,
+		   (unsigned long long) tot.floorsLifted, (unsigned long long) tot.regressions,
+		   (unsigned long long) tot.hints,
 		   (unsigned long long) tot.hintsTaken, (unsigned long long) tot.messages,
 		   now_seconds() - t0);
 	printf("sim: %llu passed, %llu failed\n", (unsigned long long) passed, (unsigned long long) failed);

@@ -12,8 +12,8 @@
  *   node (nodes tick at uneven rates for a while), deliver an in-flight
  *   message, let a node process its pending ready batch, propose on a node
  *   that thinks it leads, ask for a ReadIndex, ask for a leadership
- *   transfer, crash a node, restart one, partition or heal the network,
- *   or tell a node that some node's connection was reset
+ *   transfer, crash a node, restart one (its disk sometimes lost),
+ *   partition or heal the network, or tell a node that some node's connection was reset
  *   (raft_leader_unreachable), mostly falsely.  When a leader crashes,
  *   the nodes that can reach it are usually told so at once, truthfully.
  *
@@ -29,7 +29,10 @@
  *   the applied index and the state machine (the (term, hash) of every
  *   applied entry).  The host loop follows raft.h's rules and can crash at
  *   random points inside it; a crashed node keeps only its disk and is
- *   restarted from it.
+ *   restarted from it.  Some restarts find the disk lost (a node whose
+ *   data was wiped): the node starts empty, with the vote floor its host's
+ *   high-water mark gives it (raft.h, raft_vote_floor); the mark is kept
+ *   apart from the disk and survives.
  *
  *   The checker (sim_check.c) checks Raft's safety properties after every
  *   step, and some of them inside the host loop where the evidence is
@@ -225,6 +228,15 @@ typedef struct sim_node
 	raft_node_id id;
 	raft_node  *raft;			/* NULL while crashed */
 	sim_disk	disk;
+
+	/*
+	 * Kept by the host apart from the disk, and not lost with it: the
+	 * highest term and log index it ever made durable, and the vote floor
+	 * it restores the node with, from a wipe until the core lifts it.
+	 */
+	raft_vote_floor mark;
+	raft_vote_floor floor;
+	bool		floorPending;
 	unsigned	incarnation;
 	unsigned	tickWeight;		/* relative tick rate in this epoch */
 	uint64_t	ticks;			/* of this incarnation */
@@ -332,6 +344,7 @@ typedef struct sim
 	/* host-loop faults of the current epoch */
 	unsigned	crashPointPermille; /* per crash point in the host loop */
 	unsigned	deferReadyPermille; /* leave a ready batch for later */
+	unsigned	wipePermille;	/* restarts that find the disk lost */
 	bool		crashActions;	/* crash nodes between steps in this epoch */
 	bool		healing;		/* no faults, no deferral */
 
@@ -358,6 +371,9 @@ typedef struct sim
 	uint64_t	nForwardApplied;	/* forwarded commands seen applied */
 	uint64_t	nReadStates;
 	uint64_t	nCrashes;
+	uint64_t	nWipes;			/* restarts with the disk lost */
+	uint64_t	nFloorsLifted;	/* vote floors the core lifted */
+	uint64_t	nRegressions;	/* followers leaders found gone back */
 	uint64_t	nHints;			/* raft_leader_unreachable calls */
 	uint64_t	nHintsTaken;	/* ... that made a follower forget its leader */
 	uint64_t	nElections;
@@ -390,6 +406,8 @@ void		sim_format_msg(const raft_message *m, char *buf, size_t cap);
 
 /* sim_node.c */
 void		sim_node_start(sim *s, sim_node *n);
+bool		sim_node_may_wipe(const sim *s, const sim_node *n);
+void		sim_node_wipe(sim *s, sim_node *n);
 void		sim_node_crash(sim *s, sim_node *n, const char *where);
 void		sim_node_process_ready(sim *s, sim_node *n);
 void		sim_node_after_call(sim *s, sim_node *n);

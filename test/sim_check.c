@@ -7,6 +7,9 @@
  *   [election-safety]      two leaders in one term, ever; a vote changed
  *                          within a term; a vote or a candidacy sent before
  *                          it was durable
+ *   [vote-floor]           a node restored after its disk was lost starts
+ *                          below its floor's term, or grants or asks for a
+ *                          (pre-)vote in a term <= it (sim_node.c, here)
  *   [leader-append-only]   a leader overwrote or deleted an entry of its log
  *   [log-matching]         two logs (at any times) hold an entry with the
  *                          same index and term but different content or
@@ -329,6 +332,14 @@ sim_check_sent_after_persist(sim *s, sim_node *n, const raft_message *m)
 		default:
 			break;
 	}
+	/* a node that lost its disk may have voted in any term up to its floor's */
+	if (n->floorPending && m->term <= n->floor.term &&
+		(((m->type == RAFT_MSG_REQUEST_VOTE_RESULT || m->type == RAFT_MSG_PRE_VOTE_RESULT) &&
+		  m->voteGranted) ||
+		 m->type == RAFT_MSG_REQUEST_VOTE || m->type == RAFT_MSG_PRE_VOTE))
+		sim_fail(s, "vote-floor", "n%llu, restored with floor term %llu, sends %s%s in term %llu",
+				 ID(n->id), ID(n->floor.term), sim_msg_type_name(m->type),
+				 m->voteGranted ? " (granted)" : "", ID(m->term));
 	if (m->type != RAFT_MSG_PRE_VOTE && m->type != RAFT_MSG_PRE_VOTE_RESULT &&
 		m->term > d->hs.currentTerm)
 		sim_fail(s, "term-monotonic", "n%llu sends %s with term %llu above its durable term %llu",

@@ -23,6 +23,13 @@
  * host may also leave the ready batch for later (an epoch's deferral rate),
  * so the core sees several calls between two batches, as a busy host would
  * make.
+ *
+ * The host also keeps a high-water mark apart from the disk (raft.h,
+ * raft_vote_floor): raised after each persist, before anything of the
+ * batch that depends on it is sent or raft_advance is called (a crash in
+ * between loses nothing that was promised).  A wiped disk (sim_node_wipe)
+ * leaves the mark, and the node is restored with it as its vote floor, at
+ * every restart until the core says the floor no longer holds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +101,8 @@ disk_store(sim *s, sim_node *n, const raft_entry *e, size_t count)
 	}
 }
 
+static void check_floor_lifted(sim *s, sim_node *n);
+
 void
 sim_node_start(sim *s, sim_node *n)
 {
@@ -115,6 +124,8 @@ sim_node_start(sim *s, sim_node *n)
 	cfg.checkQuorum = s->checkQuorum;
 	cfg.seed = sim_rng_next(&s->rng);	/* a new timer sequence per incarnation */
 	cfg.allocator = &s->alloc;
+	if (n->floorPending)
+		cfg.voteFloor = n->floor;
 
 	if (n->disk.nLog > 0)
 	{
@@ -149,7 +160,64 @@ sim_node_start(sim *s, sim_node *n)
 		sim_fail(s, "applied-le-commit", "n%llu restarted with applied %llu but commitIndex %llu",
 				 (unsigned long long) n->id, (unsigned long long) n->disk.applied,
 				 (unsigned long long) n->last.commitIndex);
+	if (n->floorPending && n->last.currentTerm < n->floor.term)
+		sim_fail(s, "vote-floor", "n%llu restored with floor term %llu starts at term %llu",
+				 (unsigned long long) n->id, (unsigned long long) n->floor.term,
+				 (unsigned long long) n->last.currentTerm);
+	check_floor_lifted(s, n);
 	sim_node_after_call(s, n);
+}
+
+/*
+ * May n's disk be lost at this restart?  Only if the nodes held back by a
+ * floor, with n, stay a minority: a majority of them could elect nobody,
+ * which is the data loss Raft does not survive, not a fault to test.
+ */
+bool
+sim_node_may_wipe(const sim *s, const sim_node *n)
+{
+	unsigned	i,
+				held = 1;
+
+	for (i = 1; i <= s->nNodes; i++)
+		if (&s->nodes[i] != n && s->nodes[i].floorPending)
+			held++;
+	return held <= (s->nNodes - 1) / 2;
+}
+
+/*
+ * The disk of a crashed node is lost (its data directory wiped): hard
+ * state, log, state machine.  Its host still has the mark and restores it
+ * with the mark as vote floor.
+ */
+void
+sim_node_wipe(sim *s, sim_node *n)
+{
+	SIM_TRACE(s, "WIPE n%llu: disk lost (term %llu, log %zu, applied %llu); floor term %llu index %llu",
+			  (unsigned long long) n->id, (unsigned long long) n->disk.hs.currentTerm,
+			  n->disk.nLog, (unsigned long long) n->disk.applied,
+			  (unsigned long long) n->mark.term, (unsigned long long) n->mark.index);
+	sim_disk_free(&n->disk);
+	n->floor = n->mark;
+	n->floorPending = true;
+	s->nWipes++;
+}
+
+/* The host drops the floor once the core no longer holds the node back. */
+static void
+check_floor_lifted(sim *s, sim_node *n)
+{
+	raft_status st;
+
+	if (!n->floorPending || n->raft == NULL)
+		return;
+	raft_get_status(n->raft, &st);
+	if (st.voteFloorHeld)
+		return;
+	n->floorPending = false;
+	s->nFloorsLifted++;
+	SIM_TRACE(s, "  n%llu: vote floor lifted (term %llu, log %llu)", (unsigned long long) n->id,
+			  (unsigned long long) st.currentTerm, (unsigned long long) st.lastLogIndex);
 }
 
 /*
@@ -188,6 +256,7 @@ sim_node_crash(sim *s, sim_node *n, const char *where)
 	raft_node_destroy(n->raft);
 	n->raft = NULL;
 	s->nCrashes++;
+	s->nRegressions += st.followerRegressions;
 	SIM_TRACE(s, "CRASH n%llu (%s): disk keeps term %llu vote %llu, log %zu, applied %llu",
 			  (unsigned long long) n->id, where,
 			  (unsigned long long) n->disk.hs.currentTerm,
@@ -339,6 +408,12 @@ sim_node_process_ready(sim *s, sim_node *n)
 			sim_check_persist(s, n, rd.entries, rd.nEntries);
 			disk_store(s, n, rd.entries, rd.nEntries);
 		}
+		if (crash_point(s, n, "after persisting, before the high-water mark"))
+			return;
+		if (n->disk.hs.currentTerm > n->mark.term)
+			n->mark.term = n->disk.hs.currentTerm;
+		if (n->disk.nLog > n->mark.index)
+			n->mark.index = n->disk.nLog;
 		if (crash_point(s, n, "after persisting, before sending"))
 			return;
 
@@ -365,6 +440,7 @@ sim_node_process_ready(sim *s, sim_node *n)
 		rc = raft_advance(n->raft, &rd);
 		if (rc != RAFT_OK)
 			sim_fail(s, "core-api", "n%llu: raft_advance: %s", (unsigned long long) n->id, sim_rc(rc));
+		check_floor_lifted(s, n);
 	}
 }
 

@@ -13,6 +13,7 @@
  * Expected bytes are built here with an independent varint writer, so the
  * tests do not trust the encoder to check the decoder or the reverse.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,7 @@ rng_below(uint64_t *s, uint64_t n)
 
 static const uint64_t edge_values[] = {
 	0, 1, 127, 128, 255, 256, 16383, 16384, 0xFFFFFFFFULL, 0x100000000ULL,
+	RAFT_MAX_INDEX, RAFT_MAX_INDEX + 1,
 	0x7FFFFFFFFFFFFFFFULL, 0x8000000000000000ULL, UINT64_MAX - 1, UINT64_MAX
 };
 #define N_EDGE (sizeof(edge_values) / sizeof(edge_values[0]))
@@ -123,6 +125,17 @@ rng_value(uint64_t *s)
 	if (bits == 0)
 		return 0;
 	return rng_next(s) >> (64 - bits);
+}
+
+/*
+ * x as a term or index: values past the maximum become the maximum, so
+ * that round trips of edge and random values stay valid and still reach
+ * the largest one.
+ */
+static uint64_t
+in_range(uint64_t x)
+{
+	return x > RAFT_MAX_INDEX ? RAFT_MAX_INDEX : x;
 }
 
 /* Independent byte builder for hand-made inputs. */
@@ -303,10 +316,21 @@ decoded_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		return false;
 	if (m->nEntries > RAFT_MAX_ENTRIES_PER_MESSAGE)
 		return false;
+	/* unused fields are zero, so every term and index can be judged */
+	if (m->term > RAFT_MAX_TERM || m->prevLogTerm > RAFT_MAX_TERM ||
+		m->lastLogTerm > RAFT_MAX_TERM || m->conflictTerm > RAFT_MAX_TERM ||
+		m->prevLogIndex > RAFT_MAX_INDEX || m->lastLogIndex > RAFT_MAX_INDEX ||
+		m->leaderCommit > RAFT_MAX_INDEX || m->matchIndex > RAFT_MAX_INDEX ||
+		m->rejectedIndex > RAFT_MAX_INDEX || m->conflictIndex > RAFT_MAX_INDEX ||
+		m->readIndex > RAFT_MAX_INDEX)
+		return false;
 	for (i = 0; i < m->nEntries; i++)
 	{
 		const raft_entry *e = &m->entries[i];
 		const uint8_t *d = e->data;
+
+		if (e->term > RAFT_MAX_TERM || e->index > RAFT_MAX_INDEX)
+			return false;
 
 		/* a PROPOSE carries commands: no index, no term, only NORMAL */
 		if (m->type == RAFT_MSG_PROPOSE)
@@ -472,12 +496,12 @@ make_samples(sample *s)
 	m->leaderCommit = 300;
 	m->readSeq = 70000;
 	sample_entries(&s[n - 1], 299, 3, lens3);
-	m = sample_add(s, &n, RAFT_MSG_APPEND_ENTRIES, UINT64_MAX, UINT64_MAX, UINT64_MAX);
-	m->prevLogTerm = UINT64_MAX;
-	m->leaderCommit = UINT64_MAX;
+	m = sample_add(s, &n, RAFT_MSG_APPEND_ENTRIES, UINT64_MAX, UINT64_MAX, RAFT_MAX_TERM);
+	m->prevLogTerm = RAFT_MAX_TERM;
+	m->leaderCommit = RAFT_MAX_INDEX;
 	m->readSeq = UINT64_MAX;
-	sample_entries(&s[n - 1], UINT64_MAX - 1, 1, lens1);
-	s[n - 1].ents[0].term = UINT64_MAX;
+	sample_entries(&s[n - 1], RAFT_MAX_INDEX - 1, 1, lens1);
+	s[n - 1].ents[0].term = RAFT_MAX_TERM;
 	m = sample_add(s, &n, RAFT_MSG_APPEND_ENTRIES, 2, 3, 7);
 	sample_entries(&s[n - 1], 0, 4, lens4);
 
@@ -491,13 +515,13 @@ make_samples(sample *s)
 	m->conflictIndex = 100;
 	m->conflictTerm = 4;
 	m->lastLogIndex = 128;
-	m = sample_add(s, &n, RAFT_MSG_APPEND_ENTRIES_RESULT, UINT64_MAX, 0, UINT64_MAX);
+	m = sample_add(s, &n, RAFT_MSG_APPEND_ENTRIES_RESULT, UINT64_MAX, 0, RAFT_MAX_TERM);
 	m->success = true;
-	m->matchIndex = UINT64_MAX;
-	m->rejectedIndex = UINT64_MAX;
-	m->conflictIndex = UINT64_MAX;
-	m->conflictTerm = UINT64_MAX;
-	m->lastLogIndex = UINT64_MAX;
+	m->matchIndex = RAFT_MAX_INDEX;
+	m->rejectedIndex = RAFT_MAX_INDEX;
+	m->conflictIndex = RAFT_MAX_INDEX;
+	m->conflictTerm = RAFT_MAX_TERM;
+	m->lastLogIndex = RAFT_MAX_INDEX;
 	m->readSeq = UINT64_MAX;
 
 	m = sample_add(s, &n, RAFT_MSG_REQUEST_VOTE, 1, 3, 6);
@@ -511,8 +535,8 @@ make_samples(sample *s)
 	m->lastLogIndex = 0;
 	m->lastLogTerm = 0;
 	m = sample_add(s, &n, RAFT_MSG_PRE_VOTE, 4, 5, 9);
-	m->lastLogIndex = UINT64_MAX;
-	m->lastLogTerm = UINT64_MAX;
+	m->lastLogIndex = RAFT_MAX_INDEX;
+	m->lastLogTerm = RAFT_MAX_TERM;
 	m->leadershipTransfer = true;
 
 	m = sample_add(s, &n, RAFT_MSG_REQUEST_VOTE_RESULT, 3, 1, 6);
@@ -614,7 +638,7 @@ test_golden_bytes(void)
 	};
 	static const uint8_t vote_max[] = {
 		'R', 'F', 1, 3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
-		0x7F, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+		0x7F, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3F,	/* term 2^62-1 */
 		0x80, 0x80, 0x01, 0x01, 1
 	};
 	raft_message m;
@@ -657,7 +681,7 @@ test_golden_bytes(void)
 	m.type = RAFT_MSG_REQUEST_VOTE;
 	m.from = 127;
 	m.to = 0;
-	m.term = UINT64_MAX;
+	m.term = RAFT_MAX_TERM;
 	m.lastLogIndex = 16384;
 	m.lastLogTerm = 1;
 	m.leadershipTransfer = true;
@@ -687,25 +711,28 @@ test_roundtrip_edges(void)
 				for (ne = 0; ne <= 6; ne += 3)
 				{
 					uint64_t	x = edge_values[v];
+					uint64_t	y = in_range(x);	/* for terms and indexes */
 					raft_message m;
 
 					if (ne > 0 && t != RAFT_MSG_APPEND_ENTRIES)
 						continue;
 					memset(&m, 0, sizeof m);
 					m.type = (uint8_t) t;
-					m.from = m.to = m.term = x;
-					m.lastLogIndex = m.lastLogTerm = x;
-					m.prevLogIndex = m.prevLogTerm = m.leaderCommit = x;
-					m.matchIndex = m.rejectedIndex = m.conflictIndex = x;
-					m.conflictTerm = m.readSeq = m.requestId = m.readIndex = x;
+					m.from = m.to = x;
+					m.term = y;
+					m.lastLogIndex = m.lastLogTerm = y;
+					m.prevLogIndex = m.prevLogTerm = m.leaderCommit = y;
+					m.matchIndex = m.rejectedIndex = m.conflictIndex = y;
+					m.conflictTerm = m.readIndex = y;
+					m.readSeq = m.requestId = x;
 					m.leadershipTransfer = m.voteGranted = m.success = (b == 1);
 					if (ne > 0)
 					{
-						if (m.prevLogIndex > UINT64_MAX - ne)
-							m.prevLogIndex = UINT64_MAX - ne;
+						if (m.prevLogIndex > RAFT_MAX_INDEX - ne)
+							m.prevLogIndex = RAFT_MAX_INDEX - ne;
 						for (i = 0; i < ne; i++)
 						{
-							ents[i].term = edge_values[(v + i) % N_EDGE];
+							ents[i].term = in_range(edge_values[(v + i) % N_EDGE]);
 							ents[i].index = m.prevLogIndex + 1 + i;
 							ents[i].type = (uint8_t) ((i + b) % (RAFT_ENTRY_TYPE_MAX + 1));
 							ents[i].len = lens[i];
@@ -769,31 +796,31 @@ test_roundtrip_random(void)
 		m.type = (uint8_t) (1 + rng_below(&seed, RAFT_MSG_TYPE_MAX));
 		m.from = rng_value(&seed);
 		m.to = rng_value(&seed);
-		m.term = rng_value(&seed);
+		m.term = in_range(rng_value(&seed));
 		/* set every field: the encoder must send only the type's */
-		m.lastLogIndex = rng_value(&seed);
-		m.lastLogTerm = rng_value(&seed);
+		m.lastLogIndex = in_range(rng_value(&seed));
+		m.lastLogTerm = in_range(rng_value(&seed));
 		m.leadershipTransfer = rng_below(&seed, 2);
 		m.voteGranted = rng_below(&seed, 2);
-		m.prevLogIndex = rng_value(&seed);
-		m.prevLogTerm = rng_value(&seed);
-		m.leaderCommit = rng_value(&seed);
+		m.prevLogIndex = in_range(rng_value(&seed));
+		m.prevLogTerm = in_range(rng_value(&seed));
+		m.leaderCommit = in_range(rng_value(&seed));
 		m.success = rng_below(&seed, 2);
-		m.matchIndex = rng_value(&seed);
-		m.rejectedIndex = rng_value(&seed);
-		m.conflictIndex = rng_value(&seed);
-		m.conflictTerm = rng_value(&seed);
+		m.matchIndex = in_range(rng_value(&seed));
+		m.rejectedIndex = in_range(rng_value(&seed));
+		m.conflictIndex = in_range(rng_value(&seed));
+		m.conflictTerm = in_range(rng_value(&seed));
 		m.readSeq = rng_value(&seed);
 		m.requestId = rng_value(&seed);
-		m.readIndex = rng_value(&seed);
+		m.readIndex = in_range(rng_value(&seed));
 		if (m.type == RAFT_MSG_APPEND_ENTRIES)
 		{
 			m.nEntries = (uint32_t) rng_below(&seed, 9);
-			if (m.prevLogIndex > UINT64_MAX - m.nEntries)
-				m.prevLogIndex = UINT64_MAX - m.nEntries;
+			if (m.prevLogIndex > RAFT_MAX_INDEX - m.nEntries)
+				m.prevLogIndex = RAFT_MAX_INDEX - m.nEntries;
 			for (i = 0; i < m.nEntries; i++)
 			{
-				ents[i].term = rng_value(&seed);
+				ents[i].term = in_range(rng_value(&seed));
 				ents[i].index = m.prevLogIndex + 1 + i;
 				ents[i].type = (uint8_t) rng_below(&seed, RAFT_ENTRY_TYPE_MAX + 1);
 				ents[i].len = (uint32_t) rng_below(&seed, sizeof data + 1);
@@ -868,11 +895,11 @@ test_limits(void)
 
 	/* exactly RAFT_MAX_ENTRIES_PER_MESSAGE empty entries, then one more */
 	memset(ents, 0, (RAFT_MAX_ENTRIES_PER_MESSAGE + 1) * sizeof(raft_entry));
-	m.prevLogIndex = UINT64_MAX - RAFT_MAX_ENTRIES_PER_MESSAGE;
+	m.prevLogIndex = RAFT_MAX_INDEX - RAFT_MAX_ENTRIES_PER_MESSAGE;
 	m.nEntries = RAFT_MAX_ENTRIES_PER_MESSAGE;
 	for (i = 0; i <= RAFT_MAX_ENTRIES_PER_MESSAGE; i++)
 	{
-		ents[i].index = m.prevLogIndex + 1 + i;	/* the extra one wraps: unused */
+		ents[i].index = m.prevLogIndex + 1 + i;	/* the extra one is past the maximum: unused */
 		ents[i].term = i;
 	}
 	size = raft_encoded_size(&m);
@@ -882,7 +909,7 @@ test_limits(void)
 	CHECK(raft_encode(&m, CID, buf, size, &written) == RAFT_OK && written == size);
 	CHECK(raft_decode(buf, size, CID, NULL, &d) == RAFT_OK);
 	CHECK(d.nEntries == RAFT_MAX_ENTRIES_PER_MESSAGE && msg_equal(&m, &d));
-	CHECK(d.nEntries > 0 && d.entries[d.nEntries - 1].index == UINT64_MAX);
+	CHECK(d.nEntries > 0 && d.entries[d.nEntries - 1].index == RAFT_MAX_INDEX);
 	raft_message_free_decoded(NULL, &d);
 	free(buf);
 	m.prevLogIndex = 0;
@@ -1362,17 +1389,17 @@ test_decode_refusals(void)
 	raw_u8(&r, 0);
 	raw_varint(&r, UINT64_MAX);	/* entry length beyond any limit */
 	CHECK(refused_as(&r, CID, RAFT_ETOOBIG));
-	raw_append(&r, UINT64_MAX - 1, 1);	/* last index UINT64_MAX: fine */
+	raw_append(&r, RAFT_MAX_INDEX - 1, 1);	/* last index RAFT_MAX_INDEX: fine */
 	raw_varint(&r, 1);
 	raw_u8(&r, 0);
 	raw_varint(&r, 0);
 	CHECK(refused_as(&r, CID, RAFT_OK));
-	raw_append(&r, UINT64_MAX, 1);	/* would be index 2^64 */
+	raw_append(&r, RAFT_MAX_INDEX, 1);	/* would be index RAFT_MAX_INDEX + 1 */
 	raw_varint(&r, 1);
 	raw_u8(&r, 0);
 	raw_varint(&r, 0);
 	CHECK(refused_as(&r, CID, RAFT_EMALFORMED));
-	raw_append(&r, UINT64_MAX - 1, 2);
+	raw_append(&r, RAFT_MAX_INDEX - 1, 2);
 	for (k = 0; k < 2; k++)
 	{
 		raw_varint(&r, 1);
@@ -1380,7 +1407,12 @@ test_decode_refusals(void)
 		raw_varint(&r, 0);
 	}
 	CHECK(refused_as(&r, CID, RAFT_EMALFORMED));
-	raw_append(&r, UINT64_MAX, 0);	/* heartbeat: no index computed */
+	raw_append(&r, UINT64_MAX - 1, 1);	/* would be index 2^64 */
+	raw_varint(&r, 1);
+	raw_u8(&r, 0);
+	raw_varint(&r, 0);
+	CHECK(refused_as(&r, CID, RAFT_EMALFORMED));
+	raw_append(&r, RAFT_MAX_INDEX, 0);	/* heartbeat at the last index there can be */
 	CHECK(refused_as(&r, CID, RAFT_OK));
 
 	/* bad arguments */
@@ -1398,6 +1430,7 @@ test_no_allocation_for_garbage(void)
 	raft_allocator a = ta_make(&st, -1);
 	raw			r;
 	raft_message m;
+	int			k;
 
 	raw_append(&r, 0, RAFT_MAX_ENTRIES_PER_MESSAGE);
 	raw_varint(&r, 1);
@@ -1408,6 +1441,158 @@ test_no_allocation_for_garbage(void)
 	raw_append(&r, UINT64_MAX - 1, 2);
 	CHECK(raft_decode(r.b, r.n, CID, &a, &m) == RAFT_EMALFORMED);
 	CHECK(st.total == 0);
+	/* room for both entries, but the second would be past RAFT_MAX_INDEX */
+	raw_append(&r, RAFT_MAX_INDEX - 1, 2);
+	for (k = 0; k < 2; k++)
+	{
+		raw_varint(&r, 1);
+		raw_u8(&r, 0);
+		raw_varint(&r, 0);
+	}
+	CHECK(raft_decode(r.b, r.n, CID, &a, &m) == RAFT_EMALFORMED);
+	CHECK(st.total == 0);
+}
+
+/*
+ * Every term and index a message carries: its type, the body laid out
+ * after from, to and term ('v' a varint, set to 1 unless it is the field;
+ * 'z' a varint 0; 'b' a byte 1, a bool or an entry's type), which item is
+ * the field (-1: the header's term), and where it is in raft_message.
+ */
+#define ENTRY_TERM SIZE_MAX		/* entries[0].term */
+
+typedef struct bounded_field
+{
+	const char *name;
+	uint8_t		type;
+	const char *layout;
+	int			item;
+	size_t		offset;
+} bounded_field;
+
+#define AE_BODY "vvvvz"			/* prevLogIndex prevLogTerm leaderCommit readSeq, no entries */
+#define AE_ONE_ENTRY "vvvvvvbz" /* ... one entry: term, type, empty */
+#define AER_BODY "bvvvvvv"		/* success matchIndex rejectedIndex conflictIndex conflictTerm lastLogIndex readSeq */
+
+static const bounded_field bounded_fields[] = {
+	{"term of AppendEntries", RAFT_MSG_APPEND_ENTRIES, AE_BODY, -1, offsetof(raft_message, term)},
+	{"term of AppendEntriesResult", RAFT_MSG_APPEND_ENTRIES_RESULT, AER_BODY, -1, offsetof(raft_message, term)},
+	{"term of RequestVote", RAFT_MSG_REQUEST_VOTE, "vvb", -1, offsetof(raft_message, term)},
+	{"term of RequestVoteResult", RAFT_MSG_REQUEST_VOTE_RESULT, "b", -1, offsetof(raft_message, term)},
+	{"term of PreVote", RAFT_MSG_PRE_VOTE, "vvb", -1, offsetof(raft_message, term)},
+	{"term of PreVoteResult", RAFT_MSG_PRE_VOTE_RESULT, "b", -1, offsetof(raft_message, term)},
+	{"term of TimeoutNow", RAFT_MSG_TIMEOUT_NOW, "", -1, offsetof(raft_message, term)},
+	{"term of ReadIndex", RAFT_MSG_READ_INDEX, "v", -1, offsetof(raft_message, term)},
+	{"term of ReadIndexResult", RAFT_MSG_READ_INDEX_RESULT, "vvb", -1, offsetof(raft_message, term)},
+	{"term of Propose", RAFT_MSG_PROPOSE, "z", -1, offsetof(raft_message, term)},
+	{"prevLogIndex", RAFT_MSG_APPEND_ENTRIES, AE_BODY, 0, offsetof(raft_message, prevLogIndex)},
+	{"prevLogTerm", RAFT_MSG_APPEND_ENTRIES, AE_BODY, 1, offsetof(raft_message, prevLogTerm)},
+	{"leaderCommit", RAFT_MSG_APPEND_ENTRIES, AE_BODY, 2, offsetof(raft_message, leaderCommit)},
+	{"an entry's term", RAFT_MSG_APPEND_ENTRIES, AE_ONE_ENTRY, 5, ENTRY_TERM},
+	{"matchIndex", RAFT_MSG_APPEND_ENTRIES_RESULT, AER_BODY, 1, offsetof(raft_message, matchIndex)},
+	{"rejectedIndex", RAFT_MSG_APPEND_ENTRIES_RESULT, AER_BODY, 2, offsetof(raft_message, rejectedIndex)},
+	{"conflictIndex", RAFT_MSG_APPEND_ENTRIES_RESULT, AER_BODY, 3, offsetof(raft_message, conflictIndex)},
+	{"conflictTerm", RAFT_MSG_APPEND_ENTRIES_RESULT, AER_BODY, 4, offsetof(raft_message, conflictTerm)},
+	{"lastLogIndex of AppendEntriesResult", RAFT_MSG_APPEND_ENTRIES_RESULT, AER_BODY, 5, offsetof(raft_message, lastLogIndex)},
+	{"lastLogIndex of RequestVote", RAFT_MSG_REQUEST_VOTE, "vvb", 0, offsetof(raft_message, lastLogIndex)},
+	{"lastLogTerm of RequestVote", RAFT_MSG_REQUEST_VOTE, "vvb", 1, offsetof(raft_message, lastLogTerm)},
+	{"lastLogIndex of PreVote", RAFT_MSG_PRE_VOTE, "vvb", 0, offsetof(raft_message, lastLogIndex)},
+	{"lastLogTerm of PreVote", RAFT_MSG_PRE_VOTE, "vvb", 1, offsetof(raft_message, lastLogTerm)},
+	{"readIndex", RAFT_MSG_READ_INDEX_RESULT, "vvb", 1, offsetof(raft_message, readIndex)},
+};
+
+static void
+raw_bounded(raw *r, const bounded_field *f, uint64_t value)
+{
+	size_t		i;
+
+	raw_header_v(r, RAFT_WIRE_VERSION, f->type, CID);
+	raw_varint(r, 1);
+	raw_varint(r, 2);
+	raw_varint(r, f->item < 0 ? value : 3);
+	for (i = 0; f->layout[i] != '\0'; i++)
+	{
+		if (f->layout[i] == 'v')
+			raw_varint(r, (int) i == f->item ? value : 1);
+		else if (f->layout[i] == 'z')
+			raw_varint(r, 0);
+		else
+			raw_u8(r, 1);
+	}
+}
+
+/*
+ * Each term and index field: RAFT_MAX_TERM / RAFT_MAX_INDEX is accepted
+ * (and re-encodes to the same bytes), one more is refused by the decoder
+ * as malformed and by the encoder as invalid, and so is 2^64-1.  The entry
+ * count that carries the last index past the maximum is in
+ * test_decode_refusals and test_encode_refusals.
+ */
+static void
+test_bounds(void)
+{
+	size_t		k;
+
+	REQUIRE(RAFT_MAX_TERM == (UINT64_C(1) << 62) - 1);
+	REQUIRE(RAFT_MAX_INDEX == (UINT64_C(1) << 62) - 1);
+	for (k = 0; k < sizeof(bounded_fields) / sizeof(bounded_fields[0]); k++)
+	{
+		const bounded_field *f = &bounded_fields[k];
+		raw			r;
+		raft_message m;
+		raft_entry	e;
+		uint64_t   *field;
+		uint8_t		buf[MAXBUF];
+		size_t		written;
+		const char *problem;
+		int			rc;
+		bool		ok = true;
+
+		/* the largest: accepted, canonical, and decoded as itself */
+		raw_bounded(&r, f, RAFT_MAX_INDEX);
+		rc = decode_and_verify(r.b, r.n, &problem);
+		if (rc != RAFT_OK || problem != NULL)
+			ok = false;
+		if (raft_decode(r.b, r.n, CID, NULL, &m) != RAFT_OK)
+			ok = false;
+		else
+		{
+			if (f->offset == ENTRY_TERM)
+			{
+				e = m.entries[0];
+				raft_message_free_decoded(NULL, &m);
+				m.entries = &e;
+				m.nEntries = 1;
+				field = &e.term;
+			}
+			else
+			{
+				raft_message_free_decoded(NULL, &m);
+				field = (uint64_t *) ((char *) &m + f->offset);
+			}
+			if (*field != RAFT_MAX_INDEX)
+				ok = false;
+			/* one more: the encoder refuses it */
+			*field = RAFT_MAX_INDEX + 1;
+			if (raft_encode(&m, CID, buf, sizeof buf, &written) != RAFT_EINVAL ||
+				raft_encoded_size(&m) != 0)
+				ok = false;
+			*field = UINT64_MAX;
+			if (raft_encode(&m, CID, buf, sizeof buf, &written) != RAFT_EINVAL)
+				ok = false;
+		}
+
+		/* and the decoder, from bytes made here */
+		raw_bounded(&r, f, RAFT_MAX_INDEX + 1);
+		if (!refused_as(&r, CID, RAFT_EMALFORMED))
+			ok = false;
+		raw_bounded(&r, f, UINT64_MAX);
+		if (!refused_as(&r, CID, RAFT_EMALFORMED))
+			ok = false;
+		if (!ok)
+			fprintf(stderr, "  bound not enforced on %s\n", f->name);
+		CHECK(ok);
+	}
 }
 
 static void
@@ -1466,12 +1651,21 @@ test_encode_refusals(void)
 	CHECK(raft_encode(&m, CID, buf, sizeof buf, &written) == RAFT_EINVAL);
 	e[1].data = "xyz";
 	CHECK(raft_encode(&m, CID, buf, sizeof buf, &written) == RAFT_OK);
-	/* indexes that would wrap past UINT64_MAX */
+	/* indexes that would wrap past UINT64_MAX, or only run past RAFT_MAX_INDEX */
 	m.prevLogIndex = UINT64_MAX - 2;
 	for (i = 0; i < 3; i++)
 		e[i].index = m.prevLogIndex + 1 + i;	/* the last one wraps to 0 */
 	CHECK(raft_encode(&m, CID, buf, sizeof buf, &written) == RAFT_EINVAL);
 	CHECK(raft_encoded_size(&m) == 0);
+	m.prevLogIndex = RAFT_MAX_INDEX - 2;
+	for (i = 0; i < 3; i++)
+		e[i].index = m.prevLogIndex + 1 + i;
+	CHECK(raft_encode(&m, CID, buf, sizeof buf, &written) == RAFT_EINVAL);
+	CHECK(raft_encoded_size(&m) == 0);
+	m.prevLogIndex = RAFT_MAX_INDEX - 3;
+	for (i = 0; i < 3; i++)
+		e[i].index = m.prevLogIndex + 1 + i;
+	CHECK(raft_encode(&m, CID, buf, sizeof buf, &written) == RAFT_OK);
 
 	/* invalid beats too small, even with no buffer at all */
 	m.prevLogIndex = 10;
@@ -1564,6 +1758,7 @@ main(void)
 	RUN_TEST(test_mutated_messages);
 	RUN_TEST(test_decode_refusals);
 	RUN_TEST(test_no_allocation_for_garbage);
+	RUN_TEST(test_bounds);
 	RUN_TEST(test_encode_refusals);
 	RUN_TEST(test_allocation_failure);
 	return test_summary("test_encoding");

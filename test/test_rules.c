@@ -2005,6 +2005,852 @@ test_rule_forwarded_command_is_appended_by_the_leader_only(void)
 	cl_free(c);
 }
 
+/* ---------------------------------------------------------------------
+ * Bounds: no term past RAFT_MAX_TERM, no index past RAFT_MAX_INDEX
+ * --------------------------------------------------------------------- */
+
+/* Did node 1 keep its term, vote, role, leader, log and commit index? */
+static bool
+same_state(cluster *c, const raft_status *before)
+{
+	raft_status now = cl_status(c, 1);
+
+	return now.currentTerm == before->currentTerm && now.votedFor == before->votedFor &&
+		now.role == before->role && now.leader == before->leader &&
+		now.lastLogIndex == before->lastLogIndex && now.lastLogTerm == before->lastLogTerm &&
+		now.commitIndex == before->commitIndex;
+}
+
+/* Step m into node 1: refused as invalid, nothing changed, nothing sent. */
+static bool
+refused_without_trace(cluster *c, const raft_message *m)
+{
+	raft_status before = cl_status(c, 1);
+	int			rc;
+
+	cl_drop_all(c);
+	rc = raft_step(c->node[1].raft, m);
+	if (rc != RAFT_EINVAL || !same_state(c, &before) || raft_has_ready(c->node[1].raft))
+	{
+		fprintf(stderr, "  message type %d term %llu: %s\n", m->type,
+				(unsigned long long) m->term, raft_strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A forged message with a term past RAFT_MAX_TERM is refused, whatever its
+ * type, and changes nothing: not the term (which would then be stuck at a
+ * value no new term can follow), not the vote, not the role or leader.
+ * At RAFT_MAX_TERM itself the same RequestVote is an ordinary one.
+ */
+static void
+test_rule_forged_huge_term_is_refused_and_changes_nothing(void)
+{
+	static const int types[] = {
+		RAFT_MSG_APPEND_ENTRIES, RAFT_MSG_APPEND_ENTRIES_RESULT,
+		RAFT_MSG_REQUEST_VOTE, RAFT_MSG_REQUEST_VOTE_RESULT,
+		RAFT_MSG_PRE_VOTE, RAFT_MSG_PRE_VOTE_RESULT, RAFT_MSG_TIMEOUT_NOW,
+		RAFT_MSG_READ_INDEX, RAFT_MSG_READ_INDEX_RESULT, RAFT_MSG_PROPOSE
+	};
+	static const raft_term huge[] = {RAFT_MAX_TERM + 1, UINT64_MAX};
+	cluster    *c;
+	raft_message m;
+	const raft_message *r;
+	size_t		k,
+				h;
+
+	c = cl_new(3);
+	c->node[1].cfg.preVote = true;
+	cl_seed_entry(c, 1, 1, "", false);
+	cl_seed_entry(c, 1, 2, "", false);
+	c->node[1].hs.votedFor = 3;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	/* a follower of node 3 at term 2, with a vote cast */
+	m = msg_append(3, 1, 2, 2, 2, 0, NULL, 0);
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(cl_status(c, 1).leader == 3);
+
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		for (h = 0; h < 2; h++)
+		{
+			m = msg_vote(2, 1, huge[h], 2, 2);	/* a log as good as ours */
+			m.type = (uint8_t) types[k];
+			m.voteGranted = true;
+			m.success = true;
+			m.leadershipTransfer = true;
+			CHECK(refused_without_trace(c, &m));
+		}
+	CHECK(cl_status(c, 1).currentTerm == 2);
+	CHECK(cl_status(c, 1).votedFor == 3);
+	CHECK(cl_status(c, 1).role == RAFT_FOLLOWER);
+	CHECK(c->node[1].hs.currentTerm == 2);
+
+	/* the largest term is a term like any other */
+	m = msg_vote(2, 1, RAFT_MAX_TERM, 2, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).currentTerm == RAFT_MAX_TERM);
+	CHECK(c->node[1].hs.currentTerm == RAFT_MAX_TERM);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Indexes past RAFT_MAX_INDEX, and terms inside a message, are refused
+ * the same way: on a follower (AppendEntries, votes, a read index) and on
+ * a leader, whose view of its followers does not move either.
+ */
+static void
+test_rule_forged_huge_index_is_refused_and_changes_nothing(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	one[] = {2};
+	raft_entry	ents[1];
+	cluster    *c = solo_node(log, 2, 2);
+	raft_message m;
+	raft_progress before,
+				after;
+	raft_index *fields[5];
+	size_t		k;
+
+	m = msg_append(2, 1, 2, RAFT_MAX_INDEX + 1, 1, 0, NULL, 0);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_append(2, 1, 2, 2, RAFT_MAX_TERM + 1, 0, NULL, 0);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_append(2, 1, 2, 2, 1, RAFT_MAX_INDEX + 1, NULL, 0);
+	CHECK(refused_without_trace(c, &m));
+	/* an entry whose index would be RAFT_MAX_INDEX + 1 */
+	make_entries(ents, RAFT_MAX_INDEX + 1, one, 1);
+	m = msg_append(2, 1, 2, RAFT_MAX_INDEX, 1, 0, ents, 1);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_vote(2, 1, 3, RAFT_MAX_INDEX + 1, 1);
+	CHECK(refused_without_trace(c, &m));
+	m = msg_vote(2, 1, 3, 2, RAFT_MAX_TERM + 1);
+	CHECK(refused_without_trace(c, &m));
+	m.type = RAFT_MSG_PRE_VOTE;
+	CHECK(refused_without_trace(c, &m));
+	m = msg_simple(RAFT_MSG_READ_INDEX_RESULT, 2, 1, 2);
+	m.success = true;
+	m.readIndex = RAFT_MAX_INDEX + 1;
+	CHECK(refused_without_trace(c, &m));
+	CHECK(c->node[1].nReads == 0);
+
+	/* a leader's view of node 2 */
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, 2, 1, 3);
+	m.voteGranted = true;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(cl_is_leader(c, 1));
+	REQUIRE(raft_get_progress(c->node[1].raft, 1, &before));
+	for (k = 0; k < 5; k++)
+	{
+		m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, 3);
+		m.success = k % 2 == 0;
+		m.matchIndex = 3;
+		m.rejectedIndex = 3;
+		m.conflictIndex = 3;
+		m.lastLogIndex = 3;
+		fields[0] = &m.matchIndex;
+		fields[1] = &m.rejectedIndex;
+		fields[2] = &m.conflictIndex;
+		fields[3] = &m.lastLogIndex;
+		if (k < 4)
+			*fields[k] = RAFT_MAX_INDEX + 1;
+		else
+			m.conflictTerm = RAFT_MAX_TERM + 1;
+		CHECK(refused_without_trace(c, &m));
+	}
+	REQUIRE(raft_get_progress(c->node[1].raft, 1, &after));
+	CHECK(after.matchIndex == before.matchIndex);
+	CHECK(after.nextIndex == before.nextIndex);
+	CHECK(after.state == before.state);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A node never raises currentTerm past RAFT_MAX_TERM: at it, raft_campaign
+ * answers RAFT_ERANGE and changes nothing, its election timer (with or
+ * without pre-vote) and a TimeoutNow start nothing and are no error.  One
+ * term below, it campaigns as usual, into RAFT_MAX_TERM, and a cluster
+ * there elects and commits as anywhere else.
+ */
+static void
+test_rule_term_never_passes_max(void)
+{
+	cluster    *c;
+	raft_status before;
+	raft_message m;
+	unsigned	t;
+	int			pre;
+
+	for (pre = 0; pre <= 1; pre++)
+	{
+		c = cl_new(3);
+		c->node[1].cfg.preVote = pre == 1;
+		c->node[1].hs.currentTerm = RAFT_MAX_TERM;
+		REQUIRE(cl_start(c, 1) == RAFT_OK);
+		before = cl_status(c, 1);
+		CHECK(cl_campaign(c, 1) == RAFT_ERANGE);
+		CHECK(same_state(c, &before));
+		for (t = 0; t < 3 * CL_ELECTION_MAX; t++)
+		{
+			CHECK(raft_tick(c->node[1].raft) == RAFT_OK);
+			cl_process(c, 1);
+		}
+		m = msg_simple(RAFT_MSG_TIMEOUT_NOW, 2, 1, RAFT_MAX_TERM);
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+		CHECK(same_state(c, &before));
+		CHECK(c->qn == 0);
+		CHECK(c->node[1].hs.currentTerm == RAFT_MAX_TERM);
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+
+	c = cl_new(3);
+	for (t = 1; t <= 3; t++)
+		c->node[t].hs.currentTerm = RAFT_MAX_TERM - 1;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	CHECK(cl_status(c, 1).currentTerm == RAFT_MAX_TERM);
+	CHECK(cl_propose(c, 1, "last term", NULL) == RAFT_OK);
+	cl_run(c, 4 * CL_HEARTBEAT);
+	CHECK(cl_applied_data(c, 2, "last term"));
+	CHECK(cl_applied_data(c, 3, "last term"));
+	/* a follower cannot take over: there is no term after this one */
+	before = cl_status(c, 2);
+	CHECK(cl_campaign(c, 2) == RAFT_ERANGE);
+	CHECK(cl_status(c, 2).role == RAFT_FOLLOWER);
+	CHECK(cl_status(c, 2).currentTerm == RAFT_MAX_TERM);
+	CHECK(cl_is_leader(c, 1));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* Take and advance ready batches until none is left (a host that only persists). */
+static void
+drain_ready(raft_node *n)
+{
+	raft_ready	rd;
+	unsigned	guard = 0;
+
+	while (raft_has_ready(n) && ++guard < 100 && raft_ready_get(n, &rd) == RAFT_OK)
+		raft_advance(n, &rd);
+}
+
+/*
+ * The log never holds an index past RAFT_MAX_INDEX: a leader whose log
+ * reached it refuses proposals (RAFT_ERANGE), and a node whose log is
+ * full does not stand for election, since as leader it could not append
+ * its no-op.
+ */
+static void
+test_rule_log_never_passes_max_index(void)
+{
+	static const raft_node_id one[] = {1};
+	raft_config cfg;
+	raft_hard_state hs = {1, RAFT_NONE};
+	raft_node  *n = NULL;
+	raft_status st;
+	raft_index	index = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.id = 1;
+	cfg.voters = one;
+	cfg.nVoters = 1;
+	cfg.electionTickMin = CL_ELECTION_MIN;
+	cfg.electionTickMax = CL_ELECTION_MAX;
+	cfg.heartbeatTick = CL_HEARTBEAT;
+
+	/* one index left: the new leader's no-op takes it */
+	REQUIRE(raft_node_restore(&cfg, &hs, RAFT_MAX_INDEX - 1, 1, NULL, 0,
+							  RAFT_MAX_INDEX - 1, &n) == RAFT_OK);
+	CHECK(raft_campaign(n) == RAFT_OK);
+	drain_ready(n);
+	raft_get_status(n, &st);
+	CHECK(st.role == RAFT_LEADER);
+	CHECK(st.lastLogIndex == RAFT_MAX_INDEX);
+	CHECK(st.commitIndex == RAFT_MAX_INDEX);
+	CHECK(raft_propose(n, "x", 1, &index, NULL) == RAFT_ERANGE);
+	CHECK(raft_forward(n, "x", 1) == RAFT_ERANGE);
+	raft_get_status(n, &st);
+	CHECK(st.lastLogIndex == RAFT_MAX_INDEX);
+	raft_node_destroy(n);
+
+	/* a full log: no election */
+	REQUIRE(raft_node_restore(&cfg, &hs, RAFT_MAX_INDEX, 1, NULL, 0,
+							  RAFT_MAX_INDEX, &n) == RAFT_OK);
+	CHECK(raft_campaign(n) == RAFT_ERANGE);
+	raft_get_status(n, &st);
+	CHECK(st.role == RAFT_FOLLOWER);
+	CHECK(st.currentTerm == 1);
+	raft_node_destroy(n);
+}
+
+/* Durable state out of range is refused at restore (RAFT_EINVAL). */
+static void
+test_rule_restore_refuses_out_of_range_state(void)
+{
+	static const raft_node_id three[] = {1, 2, 3};
+	raft_config cfg;
+	raft_hard_state hs = {RAFT_MAX_TERM, RAFT_NONE};
+	raft_entry	e;
+	raft_node  *n = NULL;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.id = 1;
+	cfg.voters = three;
+	cfg.nVoters = 3;
+	cfg.electionTickMin = CL_ELECTION_MIN;
+	cfg.electionTickMax = CL_ELECTION_MAX;
+	cfg.heartbeatTick = CL_HEARTBEAT;
+	memset(&e, 0, sizeof(e));
+
+	CHECK(create_rc(&cfg, &hs, NULL, 0, 0) == RAFT_OK);
+	hs.currentTerm = RAFT_MAX_TERM + 1;
+	CHECK(create_rc(&cfg, &hs, NULL, 0, 0) == RAFT_EINVAL);
+	hs.currentTerm = UINT64_MAX;
+	CHECK(create_rc(&cfg, &hs, NULL, 0, 0) == RAFT_EINVAL);
+
+	/* an entry's term, with no hard state to compare it with */
+	e.index = 1;
+	e.term = RAFT_MAX_TERM;
+	CHECK(create_rc(&cfg, NULL, &e, 1, 0) == RAFT_OK);
+	e.term = RAFT_MAX_TERM + 1;
+	CHECK(create_rc(&cfg, NULL, &e, 1, 0) == RAFT_EINVAL);
+
+	/* the compacted prefix, and a log running past the last index */
+	CHECK(raft_node_restore(&cfg, NULL, RAFT_MAX_INDEX + 1, 1, NULL, 0,
+							RAFT_MAX_INDEX + 1, &n) == RAFT_EINVAL);
+	CHECK(n == NULL);
+	CHECK(raft_node_restore(&cfg, NULL, 5, RAFT_MAX_TERM + 1, NULL, 0, 5, &n) == RAFT_EINVAL);
+	e.term = 1;
+	e.index = RAFT_MAX_INDEX + 1;
+	CHECK(raft_node_restore(&cfg, NULL, RAFT_MAX_INDEX, 1, &e, 1, RAFT_MAX_INDEX, &n) == RAFT_EINVAL);
+	e.index = RAFT_MAX_INDEX;
+	CHECK(raft_node_restore(&cfg, NULL, RAFT_MAX_INDEX - 1, 1, &e, 1, RAFT_MAX_INDEX - 1, &n) == RAFT_OK);
+	raft_node_destroy(n);
+}
+
+/* ---------------------------------------------------------------------
+ * The vote floor (raft.h, raft_vote_floor): a node restored after losing
+ * its state
+ * --------------------------------------------------------------------- */
+
+/*
+ * Node 1 of 3, started from a disk holding entries of logTerms and
+ * currentTerm, restored with the vote floor {floorTerm, floorIndex}; the
+ * host has processed its first batch.
+ */
+static cluster *
+floored_node(const raft_term *logTerms, size_t nLog, raft_term currentTerm,
+			 raft_term floorTerm, raft_index floorIndex, bool preVote)
+{
+	cluster    *c = cl_new(3);
+	size_t		i;
+
+	c->node[1].cfg.preVote = preVote;
+	c->node[1].cfg.voteFloor.term = floorTerm;
+	c->node[1].cfg.voteFloor.index = floorIndex;
+	for (i = 0; i < nLog; i++)
+		cl_seed_entry(c, 1, logTerms[i], "", false);
+	if (c->node[1].hs.currentTerm < currentTerm)
+		c->node[1].hs.currentTerm = currentTerm;
+	if (cl_start(c, 1) != RAFT_OK)
+	{
+		fprintf(stderr, "floored_node: raft_node_create failed\n");
+		abort();
+	}
+	cl_process(c, 1);
+	return c;
+}
+
+/*
+ * currentTerm starts at floor.term at least, with no vote remembered (the
+ * first batch makes it durable); a hard state already past the floor is
+ * kept as it is.  The status shows the floor.  A floor out of range is
+ * refused.
+ */
+static void
+test_rule_vote_floor_current_term_starts_at_floor_term(void)
+{
+	raft_term	log[] = {1, 2};
+	cluster    *c;
+	raft_status st;
+
+	c = cl_new(3);
+	cl_seed_entry(c, 1, 1, "", false);
+	cl_seed_entry(c, 1, 2, "", false);
+	c->node[1].hs.currentTerm = 3;
+	c->node[1].hs.votedFor = 2;
+	c->node[1].cfg.voteFloor.term = 7;
+	c->node[1].cfg.voteFloor.index = 2;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	cl_process(c, 1);
+	st = cl_status(c, 1);
+	CHECK(st.currentTerm == 7);
+	CHECK(st.votedFor == RAFT_NONE);
+	CHECK(st.voteFloorHeld);
+	CHECK(st.voteFloor.term == 7 && st.voteFloor.index == 2);
+	CHECK(c->node[1].hs.currentTerm == 7);
+	CHECK(c->node[1].hs.votedFor == RAFT_NONE);
+	CHECK(c->violations == 0);
+	cl_free(c);
+
+	c = cl_new(3);
+	cl_seed_entry(c, 1, 1, "", false);
+	c->node[1].hs.currentTerm = 9;
+	c->node[1].hs.votedFor = 2;
+	c->node[1].cfg.voteFloor.term = 7;
+	c->node[1].cfg.voteFloor.index = 2;
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	st = cl_status(c, 1);
+	CHECK(st.currentTerm == 9);
+	CHECK(st.votedFor == 2);
+	CHECK(st.voteFloorHeld);	/* its log is still short */
+	CHECK(c->violations == 0);
+	cl_free(c);
+
+	c = cl_new(3);
+	c->node[1].cfg.voteFloor.term = RAFT_MAX_TERM + 1;
+	CHECK(cl_start(c, 1) == RAFT_EINVAL);
+	c->node[1].cfg.voteFloor.term = RAFT_MAX_TERM;
+	c->node[1].cfg.voteFloor.index = RAFT_MAX_INDEX + 1;
+	CHECK(cl_start(c, 1) == RAFT_EINVAL);
+	c->node[1].cfg.voteFloor.index = RAFT_MAX_INDEX;
+	CHECK(cl_start(c, 1) == RAFT_OK);
+	cl_free(c);
+
+	/* no floor: nothing held */
+	c = solo_node(log, 2, 3);
+	st = cl_status(c, 1);
+	CHECK(!st.voteFloorHeld);
+	CHECK(st.voteFloor.term == 0 && st.voteFloor.index == 0);
+	cl_free(c);
+}
+
+/*
+ * No vote, RequestVote or PreVote, in a term <= floor.term, even for a
+ * candidate whose log is better (a node without the floor grants it).  A
+ * pre-vote about a later term is granted, and the node's own candidacy is
+ * in a later term.
+ */
+static void
+test_rule_vote_floor_no_vote_in_a_term_up_to_floor_term(void)
+{
+	raft_term	log[] = {1, 2};
+	cluster    *c;
+	raft_message m;
+	const raft_message *r;
+
+	/* without a floor, the same request is granted */
+	c = solo_node(log, 2, 7);
+	m = msg_vote(2, 1, 7, 5, 6);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	cl_free(c);
+
+	c = floored_node(log, 2, 3, 7, 0, false);
+	REQUIRE(cl_status(c, 1).currentTerm == 7);
+	m = msg_vote(2, 1, 7, 5, 6);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(c->node[1].hs.votedFor == RAFT_NONE);
+
+	m = msg_vote(3, 1, 7, 5, 6);
+	m.type = RAFT_MSG_PRE_VOTE;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+
+	m.term = 8;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).voteFloorHeld);
+
+	/* standing for election: in term 8, never 7 */
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	CHECK(cl_status(c, 1).currentTerm == 8);
+	CHECK(cl_status(c, 1).votedFor == 1);
+	CHECK(cl_count_msgs(c, 1, 2, RAFT_MSG_REQUEST_VOTE) == 1);
+	CHECK(!cl_status(c, 1).voteFloorHeld);	/* term 8 is durable: lifted */
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * While its log lacks entries up to floor.index it grants no vote at all,
+ * in any term, to any log: it adopts the later term (as for any message)
+ * but keeps its vote.
+ */
+static void
+test_rule_vote_floor_no_vote_while_log_below_floor_index(void)
+{
+	raft_term	log[] = {1, 1};
+	cluster    *c = floored_node(log, 2, 3, 3, 5, true);
+	raft_message m;
+	const raft_message *r;
+
+	m = msg_vote(2, 1, 9, 10, 8);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).currentTerm == 9);
+	CHECK(cl_status(c, 1).votedFor == RAFT_NONE);
+	CHECK(c->node[1].hs.currentTerm == 9);
+	CHECK(c->node[1].hs.votedFor == RAFT_NONE);
+
+	m = msg_vote(3, 1, 10, 10, 8);
+	m.type = RAFT_MSG_PRE_VOTE;
+	r = ask(c, &m, RAFT_MSG_PRE_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_status(c, 1).voteFloorHeld);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * ... and does not stand for election: raft_campaign says RAFT_EFLOOR and
+ * changes nothing; with or without pre-vote its election timer, and a
+ * TimeoutNow, start nothing (and are no error).
+ */
+static void
+test_rule_vote_floor_no_campaign_while_log_below_floor_index(void)
+{
+	raft_term	log[] = {1, 1};
+	int			pre;
+
+	for (pre = 0; pre <= 1; pre++)
+	{
+		cluster    *c = floored_node(log, 2, 3, 3, 5, pre == 1);
+		raft_status before = cl_status(c, 1);
+		raft_message m;
+		unsigned	t;
+
+		cl_drop_all(c);
+		CHECK(cl_campaign(c, 1) == RAFT_EFLOOR);
+		CHECK(same_state(c, &before));
+		for (t = 0; t < 3 * CL_ELECTION_MAX; t++)
+		{
+			CHECK(raft_tick(c->node[1].raft) == RAFT_OK);
+			cl_process(c, 1);
+		}
+		m = msg_simple(RAFT_MSG_TIMEOUT_NOW, 2, 1, 3);
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+		CHECK(same_state(c, &before));
+		CHECK(cl_status(c, 1).role == RAFT_FOLLOWER);
+		CHECK(c->qn == 0);		/* no (pre-)vote request went out */
+		CHECK(c->violations == 0);
+		cl_free(c);
+	}
+}
+
+/*
+ * It follows a leader meanwhile: appends, acknowledges, commits and
+ * applies, the leader of floor.term included (the floor is about votes).
+ */
+static void
+test_rule_vote_floor_follower_appends_and_acknowledges(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	newTerms[] = {3, 3};
+	raft_entry	ents[2];
+	cluster    *c = floored_node(log, 2, 2, 3, 4, false);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 3, newTerms, 2);
+	m = msg_append(2, 1, 3, 2, 1, 4, ents, 2);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 4);
+	CHECK(cl_status(c, 1).leader == 2);
+	CHECK(cl_status(c, 1).lastLogIndex == 4);
+	CHECK(cl_status(c, 1).commitIndex == 4);
+	CHECK(c->node[1].applied == 4);
+	/* still in floor.term: no vote in it */
+	CHECK(cl_status(c, 1).voteFloorHeld);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Once a leader matched its log through floor.index and its term moved
+ * past floor.term, and the host made both durable, the floor is lifted
+ * (raft_status says so) and the node votes and campaigns as any other.
+ */
+static void
+test_rule_vote_floor_lifted_once_log_and_term_passed_it(void)
+{
+	raft_term	log[] = {1, 1};
+	raft_term	newTerms[] = {4, 4};
+	raft_entry	ents[2];
+	cluster    *c = floored_node(log, 2, 3, 3, 4, false);
+	raft_message m;
+	const raft_message *r;
+
+	make_entries(ents, 3, newTerms, 2);
+	m = msg_append(2, 1, 4, 2, 1, 0, ents, 2);
+	cl_drop_all(c);
+	CHECK(raft_step(c->node[1].raft, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).voteFloorHeld);	/* not durable yet */
+	cl_process(c, 1);
+	REQUIRE(cl_find_msg(c, 1, 2, RAFT_MSG_APPEND_ENTRIES_RESULT) != NULL);
+	CHECK(!cl_status(c, 1).voteFloorHeld);
+	CHECK(cl_status(c, 1).voteFloor.term == 0 && cl_status(c, 1).voteFloor.index == 0);
+
+	m = msg_vote(3, 1, 5, 4, 4);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	CHECK(cl_status(c, 1).role == RAFT_CANDIDATE);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * An old backup as long as floor.index is not enough: it may hold, there,
+ * entries a later leader replaced, and the committed ones in their place
+ * are what it acknowledged.  It stays held back until a leader's
+ * AppendEntries matches it through floor.index (replacing what differs).
+ */
+static void
+test_rule_vote_floor_needs_a_leaders_match_not_a_long_log(void)
+{
+	raft_term	log[] = {1, 1, 1, 1, 1};
+	raft_term	newTerms[] = {2, 2};
+	raft_entry	ents[2];
+	cluster    *c = floored_node(log, 5, 2, 3, 5, false);
+	raft_message m;
+	const raft_message *r;
+
+	m = msg_vote(2, 1, 4, 5, 1);	/* a log like ours, in a later term */
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	CHECK(cl_campaign(c, 1) == RAFT_EFLOOR);
+
+	/* leader 2 of term 4 holds term 2 at 4 and 5: refused there, no match */
+	m = msg_append(2, 1, 4, 5, 2, 0, NULL, 0);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->success);
+	CHECK(cl_status(c, 1).voteFloorHeld);
+	CHECK(cl_campaign(c, 1) == RAFT_EFLOOR);
+
+	make_entries(ents, 4, newTerms, 2);
+	m = msg_append(2, 1, 4, 3, 1, 0, ents, 2);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success && r->matchIndex == 5);
+	CHECK(cl_term_at(c, 1, 5) == 2);
+	CHECK(!cl_status(c, 1).voteFloorHeld);
+	m = msg_vote(3, 1, 5, 5, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * A follower whose log went back
+ * --------------------------------------------------------------------- */
+
+/* Node 1's (the leader's) view of voter id. */
+static raft_progress
+progress_of(cluster *c, raft_node_id id)
+{
+	raft_progress pr;
+
+	memset(&pr, 0, sizeof(pr));
+	if (!raft_get_progress(c->node[1].raft, (size_t) (id - 1), &pr))
+		fprintf(stderr, "  node 1 is not the leader\n");
+	return pr;
+}
+
+/*
+ * A follower that restarts with a shorter log (an older copy of its disk)
+ * no longer holds entries it acknowledged: the leader must stop counting
+ * them.  Five nodes; node 2 alone acknowledges x, so x is not committed;
+ * node 2 comes back without it and refuses the leader's heartbeat; then
+ * node 3 acknowledges x.  Counting node 2's old matchIndex would commit x
+ * with two copies out of five (and a leader elected by 2, 4 and 5 would
+ * lack it).  The leader lowers node 2's matchIndex instead, marks it
+ * regressed until it holds x again, and commits x only then.
+ */
+static void
+test_rule_leader_does_not_count_match_a_follower_lost(void)
+{
+	cluster    *c = cl_new(5);
+	raft_index	x = 0;
+	raft_progress pr;
+	raft_status st;
+	unsigned	t;
+	raft_node_id id;
+
+	/* no election timeouts while the test arranges deliveries */
+	for (id = 1; id <= 5; id++)
+	{
+		c->node[id].cfg.electionTickMin = 100;
+		c->node[id].cfg.electionTickMax = 120;
+	}
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	REQUIRE(cl_applied_data(c, 5, "a"));
+
+	/* x reaches node 2 only */
+	for (id = 3; id <= 5; id++)
+		cl_cut_link(c, 1, id, true);
+	REQUIRE(cl_propose(c, 1, "x", &x) == RAFT_OK);
+	cl_deliver_all(c);
+	REQUIRE(progress_of(c, 2).matchIndex == x);
+	REQUIRE(cl_status(c, 1).commitIndex < x);
+
+	/* node 2 restarts from a copy of its disk taken before x */
+	cl_crash(c, 2);
+	cl_log_truncate(&c->node[2].log, x);
+	REQUIRE(cl_start(c, 2) == RAFT_OK);
+	for (t = 0; t < 2 * CL_HEARTBEAT && cl_count_msgs(c, 1, 2, RAFT_MSG_APPEND_ENTRIES) == 0; t++)
+		cl_tick(c, 1);
+	REQUIRE(cl_deliver_first(c, 1, 2, RAFT_MSG_APPEND_ENTRIES));
+	REQUIRE(cl_find_msg(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT) != NULL);
+	CHECK(!cl_find_msg(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT)->success);
+	REQUIRE(cl_deliver_first(c, 2, 1, RAFT_MSG_APPEND_ENTRIES_RESULT));
+	cl_cut_link(c, 1, 2, true);	/* it is not caught up yet */
+
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex < x);
+	CHECK(pr.regressed);
+	CHECK(pr.regressedFrom == x);
+	CHECK(pr.regressions == 1);
+	CHECK(cl_status(c, 1).followerRegressions == 1);
+
+	/* node 3 acknowledges x: two copies, not a majority */
+	cl_cut_link(c, 1, 3, false);
+	for (t = 0; t < 10 * CL_HEARTBEAT && progress_of(c, 3).matchIndex < x; t++)
+		cl_tick_all(c);
+	REQUIRE(progress_of(c, 3).matchIndex == x);
+	CHECK(cl_status(c, 1).commitIndex < x);
+	CHECK(!cl_applied_data(c, 1, "x"));
+
+	/* node 2 catches up: x commits, and node 2 is no longer marked */
+	cl_cut_link(c, 1, 2, false);
+	for (t = 0; t < 10 * CL_HEARTBEAT && !cl_applied_data(c, 2, "x"); t++)
+		cl_tick_all(c);
+	st = cl_status(c, 1);
+	CHECK(st.role == RAFT_LEADER);
+	CHECK(st.commitIndex >= x);
+	CHECK(cl_applied_data(c, 1, "x"));
+	CHECK(cl_applied_data(c, 2, "x"));
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex >= x);
+	CHECK(!pr.regressed);
+	CHECK(pr.regressions == 1);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * The same evidence in an acknowledgement: a success whose lastLogIndex is
+ * below matchIndex (the answer of a node that came back with 3 entries to
+ * an AppendEntries it could match) lowers matchIndex to what it matched,
+ * and the entry it no longer holds is not committed by counting it.  And
+ * a refusal at an index it had matched, from a log as long, does the same
+ * (an older copy whose entry there is another).
+ */
+static void
+test_rule_leader_lowers_match_on_any_answer_showing_a_shorter_log(void)
+{
+	raft_term	log[] = {1, 1, 1};
+	cluster    *c = cl_new(5);
+	raft_message m;
+	raft_progress pr;
+	raft_index	x = 0;
+	size_t		i;
+
+	for (i = 0; i < 3; i++)
+		cl_seed_entry(c, 1, log[i], "", false);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	for (i = 2; i <= 3; i++)
+	{
+		m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, (raft_node_id) i, 1, 2);
+		m.voteGranted = true;
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	}
+	REQUIRE(cl_is_leader(c, 1));	/* its no-op at 4 */
+	REQUIRE(cl_propose(c, 1, "x", &x) == RAFT_OK);
+	REQUIRE(x == 5);
+
+	/* node 2 acknowledges 5: two of five */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	REQUIRE(progress_of(c, 2).matchIndex == 5);
+	REQUIRE(cl_status(c, 1).commitIndex == 0);
+
+	/* node 2, back with 3 entries, matches an AppendEntries up to 3 */
+	m.matchIndex = 3;
+	m.lastLogIndex = 3;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex == 3);
+	CHECK(pr.regressed && pr.regressedFrom == 5);
+
+	/* node 3 acknowledges 5: with node 2's lost copy it would be three */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 3, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+
+	/* node 3 refuses at 4, which it had matched, with a log as long */
+	m.success = false;
+	m.matchIndex = 0;
+	m.rejectedIndex = 4;
+	m.conflictIndex = 4;
+	m.conflictTerm = 1;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	pr = progress_of(c, 3);
+	CHECK(pr.matchIndex == 0);
+	CHECK(pr.regressed && pr.regressedFrom == 5);
+	CHECK(cl_status(c, 1).followerRegressions == 2);
+
+	/* node 4 acknowledges 5: still only two copies known */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 4, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 0);
+
+	/* node 2 holds 5 again: three copies, committed, no longer marked */
+	m.from = 2;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex == 5);
+	CHECK(!progress_of(c, 2).regressed);
+	CHECK(progress_of(c, 3).regressed);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 int
 main(void)
 {
@@ -2041,5 +2887,19 @@ main(void)
 	RUN_TEST(test_rule_leader_unreachable_lifts_the_lease);
 	RUN_TEST(test_rule_log_may_start_after_index_one);
 	RUN_TEST(test_rule_forwarded_command_is_appended_by_the_leader_only);
+	RUN_TEST(test_rule_forged_huge_term_is_refused_and_changes_nothing);
+	RUN_TEST(test_rule_forged_huge_index_is_refused_and_changes_nothing);
+	RUN_TEST(test_rule_term_never_passes_max);
+	RUN_TEST(test_rule_log_never_passes_max_index);
+	RUN_TEST(test_rule_restore_refuses_out_of_range_state);
+	RUN_TEST(test_rule_vote_floor_current_term_starts_at_floor_term);
+	RUN_TEST(test_rule_vote_floor_no_vote_in_a_term_up_to_floor_term);
+	RUN_TEST(test_rule_vote_floor_no_vote_while_log_below_floor_index);
+	RUN_TEST(test_rule_vote_floor_no_campaign_while_log_below_floor_index);
+	RUN_TEST(test_rule_vote_floor_follower_appends_and_acknowledges);
+	RUN_TEST(test_rule_vote_floor_lifted_once_log_and_term_passed_it);
+	RUN_TEST(test_rule_vote_floor_needs_a_leaders_match_not_a_long_log);
+	RUN_TEST(test_rule_leader_does_not_count_match_a_follower_lost);
+	RUN_TEST(test_rule_leader_lowers_match_on_any_answer_showing_a_shorter_log);
 	return test_summary("test_rules");
 }

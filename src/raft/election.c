@@ -13,6 +13,10 @@
  * election timeout steps down, so clients stop talking to a leader that
  * cannot commit; and it lets followers ignore votes while they hear from a
  * live leader (the "lease"), which a returning node cannot break.
+ *
+ * The vote floor (raft.h, raft_vote_floor) is here too: a node that lost
+ * its state votes and stands for election only once doing so cannot undo
+ * what it voted and acknowledged before.
  */
 #include <string.h>
 
@@ -26,6 +30,69 @@ raft_reset_election_timer(raft_node *node)
 	node->electionElapsed = 0;
 	node->randomizedElectionTimeout = node->electionTickMin +
 		(unsigned) (raft_rand_next(&node->rng) % span);
+}
+
+/* ---------------------------------------------------------------------
+ * The vote floor
+ * --------------------------------------------------------------------- */
+bool
+raft_vote_floor_held(const raft_node *node)
+{
+	return node->voteFloor.term != 0 || node->voteFloor.index != 0;
+}
+
+/*
+ * May this node vote, for another or for itself, in term?  Not in a term
+ * it may have voted in before it lost its state.  And not before a leader
+ * confirmed its log through floor.index: until then it may lack entries it
+ * acknowledged, which may be committed, and its vote could elect a leader
+ * that lacks them too.  The length of its log is not enough: an old backup
+ * can be as long and hold, at those indexes, entries a later leader
+ * replaced.  A leader's match is: the leader of a term >= floor.term holds
+ * every entry committed while this node had its state (those were
+ * acknowledged in terms <= floor.term), and a match through floor.index
+ * makes our log its log up to there.  Entries cut after that are
+ * uncommitted ones, as for any follower.  Judged on the in-memory log: a
+ * vote leaves only in a batch whose entries the host made durable first.
+ */
+bool
+raft_vote_floor_allows(const raft_node *node, raft_term term)
+{
+	if (!raft_vote_floor_held(node))
+		return true;
+	return term > node->voteFloor.term && node->floorMatched;
+}
+
+/*
+ * Our log matches the current leader's through matchIndex (we are about
+ * to say so).  Our term is at least floor.term, since it never goes below
+ * it, so this leader counts.
+ */
+void
+raft_vote_floor_note_match(raft_node *node, raft_index matchIndex)
+{
+	if (raft_vote_floor_held(node) && matchIndex >= node->voteFloor.index)
+		node->floorMatched = true;
+}
+
+/*
+ * Lift the floor once the durable state has passed it: the host drops the
+ * floor when raft_status says it no longer holds, so a restart from what
+ * is on disk must be safe without it.  A durable term above floor.term,
+ * and a durable log that a leader matched through floor.index (a log cut
+ * below stableIndex lowers stableIndex, so the durable prefix up to it is
+ * the in-memory one).
+ */
+void
+raft_vote_floor_maybe_lift(raft_node *node)
+{
+	if (raft_vote_floor_held(node) && node->floorMatched &&
+		node->persistedHardState.currentTerm > node->voteFloor.term &&
+		node->stableIndex >= node->voteFloor.index)
+	{
+		memset(&node->voteFloor, 0, sizeof(node->voteFloor));
+		node->floorMatched = false;
+	}
 }
 
 static void
@@ -93,18 +160,39 @@ count_votes(const raft_node *node, uint8_t which)
 }
 
 /*
+ * May this node stand for election now?  RAFT_ERANGE when the term it
+ * would stand in is past RAFT_MAX_TERM, or its log is full: as leader it
+ * could not append its no-op.  RAFT_EFLOOR when its vote floor forbids
+ * the vote for itself (a pre-vote is for that same term).
+ */
+static int
+may_campaign(const raft_node *node)
+{
+	if (node->currentTerm >= RAFT_MAX_TERM ||
+		raft_log_last_index(&node->log) >= RAFT_MAX_INDEX)
+		return RAFT_ERANGE;
+	if (!raft_vote_floor_allows(node, node->currentTerm + 1))
+		return RAFT_EFLOOR;
+	return RAFT_OK;
+}
+
+/*
  * Begin an election.  With preVote, only poll at term+1; otherwise become
- * candidate: increment currentTerm and vote for self (§5.2).
+ * candidate: increment currentTerm and vote for self (§5.2).  A node that
+ * may not stand (may_campaign) changes nothing and says why.
  */
 int
 raft_start_election(raft_node *node, bool preVote, bool transfer)
 {
 	size_t		i;
 	raft_term	voteTerm;
-	int			rc = RAFT_OK;
+	int			rc;
 
 	if (raft_voter_slot(node, node->id) < 0)
 		return RAFT_OK;			/* not a voter */
+	rc = may_campaign(node);
+	if (rc != RAFT_OK)
+		return rc;
 
 	if (preVote)
 	{
@@ -155,6 +243,24 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 	return rc;
 }
 
+/*
+ * An election the node starts on its own (its timer, TimeoutNow): one it
+ * may not stand in is skipped, and waits for the next timeout.  That is
+ * no error of the host's call, which must not fail because of it.
+ */
+static int
+start_election_if_allowed(raft_node *node, bool preVote, bool transfer)
+{
+	int			rc = raft_start_election(node, preVote, transfer);
+
+	if (rc == RAFT_ERANGE || rc == RAFT_EFLOOR)
+	{
+		raft_reset_election_timer(node);
+		return RAFT_OK;
+	}
+	return rc;
+}
+
 int
 raft_tick_election(raft_node *node)
 {
@@ -162,7 +268,7 @@ raft_tick_election(raft_node *node)
 	if (node->electionElapsed >= node->randomizedElectionTimeout)
 	{
 		/* heard from no leader, granted no vote: try to become leader */
-		return raft_start_election(node, node->preVote, false);
+		return start_election_if_allowed(node, node->preVote, false);
 	}
 	return RAFT_OK;
 }
@@ -255,6 +361,8 @@ raft_handle_vote_request(raft_node *node, const raft_message *m)
 	canVote = node->votedFor == m->from ||
 		(node->votedFor == RAFT_NONE && node->leader == RAFT_NONE) ||
 		(isPre && m->term > node->currentTerm);
+	/* a node that lost its state may have voted in this term, or lack entries */
+	canVote = canVote && raft_vote_floor_allows(node, m->term);
 
 	memset(&r, 0, sizeof(r));
 	r.type = isPre ? RAFT_MSG_PRE_VOTE_RESULT : RAFT_MSG_REQUEST_VOTE_RESULT;
@@ -309,7 +417,17 @@ raft_handle_vote_result(raft_node *node, const raft_message *m)
 	if (granted >= raft_quorum(node))
 	{
 		if (node->role == RAFT_PRE_CANDIDATE)
-			return raft_start_election(node, false, false);
+		{
+			int			rc = raft_start_election(node, false, false);
+
+			/* the poll was allowed, so the election is; should that change, stand down */
+			if (rc == RAFT_ERANGE || rc == RAFT_EFLOOR)
+			{
+				raft_become_follower(node, node->currentTerm, RAFT_NONE);
+				return RAFT_OK;
+			}
+			return rc;
+		}
 		return raft_become_leader(node);
 	}
 	if (refused >= raft_quorum(node))
@@ -327,7 +445,7 @@ raft_handle_timeout_now(raft_node *node, const raft_message *m)
 	if (node->role == RAFT_LEADER)
 		return RAFT_OK;
 	/* the leader asked us to take over: skip pre-vote and any lease */
-	return raft_start_election(node, false, true);
+	return start_election_if_allowed(node, false, true);
 }
 
 /*

@@ -26,6 +26,9 @@
  *    after it and an old node answers RAFT_EVERSION rather than misreading;
  *    the cluster id keeps a node that was pointed at the wrong cluster (or
  *    a stale one on a reused address) from voting or appending there;
+ *  - bounded: terms and indexes above RAFT_MAX_TERM / RAFT_MAX_INDEX are
+ *    refused (raft.h says why), so one node cannot hand the others a value
+ *    whose next term or index would wrap;
  *  - defensive: the decoder reads bytes from the network, so it treats
  *    them as hostile.  Every read is bounds-checked, every limit is checked
  *    before it is used (in particular the entry count is checked against
@@ -50,7 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft.h"
+#include "raft_int.h"
 
 #define WIRE_HEADER_SIZE 12		/* magic 2, version 1, type 1, clusterId 8 */
 #define VARINT_MAX_BYTES 10		/* ceil(64 / 7) */
@@ -187,6 +190,41 @@ put_bytes(encoder *e, const void *data, size_t len)
 }
 
 /*
+ * Are the terms and indexes m's type carries within range, the last
+ * entry's index included?  Entries' own terms are judged by the caller.
+ * Shared with raft_step(), which must refuse what the decoder refuses.
+ */
+bool
+raft_message_fields_in_range(const raft_message *m)
+{
+	if (m->term > RAFT_MAX_TERM)
+		return false;
+	switch ((raft_message_type) m->type)
+	{
+		case RAFT_MSG_APPEND_ENTRIES:
+			return m->prevLogIndex <= RAFT_MAX_INDEX && m->prevLogTerm <= RAFT_MAX_TERM &&
+				m->leaderCommit <= RAFT_MAX_INDEX &&
+				m->nEntries <= RAFT_MAX_INDEX - m->prevLogIndex;
+		case RAFT_MSG_APPEND_ENTRIES_RESULT:
+			return m->matchIndex <= RAFT_MAX_INDEX && m->rejectedIndex <= RAFT_MAX_INDEX &&
+				m->conflictIndex <= RAFT_MAX_INDEX && m->conflictTerm <= RAFT_MAX_TERM &&
+				m->lastLogIndex <= RAFT_MAX_INDEX;
+		case RAFT_MSG_REQUEST_VOTE:
+		case RAFT_MSG_PRE_VOTE:
+			return m->lastLogIndex <= RAFT_MAX_INDEX && m->lastLogTerm <= RAFT_MAX_TERM;
+		case RAFT_MSG_READ_INDEX_RESULT:
+			return m->readIndex <= RAFT_MAX_INDEX;
+		case RAFT_MSG_REQUEST_VOTE_RESULT:
+		case RAFT_MSG_PRE_VOTE_RESULT:
+		case RAFT_MSG_TIMEOUT_NOW:
+		case RAFT_MSG_READ_INDEX:
+		case RAFT_MSG_PROPOSE:
+			return true;
+	}
+	return false;
+}
+
+/*
  * The one walk behind raft_encoded_size() and raft_encode().  The encoder
  * refuses what the decoder would refuse, so that a message that leaves one
  * node is never one the others drop as malformed.
@@ -209,10 +247,10 @@ encode_message(encoder *e, const raft_message *m, uint64_t clusterId)
 			return RAFT_EINVAL;
 		if (m->nEntries > RAFT_MAX_ENTRIES_PER_MESSAGE)
 			return RAFT_ETOOBIG;
-		/* the last entry's index must exist */
-		if (m->prevLogIndex > UINT64_MAX - m->nEntries)
-			return RAFT_EINVAL;
 	}
+	/* this also keeps the last entry's index within RAFT_MAX_INDEX */
+	if (!raft_message_fields_in_range(m))
+		return RAFT_EINVAL;
 
 	p = enc_claim(e, WIRE_HEADER_SIZE);
 	if (p != NULL)
@@ -243,7 +281,7 @@ encode_message(encoder *e, const raft_message *m, uint64_t clusterId)
 				/* no overflow: checked against nEntries above */
 				if (ent->index != m->prevLogIndex + 1 + i)
 					return RAFT_EINVAL;
-				if (ent->type > RAFT_ENTRY_TYPE_MAX)
+				if (ent->type > RAFT_ENTRY_TYPE_MAX || ent->term > RAFT_MAX_TERM)
 					return RAFT_EINVAL;
 				if (ent->len > RAFT_MAX_ENTRY_BYTES)
 					return RAFT_ETOOBIG;
@@ -413,6 +451,28 @@ get_varint(decoder *d, uint64_t *out)
 	return RAFT_EMALFORMED;		/* not reached: the 10th byte ends it */
 }
 
+/* A term: a varint no larger than RAFT_MAX_TERM. */
+static int
+get_term(decoder *d, raft_term *out)
+{
+	int			rc = get_varint(d, out);
+
+	if (rc == RAFT_OK && *out > RAFT_MAX_TERM)
+		return RAFT_EMALFORMED;
+	return rc;
+}
+
+/* An index: a varint no larger than RAFT_MAX_INDEX. */
+static int
+get_index(decoder *d, raft_index *out)
+{
+	int			rc = get_varint(d, out);
+
+	if (rc == RAFT_OK && *out > RAFT_MAX_INDEX)
+		return RAFT_EMALFORMED;
+	return rc;
+}
+
 /* Entries of an AppendEntries; m->entries is set (allocated) only on success. */
 static int
 decode_entries(decoder *d, const raft_allocator *alloc, raft_message *m)
@@ -432,7 +492,8 @@ decode_entries(decoder *d, const raft_allocator *alloc, raft_message *m)
 	/* Before allocating: garbage must not buy a big array. */
 	if (n > (d->len - d->pos) / ENTRY_MIN_BYTES)
 		return RAFT_EMALFORMED;
-	if (m->prevLogIndex > UINT64_MAX - n)
+	/* the last entry's index, prevLogIndex + n, must be in range too */
+	if (n > RAFT_MAX_INDEX - m->prevLogIndex)
 		return RAFT_EMALFORMED;
 
 	entries = enc_malloc(alloc, (size_t) n * sizeof(raft_entry));
@@ -443,7 +504,7 @@ decode_entries(decoder *d, const raft_allocator *alloc, raft_message *m)
 		raft_entry *ent = &entries[i];
 
 		ent->index = m->prevLogIndex + 1 + i;
-		if ((rc = get_varint(d, &ent->term)) != RAFT_OK ||
+		if ((rc = get_term(d, &ent->term)) != RAFT_OK ||
 			(rc = get_u8(d, &ent->type)) != RAFT_OK ||
 			(rc = get_varint(d, &len)) != RAFT_OK)
 			goto fail;
@@ -540,32 +601,32 @@ decode_body(decoder *d, const raft_allocator *alloc, raft_message *m)
 
 	if ((rc = get_varint(d, &m->from)) != RAFT_OK ||
 		(rc = get_varint(d, &m->to)) != RAFT_OK ||
-		(rc = get_varint(d, &m->term)) != RAFT_OK)
+		(rc = get_term(d, &m->term)) != RAFT_OK)
 		return rc;
 
 	switch ((raft_message_type) m->type)
 	{
 		case RAFT_MSG_APPEND_ENTRIES:
-			if ((rc = get_varint(d, &m->prevLogIndex)) != RAFT_OK ||
-				(rc = get_varint(d, &m->prevLogTerm)) != RAFT_OK ||
-				(rc = get_varint(d, &m->leaderCommit)) != RAFT_OK ||
+			if ((rc = get_index(d, &m->prevLogIndex)) != RAFT_OK ||
+				(rc = get_term(d, &m->prevLogTerm)) != RAFT_OK ||
+				(rc = get_index(d, &m->leaderCommit)) != RAFT_OK ||
 				(rc = get_varint(d, &m->readSeq)) != RAFT_OK)
 				return rc;
 			return decode_entries(d, alloc, m);
 		case RAFT_MSG_APPEND_ENTRIES_RESULT:
 			if ((rc = get_bool(d, &m->success)) != RAFT_OK ||
-				(rc = get_varint(d, &m->matchIndex)) != RAFT_OK ||
-				(rc = get_varint(d, &m->rejectedIndex)) != RAFT_OK ||
-				(rc = get_varint(d, &m->conflictIndex)) != RAFT_OK ||
-				(rc = get_varint(d, &m->conflictTerm)) != RAFT_OK ||
-				(rc = get_varint(d, &m->lastLogIndex)) != RAFT_OK ||
+				(rc = get_index(d, &m->matchIndex)) != RAFT_OK ||
+				(rc = get_index(d, &m->rejectedIndex)) != RAFT_OK ||
+				(rc = get_index(d, &m->conflictIndex)) != RAFT_OK ||
+				(rc = get_term(d, &m->conflictTerm)) != RAFT_OK ||
+				(rc = get_index(d, &m->lastLogIndex)) != RAFT_OK ||
 				(rc = get_varint(d, &m->readSeq)) != RAFT_OK)
 				return rc;
 			return RAFT_OK;
 		case RAFT_MSG_REQUEST_VOTE:
 		case RAFT_MSG_PRE_VOTE:
-			if ((rc = get_varint(d, &m->lastLogIndex)) != RAFT_OK ||
-				(rc = get_varint(d, &m->lastLogTerm)) != RAFT_OK ||
+			if ((rc = get_index(d, &m->lastLogIndex)) != RAFT_OK ||
+				(rc = get_term(d, &m->lastLogTerm)) != RAFT_OK ||
 				(rc = get_bool(d, &m->leadershipTransfer)) != RAFT_OK)
 				return rc;
 			return RAFT_OK;
@@ -578,7 +639,7 @@ decode_body(decoder *d, const raft_allocator *alloc, raft_message *m)
 			return get_varint(d, &m->requestId);
 		case RAFT_MSG_READ_INDEX_RESULT:
 			if ((rc = get_varint(d, &m->requestId)) != RAFT_OK ||
-				(rc = get_varint(d, &m->readIndex)) != RAFT_OK ||
+				(rc = get_index(d, &m->readIndex)) != RAFT_OK ||
 				(rc = get_bool(d, &m->success)) != RAFT_OK)
 				return rc;
 			return RAFT_OK;

@@ -59,6 +59,8 @@ raft_log_append(const raft_allocator *a, raft_log *log, raft_term term,
 	raft_entry *e;
 	int			rc;
 
+	if (raft_log_last_index(log) >= RAFT_MAX_INDEX)
+		return RAFT_ERANGE;
 	/* reserve first, so a failure leaves the log as it was */
 	rc = raft_reserve(a, (void **) &log->entries, &log->cap, log->n + 1,
 					  sizeof(raft_entry));

@@ -158,7 +158,13 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 	/* a compacted prefix has a term, and nothing compacted has none */
 	if ((lastIncludedIndex == 0) != (lastIncludedTerm == 0))
 		return RAFT_EINVAL;
-	if (lastIncludedIndex > UINT64_MAX - nEntries - 1)
+	/* tables a host reads back are no more trusted than the network */
+	if (lastIncludedIndex > RAFT_MAX_INDEX || lastIncludedTerm > RAFT_MAX_TERM ||
+		(uint64_t) nEntries > RAFT_MAX_INDEX - lastIncludedIndex)
+		return RAFT_EINVAL;
+	if (hardState != NULL && hardState->currentTerm > RAFT_MAX_TERM)
+		return RAFT_EINVAL;
+	if (config->voteFloor.term > RAFT_MAX_TERM || config->voteFloor.index > RAFT_MAX_INDEX)
 		return RAFT_EINVAL;
 	for (i = 0; i < nEntries; i++)
 	{
@@ -166,7 +172,7 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 			entries[i].type > RAFT_ENTRY_TYPE_MAX ||
 			(entries[i].len > 0 && entries[i].data == NULL) ||
 			entries[i].term < (i > 0 ? entries[i - 1].term : lastIncludedTerm) ||
-			entries[i].term == 0)
+			entries[i].term == 0 || entries[i].term > RAFT_MAX_TERM)
 			return RAFT_EINVAL;
 	}
 	if (hardState != NULL &&
@@ -223,6 +229,21 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 	node->persistedHardState.currentTerm = node->currentTerm;
 	node->persistedHardState.votedFor = node->votedFor;
 	node->stableIndex = raft_log_last_index(&node->log);
+
+	/*
+	 * A node that lost its state: it may have been in floor.term already,
+	 * so it starts there (the first batch makes that durable), with no
+	 * vote it remembers.  A compacted prefix reaching floor.index holds
+	 * only committed entries, so it matches every leader's.
+	 */
+	node->voteFloor = config->voteFloor;
+	if (node->voteFloor.term > node->currentTerm)
+	{
+		node->currentTerm = node->voteFloor.term;
+		node->votedFor = RAFT_NONE;
+	}
+	raft_vote_floor_note_match(node, lastIncludedIndex);
+	raft_vote_floor_maybe_lift(node);
 
 	/* what was applied was committed; Figure 2 starts both at 0 otherwise */
 	node->lastApplied = lastApplied;
@@ -284,7 +305,8 @@ valid_message(const raft_node *node, const raft_message *m)
 		return false;
 	if (m->to != node->id || m->from == node->id || raft_voter_slot(node, m->from) < 0)
 		return false;
-	if (m->term == 0)
+	/* the decoder's bounds, for hosts that build messages themselves */
+	if (m->term == 0 || !raft_message_fields_in_range(m))
 		return false;
 	if (m->nEntries > 0 && ((m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_PROPOSE) ||
 							m->entries == NULL))
@@ -299,13 +321,14 @@ valid_message(const raft_node *node, const raft_message *m)
 				return false;
 		return true;
 	}
-	if (m->nEntries > 0 && m->prevLogIndex > UINT64_MAX - m->nEntries)
-		return false;
 	for (i = 0; i < m->nEntries; i++)
 	{
 		const raft_entry *e = &m->entries[i];
 
-		/* entries never carry a term above the sender's, nor go backwards */
+		/*
+		 * Entries never carry a term above the sender's (so none above
+		 * RAFT_MAX_TERM either), nor go backwards.
+		 */
 		if (e->term == 0 || e->term > m->term || e->type > RAFT_ENTRY_TYPE_MAX ||
 			(e->len > 0 && e->data == NULL) ||
 			(i == 0 ? e->term < m->prevLogTerm : e->term < m->entries[i - 1].term))
@@ -640,6 +663,7 @@ raft_advance(raft_node *node, const raft_ready *rd)
 	node->nMsgs = 0;
 	node->nReadStates = 0;
 	free_owned(node);
+	raft_vote_floor_maybe_lift(node);
 
 	/* our own entries are durable now, which may complete a majority */
 	return raft_maybe_commit(node);
@@ -661,6 +685,9 @@ raft_get_status(const raft_node *node, raft_status *out)
 	out->stableIndex = node->stableIndex;
 	out->transferTarget = node->transferTarget;
 	out->nVoters = node->nVoters;
+	out->voteFloor = node->voteFloor;
+	out->voteFloorHeld = raft_vote_floor_held(node);
+	out->followerRegressions = node->followerRegressions;
 }
 
 bool
@@ -679,6 +706,9 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 		out->state = RAFT_PROGRESS_REPLICATE;
 		out->inflight = 0;
 		out->recentActive = true;
+		out->regressed = false;
+		out->regressedFrom = 0;
+		out->regressions = 0;
 		return true;
 	}
 	out->nextIndex = pr->nextIndex;
@@ -686,6 +716,9 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 	out->state = pr->state;
 	out->inflight = pr->inflightCount;
 	out->recentActive = pr->recentActive;
+	out->regressed = pr->regressed;
+	out->regressedFrom = pr->regressedFrom;
+	out->regressions = pr->regressions;
 	return true;
 }
 

@@ -11,6 +11,10 @@
  *              maxInflight messages unacknowledged.
  * The inflight ring holds the last index of each unacknowledged message, so
  * an acknowledgement of index i frees every message ending at or before i.
+ *
+ * matchIndex only grows within a term, except when the follower is found
+ * to have lost what it acknowledged (raft_progress_went_back): the leader
+ * must not go on counting entries it no longer holds.
  */
 #include <string.h>
 
@@ -73,6 +77,9 @@ raft_progress_reset(raft_node *node)
 		pr->sentCommit = 0;
 		pr->inflightStart = 0;
 		pr->inflightCount = 0;
+		/* matchIndex starts again from 0: nothing to have gone back from */
+		pr->regressed = false;
+		pr->regressedFrom = 0;
 	}
 }
 
@@ -85,6 +92,15 @@ raft_progress_become_probe(raft_peer_progress *pr)
 	pr->inflightCount = 0;
 	/* resume right after what is known to match */
 	pr->nextIndex = pr->matchIndex + 1;
+}
+
+/* PROBE from nextIndex (not below matchIndex + 1). */
+void
+raft_progress_probe_at(raft_peer_progress *pr, raft_index nextIndex)
+{
+	raft_progress_become_probe(pr);
+	if (nextIndex > pr->nextIndex)
+		pr->nextIndex = nextIndex;
 }
 
 void
@@ -139,5 +155,37 @@ raft_progress_update(raft_peer_progress *pr, raft_index matchIndex)
 	}
 	if (pr->nextIndex < matchIndex + 1)
 		pr->nextIndex = matchIndex + 1;
+	if (pr->regressed && pr->matchIndex >= pr->regressedFrom)
+	{
+		pr->regressed = false;
+		pr->regressedFrom = 0;
+	}
 	return updated;
+}
+
+/*
+ * The follower's log no longer holds what it acknowledged: it is known to
+ * match only through matchIndex (below the old one).  Keep the highest
+ * matchIndex it had until it is back there; the commit notification it is
+ * owed follows the lower match.
+ *
+ * nextIndex does not drop to what the evidence says it holds: while the
+ * follower is marked, heartbeats ask again about the old matchIndex
+ * (replication.c), and a follower that really went back refuses them, or
+ * the AppendEntries after it, and its hint moves nextIndex down as for any
+ * refusal, one round trip later.  An answer that was only stale (a network
+ * that reorders) is settled by the next acknowledgement, without sending
+ * again everything it already holds.
+ */
+void
+raft_progress_went_back(raft_peer_progress *pr, raft_index matchIndex)
+{
+	if (!pr->regressed || pr->regressedFrom < pr->matchIndex)
+		pr->regressedFrom = pr->matchIndex;
+	pr->regressed = true;
+	pr->regressions++;
+	pr->matchIndex = matchIndex;
+	pr->matchAtLastHeartbeat = matchIndex;
+	if (pr->sentCommit > matchIndex)
+		pr->sentCommit = matchIndex;
 }

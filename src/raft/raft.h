@@ -51,6 +51,23 @@ typedef uint64_t raft_node_id;	/* 0 means "none" */
 
 #define RAFT_NONE ((raft_node_id) 0)
 
+/*
+ * The largest term and index the core accepts or produces: 2^62 - 1.
+ *
+ * Terms and indexes come off the network and out of the host's tables, and
+ * the core does arithmetic on them (term + 1, index + 1, prevLogIndex +
+ * nEntries, lastIncludedIndex + n).  Below 2^62 the sum of any two of them
+ * is below 2^63, so none of that can wrap, neither as uint64 here nor as
+ * the signed bigint a PostgreSQL host stores them in.  No honest cluster
+ * gets near it: at a million terms or entries a second it takes 146,000
+ * years.  So a value above it is forged or corrupt, and is refused
+ * wherever it enters: raft_decode, raft_step, raft_node_restore.  A node at
+ * RAFT_MAX_TERM cannot start a new term (RAFT_ERANGE from raft_campaign),
+ * and a log holding RAFT_MAX_INDEX takes no more entries.
+ */
+#define RAFT_MAX_TERM ((raft_term) ((UINT64_C(1) << 62) - 1))
+#define RAFT_MAX_INDEX ((raft_index) ((UINT64_C(1) << 62) - 1))
+
 /* Error codes: every fallible function returns RAFT_OK or one of these. */
 #define RAFT_OK				0
 #define RAFT_ENOMEM			(-1)	/* allocation failed; nothing changed */
@@ -62,6 +79,8 @@ typedef uint64_t raft_node_id;	/* 0 means "none" */
 #define RAFT_EVERSION		(-7)	/* decoder: unknown wire version */
 #define RAFT_ECLUSTER		(-8)	/* decoder: message of another cluster */
 #define RAFT_ENOLEADER		(-9)	/* no known leader to forward to */
+#define RAFT_ERANGE			(-10)	/* a term or index would pass RAFT_MAX_TERM / RAFT_MAX_INDEX */
+#define RAFT_EFLOOR			(-11)	/* the vote floor holds this node back (raft_vote_floor) */
 
 const char *raft_strerror(int rc);
 
@@ -196,17 +215,22 @@ typedef struct raft_message
  *                          (no term, no index: the leader appends them)
  * Trailing bytes, a varint longer than 10 bytes or above 2^64-1, a bool
  * byte other than 0/1, an unknown type, an entry type above
- * RAFT_ENTRY_TYPE_MAX, an index that would overflow, more than
- * RAFT_MAX_ENTRIES_PER_MESSAGE entries: all RAFT_EMALFORMED (or
- * RAFT_ETOOBIG for the limits).  Varints with redundant zero groups are
+ * RAFT_ENTRY_TYPE_MAX, a term above RAFT_MAX_TERM (term, prevLogTerm,
+ * lastLogTerm, conflictTerm, an entry's term), an index above
+ * RAFT_MAX_INDEX (prevLogIndex, lastLogIndex, leaderCommit, matchIndex,
+ * rejectedIndex, conflictIndex, readIndex, and the last entry's implicit
+ * index), more than RAFT_MAX_ENTRIES_PER_MESSAGE entries: all
+ * RAFT_EMALFORMED (or RAFT_ETOOBIG for the limits).  The encoder refuses
+ * the same out-of-range values (RAFT_EINVAL).  Varints with redundant zero groups are
  * refused too, so every message has exactly one encoding.  Fields a type
  * does not use are neither checked nor sent, and decode as zero.  The
  * decoder checks magic, then version, then cluster id, then type.
  *
  * There is no checksum: the transport (libpq over TCP, TLS where
- * configured) carries integrity.  node ids and terms are not judged here;
- * raft_step() refuses messages not addressed to this node, from a
- * non-member, or with term 0.
+ * configured) carries integrity.  node ids are not judged here, nor terms
+ * beyond their range; raft_step() refuses messages not addressed to this
+ * node, from a non-member, with term 0, or with a term or index out of
+ * range (for a host that builds messages without the decoder).
  * --------------------------------------------------------------------- */
 #define RAFT_WIRE_VERSION 1
 #define RAFT_MAX_ENTRIES_PER_MESSAGE 65536
@@ -254,6 +278,53 @@ typedef struct raft_hard_state
 	raft_node_id votedFor;
 } raft_hard_state;
 
+/*
+ * A vote floor: for a node whose durable Raft state was lost or went back
+ * (tables recreated, an old backup restored).
+ *
+ * Such a node may have voted in terms it no longer remembers, and may have
+ * acknowledged entries it no longer holds, which a leader may have
+ * counted to commit them.  Voting again in those terms could elect two
+ * leaders in one; voting (or standing) with the shorter log could elect a
+ * leader that lacks a committed entry.  So the host keeps, outside its
+ * Raft state, a durable high-water mark: the highest term and the highest
+ * log index it ever made durable, raised whenever it persists a ready
+ * batch's hard state or entries, before it sends any message of that
+ * batch other than AppendEntries and before raft_advance().  A host that
+ * finds its Raft state lost or behind the mark restores the node with
+ * config.voteFloor = the mark.  Then:
+ *   - currentTerm starts at floor.term at least (votedFor none if raised);
+ *   - the node grants no vote, RequestVote or PreVote, in a term <=
+ *     floor.term (it may have voted there already, for whom is unknown);
+ *     its own candidacies are in currentTerm + 1 > floor.term anyway;
+ *   - until a leader has matched its log through floor.index (for a log
+ *     that lost entries: until it is back at floor.index; it may lack
+ *     entries it once acknowledged) it grants no vote at all and does not
+ *     stand for election or pre-vote: raft_campaign returns RAFT_EFLOOR,
+ *     its timer and TimeoutNow start nothing.  Length alone would not do:
+ *     an old backup may be as long and hold, at those indexes, entries a
+ *     later leader replaced;
+ *   - it follows a leader, appends and acknowledges as usual, which is
+ *     how it gets there: a leader of a term >= floor.term holds every
+ *     entry committed while the node had its state.
+ * The floor is lifted once the node's durable state has passed it: its
+ * host confirmed (raft_advance) that matched log through floor.index and a
+ * currentTerm above floor.term.  raft_status.voteFloorHeld says whether it
+ * still holds; until it does not, the host must pass the same floor at
+ * every restart (keep it durable with the mark).
+ *
+ * A floor given for state that was not lost is safe but not free: a log
+ * may rightly end below the mark's index (a new leader cut uncommitted
+ * entries), and such a node cannot vote until its log grows past it; a
+ * cluster whose majority is held back elects nobody.  Give it only when
+ * the state was lost or went back.  {0, 0}: no floor.
+ */
+typedef struct raft_vote_floor
+{
+	raft_term	term;
+	raft_index	index;
+} raft_vote_floor;
+
 typedef struct raft_config
 {
 	raft_node_id id;			/* this node; must be among voters */
@@ -273,6 +344,12 @@ typedef struct raft_config
 
 	uint64_t	seed;			/* seeds the election-timeout generator */
 	const raft_allocator *allocator;	/* NULL: libc */
+
+	/*
+	 * For a node whose state was lost (see raft_vote_floor); {0, 0}: none.
+	 * Read at creation only; out of range (RAFT_MAX_*): RAFT_EINVAL.
+	 */
+	raft_vote_floor voteFloor;
 } raft_config;
 
 typedef struct raft_node raft_node;
@@ -312,7 +389,8 @@ int			raft_step(raft_node *node, const raft_message *m);
  * Append a command (leader only).  On success *index and *term say where
  * it went; the entry is committed once it shows up in committedEntries
  * with that index AND that term.  RAFT_ENOTLEADER elsewhere (see
- * raft_leader()), RAFT_EBUSY during a leadership transfer.
+ * raft_leader()), RAFT_EBUSY during a leadership transfer, RAFT_ERANGE
+ * when the log holds RAFT_MAX_INDEX.
  */
 int			raft_propose(raft_node *node, const void *data, size_t len,
 						 raft_index *index, raft_term *term);
@@ -339,7 +417,12 @@ int			raft_read_index(raft_node *node, uint64_t requestId);
 /* Leader only: hand leadership to target (§3.10 of the thesis). */
 int			raft_transfer_leadership(raft_node *node, raft_node_id target);
 
-/* Start an election now (skipping pre-vote); for tests and bootstrap. */
+/*
+ * Start an election now (skipping pre-vote); for tests and bootstrap.
+ * Changing nothing, RAFT_ERANGE at currentTerm RAFT_MAX_TERM or with a
+ * full log, RAFT_EFLOOR while a vote floor holds the node back (a node's
+ * own election timer skips the election instead).
+ */
 int			raft_campaign(raft_node *node);
 
 /*
@@ -417,6 +500,18 @@ typedef struct raft_progress
 	raft_progress_state state;
 	unsigned	inflight;
 	bool		recentActive;
+
+	/*
+	 * The follower answered with a log that no longer holds what it had
+	 * acknowledged in this term (it lost state, or was restored from an
+	 * older copy): matchIndex was lowered to what it is known to hold, and
+	 * regressedFrom is the matchIndex it had, until it is back there.
+	 * regressions counts such events for this follower over the node's
+	 * life (raft_status.followerRegressions: for all).
+	 */
+	bool		regressed;
+	raft_index	regressedFrom;
+	uint64_t	regressions;
 } raft_progress;
 
 typedef struct raft_status
@@ -433,6 +528,9 @@ typedef struct raft_status
 	raft_index	stableIndex;	/* last entry the host confirmed durable */
 	raft_node_id transferTarget;
 	size_t		nVoters;
+	raft_vote_floor voteFloor;	/* the floor it was restored with; {0, 0}: none or lifted */
+	bool		voteFloorHeld;	/* the floor still applies: pass it again at a restart */
+	uint64_t	followerRegressions;	/* as leader: followers found to have gone back (raft_progress) */
 } raft_status;
 
 void		raft_get_status(const raft_node *node, raft_status *out);

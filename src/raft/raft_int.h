@@ -31,6 +31,9 @@ int			raft_reserve(const raft_allocator *a, void **array, size_t *cap,
 /* ---- randomness (util.c): splitmix64, reproducible from the seed ---- */
 uint64_t	raft_rand_next(uint64_t *state);
 
+/* ---- the wire (encoding.c) ---- */
+bool		raft_message_fields_in_range(const raft_message *m);
+
 /* ---- the log (log.c) ---- */
 
 /*
@@ -58,7 +61,7 @@ raft_term	raft_log_last_term(const raft_log *log);
  */
 raft_term	raft_log_term_at(const raft_log *log, raft_index index);
 const raft_entry *raft_log_get(const raft_log *log, raft_index index);
-/* Append a copy of e (data copied) at index last + 1. */
+/* Append a copy of e (data copied) at index last + 1; RAFT_ERANGE past RAFT_MAX_INDEX. */
 int			raft_log_append(const raft_allocator *a, raft_log *log,
 							raft_term term, uint8_t type,
 							const void *data, uint32_t len);
@@ -82,6 +85,9 @@ typedef struct raft_peer_progress
 	raft_index	matchAtLastHeartbeat;	/* loss detection in REPLICATE */
 	uint64_t	ackedReadSeq;	/* highest readSeq echoed at our term */
 	raft_index	sentCommit;		/* highest commit index we let it take, this term */
+	bool		regressed;		/* its log went back below matchIndex (replication.c) */
+	raft_index	regressedFrom;	/* ... the matchIndex it had then */
+	uint64_t	regressions;	/* such events, over the node's life */
 
 	/* in-flight AppendEntries (REPLICATE): last index of each, oldest first */
 	raft_index *inflight;
@@ -125,6 +131,10 @@ struct raft_node
 	raft_index	stableIndex;
 	raft_hard_state persistedHardState;
 
+	/* a node restored after losing its state (election.c) */
+	raft_vote_floor voteFloor;	/* {0, 0}: none, or lifted */
+	bool		floorMatched;	/* a leader confirmed our log through voteFloor.index */
+
 	/* volatile state on all servers (Figure 2) */
 	raft_index	commitIndex;
 	raft_index	lastApplied;	/* handed out for apply and confirmed */
@@ -141,6 +151,7 @@ struct raft_node
 	/* volatile state on leaders (Figure 2): nextIndex[], matchIndex[] */
 	raft_peer_progress *progress;	/* per voter, same order as voters */
 	raft_node_id transferTarget;
+	uint64_t	followerRegressions;	/* sum of the progress[].regressions */
 
 	/* ReadIndex */
 	uint64_t	readSeq;
@@ -186,6 +197,10 @@ int			raft_tick_leader(raft_node *node);
 int			raft_handle_vote_request(raft_node *node, const raft_message *m);
 int			raft_handle_vote_result(raft_node *node, const raft_message *m);
 int			raft_handle_timeout_now(raft_node *node, const raft_message *m);
+bool		raft_vote_floor_held(const raft_node *node);
+bool		raft_vote_floor_allows(const raft_node *node, raft_term term);
+void		raft_vote_floor_note_match(raft_node *node, raft_index matchIndex);
+void		raft_vote_floor_maybe_lift(raft_node *node);
 
 /* replication.c */
 int			raft_handle_append_entries(raft_node *node, const raft_message *m);
@@ -208,6 +223,8 @@ bool		raft_progress_inflight_full(const raft_node *node, const raft_peer_progres
 void		raft_progress_inflight_add(const raft_node *node, raft_peer_progress *pr, raft_index last);
 void		raft_progress_inflight_free_to(const raft_node *node, raft_peer_progress *pr, raft_index index);
 bool		raft_progress_update(raft_peer_progress *pr, raft_index matchIndex);
+void		raft_progress_went_back(raft_peer_progress *pr, raft_index matchIndex);
+void		raft_progress_probe_at(raft_peer_progress *pr, raft_index nextIndex);
 
 /* readindex.c */
 int			raft_read_register(raft_node *node, uint64_t requestId, raft_node_id from);

@@ -62,7 +62,8 @@ send_heartbeat(raft_node *node, raft_peer_progress *pr)
 	memset(&m, 0, sizeof(m));
 	m.type = RAFT_MSG_APPEND_ENTRIES;
 	m.to = pr->id;
-	m.prevLogIndex = pr->matchIndex;
+	/* a follower that seemed to go back is asked about what it had */
+	m.prevLogIndex = pr->regressed ? pr->regressedFrom : pr->matchIndex;
 	m.prevLogTerm = raft_log_term_at(&node->log, pr->matchIndex);
 	m.leaderCommit = node->commitIndex;
 	m.readSeq = node->readSeq;
@@ -297,6 +298,35 @@ raft_maybe_commit(raft_node *node)
 	return rc;
 }
 
+/*
+ * Does this answer show the follower no longer holds what it acknowledged?
+ * Within our term its log only grows past matchIndex: only we append to
+ * it, consistently with our log, and it acknowledges only durable
+ * entries.  So a log ending below matchIndex, or a refusal at an index it
+ * had matched, means it lost state (or came back from an older copy).
+ * Over a FIFO link (the host's transport) an answer that arrives after the
+ * acknowledgement was sent after it, and the evidence is exact.  A network
+ * that reorders can bring an answer sent before it: then matchIndex is
+ * lowered for nothing, which is safe (it is a lower bound) and mended by
+ * the next acknowledgement.
+ */
+static bool
+follower_went_back(const raft_peer_progress *pr, const raft_message *m)
+{
+	if (pr->matchIndex == 0)
+		return false;
+	if (m->lastLogIndex < pr->matchIndex)
+		return true;
+	return !m->success && m->rejectedIndex <= pr->matchIndex;
+}
+
+static void
+note_went_back(raft_node *node, raft_peer_progress *pr, raft_index matchIndex)
+{
+	raft_progress_went_back(pr, matchIndex);
+	node->followerRegressions++;
+}
+
 int
 raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 {
@@ -323,6 +353,13 @@ raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 	{
 		raft_index	next;
 
+		if (follower_went_back(pr, m))
+		{
+			/* a refusal proves no match at all; probe again where we were */
+			note_went_back(node, pr, 0);
+			raft_progress_probe_at(pr, pr->nextIndex);
+			return RAFT_OK;
+		}
 		/* stale refusals (duplicated, reordered) must not move nextIndex */
 		if (m->rejectedIndex <= pr->matchIndex)
 			return RAFT_OK;
@@ -354,6 +391,9 @@ raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 		return RAFT_OK;
 	}
 
+	/* an acknowledgement proves its log matches ours through matchIndex */
+	if (follower_went_back(pr, m))
+		note_went_back(node, pr, m->matchIndex);
 	if (raft_progress_update(pr, m->matchIndex))
 	{
 		raft_progress_inflight_free_to(node, pr, m->matchIndex);
@@ -396,6 +436,7 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 		r.success = true;
 		r.matchIndex = node->log.lastIncludedIndex;
 		r.lastLogIndex = raft_log_last_index(&node->log);
+		raft_vote_floor_note_match(node, r.matchIndex);
 		return raft_send(node, &r);
 	}
 
@@ -460,5 +501,6 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 	r.success = true;
 	r.matchIndex = lastNew;
 	r.lastLogIndex = raft_log_last_index(&node->log);
+	raft_vote_floor_note_match(node, r.matchIndex);
 	return raft_send(node, &r);
 }

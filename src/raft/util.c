@@ -120,6 +120,10 @@ raft_strerror(int rc)
 			return "message from another cluster";
 		case RAFT_ENOLEADER:
 			return "no known leader";
+		case RAFT_ERANGE:
+			return "term or index at its maximum";
+		case RAFT_EFLOOR:
+			return "held back by its vote floor";
 	}
 	return "unknown error";
 }

@@ -140,6 +140,14 @@ JOIN agreed g ON g.log_index = r.log_index AND g.table_name = r.table_name;
 REVOKE ALL ON raft_consistency FROM PUBLIC;
 GRANT SELECT ON raft_consistency TO pg_monitor;
 
+-- The incarnation of the node whose Raft state these tables hold (one row,
+-- written by the Raft worker; identity.c compares it with the identity
+-- file in the data directory).
+CREATE TABLE raft_ext.identity (
+    incarnation text NOT NULL
+);
+REVOKE ALL ON raft_ext.identity FROM PUBLIC;
+
 -- Entries an operator ended with raft_skip_entry(), on this node (the same
 -- on every node that skipped them).
 CREATE TABLE raft_ext.skipped (
@@ -200,3 +208,24 @@ LEFT JOIN LATERAL (
            (SELECT string_agg(problem, '; ' ORDER BY problem) FROM problems) AS last_check_problem
     FROM last
 ) chk ON true;
+
+-- raft_peers.regressed_from: on the leader, a follower whose log went back
+-- below what it had acknowledged (it lost its state, or was restored from an
+-- old backup) shows the match index it had; it is not counted for what it
+-- lost.  (Grants made on raft_peers by hand must be made again.)
+DROP VIEW raft_peers;
+DROP FUNCTION raft_ext.peers();
+CREATE FUNCTION raft_ext.peers(
+    OUT node_id integer, OUT conninfo text, OUT is_self boolean,
+    OUT connected boolean, OUT match_index bigint, OUT next_index bigint,
+    OUT last_contact timestamptz, OUT last_contact_age interval,
+    OUT messages_sent bigint, OUT messages_dropped bigint, OUT last_error text,
+    OUT regressed_from bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'raft_ext_sql_peers'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION raft_ext.peers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION raft_ext.peers() TO pg_monitor;
+CREATE VIEW raft_peers AS SELECT * FROM raft_ext.peers();
+REVOKE ALL ON raft_peers FROM PUBLIC;
+GRANT SELECT ON raft_peers TO pg_monitor;

@@ -15,13 +15,19 @@
 #define RAFT_IDENTITY_FILE "raft_ext_identity"
 
 /*
- * At start, with the state loaded from the tables (its term and whether
- * the log is empty): create the file if there is none, else compare.
+ * At start, with what the tables hold (their term, whether the log is
+ * empty, the incarnation they belong to or NULL): create the file if there is none, else compare.
  * Returns NULL when the node may run, else why it may not (palloc'd,
- * message then hint, for raft_status and the server log).
+ * message then hint, for raft_status and the server log).  *vote_floor is
+ * the term up to which it must not vote (a node rebuilt from a copy of
+ * another, until the core lifts it); 0: none.
  */
-extern char *raft_identity_check(Oid ext_oid, uint64 current_term, bool tables_empty,
-								 char **hint);
+extern char *raft_identity_check(uint64 current_term, bool tables_empty,
+								 const char *tables_incarnation,
+								 char **hint, uint64 *vote_floor);
+
+/* The core lifted the vote floor (raft_status.voteFloorHeld is false). */
+extern void raft_identity_floor_lifted(void);
 
 /*
  * The Raft worker, after persisting hard state with this term and before

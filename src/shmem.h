@@ -71,6 +71,7 @@ typedef struct RaftPeerStatus
 	bool		has_progress;	/* match/next index valid (we are leader) */
 	uint64		match_index;
 	uint64		next_index;
+	uint64		regressed_from; /* its log went back below this match; 0: no */
 	TimestampTz last_contact;	/* last message received from it; 0: never */
 	int64		messages_sent;
 	int64		messages_dropped;

@@ -128,7 +128,8 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-#define RAFT_PEERS_NCOLS 11
+/* 11 before ALTER EXTENSION raft_ext UPDATE to 1.2 (no regressed_from) */
+#define RAFT_PEERS_NCOLS 12
 
 Datum
 raft_ext_sql_peers(PG_FUNCTION_ARGS)
@@ -142,7 +143,7 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 
 	raft_shmem_require();
 	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != RAFT_PEERS_NCOLS)
+	if (rsinfo->setDesc->natts != RAFT_PEERS_NCOLS && rsinfo->setDesc->natts != RAFT_PEERS_NCOLS - 1)
 		elog(ERROR, "raft_ext.peers: expected %d columns", RAFT_PEERS_NCOLS);
 
 	st = palloc(sizeof(RaftStatusSnapshot));
@@ -200,6 +201,9 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 			values[c++] = CStringGetTextDatum(ps->last_error);
 		else
 			nulls[c++] = true;
+		/* regressed_from: its log went back below what it had acknowledged */
+		values[c] = Int64GetDatum(ps ? (int64) ps->regressed_from : 0);
+		nulls[c++] = !(ps && ps->has_progress && ps->regressed_from != 0);
 		Assert(c == RAFT_PEERS_NCOLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

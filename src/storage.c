@@ -19,6 +19,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -31,6 +32,7 @@
 #include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/guc.h"
@@ -440,9 +442,11 @@ raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out)
 }
 
 void
-raft_storage_peek(uint64 *current_term, bool *log_empty)
+raft_storage_peek(uint64 *current_term, bool *log_empty, char **incarnation)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	bool		isnull;
+	char	   *inc;
 
 	raft_xact_begin();
 	if (SPI_execute("SELECT (SELECT current_term FROM raft_ext.hard_state), "
@@ -454,6 +458,35 @@ raft_storage_peek(uint64 *current_term, bool *log_empty)
 	if (isnull)
 		*current_term = 0;
 	*log_empty = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*incarnation = NULL;
+	/* raft_ext.identity came with 1.2: an older extension has none */
+	if (OidIsValid(get_relname_relid("identity", get_namespace_oid("raft_ext", false))))
+	{
+		if (SPI_execute("SELECT min(incarnation) FROM raft_ext.identity", true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "raft_ext: could not read raft_ext.identity");
+		inc = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		*incarnation = inc ? MemoryContextStrdup(cxt, inc) : NULL;
+	}
+	raft_xact_commit();
+}
+
+void
+raft_storage_set_incarnation(const char *incarnation)
+{
+	Datum		values[1];
+	Oid			types[1] = {TEXTOID};
+
+	raft_xact_begin();
+	if (!OidIsValid(get_relname_relid("identity", get_namespace_oid("raft_ext", false))))
+	{
+		raft_xact_commit();		/* 1.1: recorded once ALTER EXTENSION UPDATE ran */
+		return;
+	}
+	values[0] = CStringGetTextDatum(incarnation);
+	if (SPI_execute("DELETE FROM raft_ext.identity", false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("INSERT INTO raft_ext.identity (incarnation) VALUES ($1)",
+							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "raft_ext: could not write raft_ext.identity");
 	raft_xact_commit();
 }
 

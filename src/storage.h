@@ -74,8 +74,14 @@ typedef struct RaftStoredEntry
 extern int	raft_storage_read_entries(uint64 first, uint64 last, RaftStoredEntry *out);
 extern uint64 raft_storage_get_last_applied(void);
 
-/* The stored term and whether the log is empty (its own transaction). */
-extern void raft_storage_peek(uint64 *current_term, bool *log_empty);
+/*
+ * The stored term, whether the log is empty, and the incarnation of the
+ * node these tables belong to (NULL: none recorded); its own transaction.
+ */
+extern void raft_storage_peek(uint64 *current_term, bool *log_empty, char **incarnation);
+
+/* Record the incarnation of the node these tables belong to. */
+extern void raft_storage_set_incarnation(const char *incarnation);
 extern void raft_storage_set_last_applied(uint64 index);
 
 extern void raft_storage_record_outcomes(const RaftOutcome *const *o, int n);

@@ -126,6 +126,12 @@ raft_worker_refuse_to_run(Oid ext_oid, const char *problem, const char *hint)
 	}
 }
 
+/* Each follower's raft_progress.regressions when last published. */
+static uint64 raft_worker_regressions_seen[RAFT_EXT_MAX_PEERS];
+
+/* The vote floor the node was created with, until the core lifts it. */
+static uint64 raft_worker_vote_floor = 0;
+
 static void
 raft_worker_create_node(Oid ext_oid)
 {
@@ -164,10 +170,17 @@ raft_worker_create_node(Oid ext_oid)
 		char	   *hint;
 		char	   *problem;
 
-		raft_storage_peek(&term, &empty);
-		problem = raft_identity_check(ext_oid, term, empty && term == 0, &hint);
+		uint64		floor;
+		char	   *incarnation;
+
+		raft_storage_peek(&term, &empty, &incarnation);
+		problem = raft_identity_check(term, empty && term == 0, incarnation, &hint, &floor);
 		if (problem != NULL)
 			raft_worker_refuse_to_run(ext_oid, problem, hint);
+		/* a rebuilt node: no vote in a term it may have voted in before */
+		config.voteFloor.term = (raft_term) floor;
+		config.voteFloor.index = 0;
+		raft_worker_vote_floor = floor;
 	}
 
 	loadcxt = AllocSetContextCreate(TopMemoryContext, "raft_ext load",
@@ -587,12 +600,27 @@ raft_worker_publish_status(void)
 	int			i;
 
 	raft_get_status(raft_worker_node, &st);
+	if (raft_worker_vote_floor != 0 && !st.voteFloorHeld)
+	{
+		raft_identity_floor_lifted();
+		raft_worker_vote_floor = 0;
+	}
 	for (i = 0; i < peers->npeers; i++)
 	{
 		have_info[i] = false;
 		if (peers->ids[i] != raft_ext_node_id)
 			have_info[i] = raft_transport_peer_info(peers->ids[i], &infos[i]);
 		have_progress[i] = raft_get_progress(raft_worker_node, i, &progress[i]);
+		if (have_progress[i] && progress[i].regressions > raft_worker_regressions_seen[i] &&
+			progress[i].regressed)
+			ereport(WARNING,
+					(errmsg("raft_ext: node %d's log went back: it had acknowledged entries up to %llu and now holds %llu",
+							peers->ids[i], (unsigned long long) progress[i].regressedFrom,
+							(unsigned long long) progress[i].matchIndex),
+					 errdetail("It lost what it had made durable (restored from an old backup?); it is not counted for entries it lost, and is caught up again."),
+					 errhint("raft_peers.regressed_from shows it until it is back there; rebuild that node if it happens again (README, \"Repairing a node\").")));
+		if (have_progress[i])
+			raft_worker_regressions_seen[i] = progress[i].regressions;
 	}
 
 	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
@@ -616,6 +644,7 @@ raft_worker_publish_status(void)
 		p->has_progress = have_progress[i];
 		p->match_index = have_progress[i] ? progress[i].matchIndex : 0;
 		p->next_index = have_progress[i] ? progress[i].nextIndex : 0;
+		p->regressed_from = have_progress[i] && progress[i].regressed ? progress[i].regressedFrom : 0;
 		p->last_contact = raft_worker_last_contact[i];
 		if (have_info[i])
 		{

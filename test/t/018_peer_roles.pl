@@ -90,6 +90,21 @@ is($c->query($f, q{SELECT count(*) FROM raft_ext.log WHERE encode(payload, 'esca
 like($c->log_tail($f), qr/refused a message that says it comes from node $lid on a connection of node ${xid}'s role/,
 	'the server log says what was refused');
 
+# A member's own role with a term beyond the bound (2^62 - 1): refused by
+# the decoder, nothing changes (a term near 2^64 would wrap at the next
+# increment).
+$st = $c->status($f);
+$before = refused();
+($ret, $out, $err) = deliver_as("raft_node$xid", RaftWire::request_vote(cluster_id => $cluster_id,
+	from => $xid, to => $fid, term => '9223372036854775808', last_index => 1000000, last_term => '9223372036854775808',
+	transfer => 1));
+is($ret, 0, 'a vote request with term 2^63 is handed over');
+for (1 .. 50) { $r = refused(); last if $r > $before; sleep 0.1; }
+is($r, $before + 1, '... refused');
+my $after = $c->status($f);
+is($after->{term}, $st->{term}, '... and the term is unchanged');
+is($after->{voted_for}, $st->{voted_for}, '... and so is the vote');
+
 # A role that speaks for no member cannot deliver at all.
 ($ret, $out, $err) = deliver_as('mallory', $vote->($xid));
 like($err, qr/42501: raft_ext: role "mallory" does not speak for any member/, 'a role not in raft_ext.peer_roles: 42501');

@@ -248,7 +248,7 @@ raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname, int nc
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("raft_ext: table raft_ext.%s has %d columns, expected %d",
 						relname, RelationGetDescr(ins->rel)->natts, ncolumns),
-				 errhint("The extension's tables must not be altered; recreate the extension on this node.")));
+				 errhint("The extension's tables must not be altered: rebuild this node from a copy of a healthy one (README, \"Repairing a node\"); dropping and re-creating the extension would lose its Raft state.")));
 	ins->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;

@@ -892,12 +892,7 @@ raft_apply_worker_main(Datum main_arg)
 		uint64		target;
 		long		timeout = 1000L;
 
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		raft_workers_check_signals();
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
 
 		target = pg_atomic_read_u64(&raft_shared->apply_target);

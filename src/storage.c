@@ -86,12 +86,7 @@ raft_storage_wait_for_extension(void)
 	{
 		Oid			oid;
 
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		raft_workers_check_signals();
 		oid = raft_storage_extension_oid();
 		if (OidIsValid(oid))
 			return oid;

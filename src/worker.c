@@ -116,12 +116,7 @@ raft_worker_refuse_to_run(Oid ext_oid, const char *problem, const char *hint)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 60000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		raft_workers_check_signals();
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
 	}
 }
@@ -712,12 +707,7 @@ raft_worker_main(Datum main_arg)
 
 		(void) raft_transport_wait(timeout_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		raft_workers_check_signals();
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
 
 		MemoryContextReset(raft_worker_loop_cxt);

@@ -123,6 +123,17 @@ raft_workers_start(RaftWorkerKind kind)
 	return raft_storage_wait_for_extension();
 }
 
+void
+raft_workers_check_signals(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 static MemoryContext raft_xact_caller_cxt = NULL;
 
 void

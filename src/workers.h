@@ -45,4 +45,7 @@ extern void raft_xact_commit(void);
 /* Keep freed heap memory for reuse (see workers.c). */
 extern void raft_workers_keep_heap(void);
 
+/* Between waits: interrupts, and a configuration reload (SIGHUP). */
+extern void raft_workers_check_signals(void);
+
 #endif							/* RAFT_EXT_WORKERS_H */

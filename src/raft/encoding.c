@@ -474,11 +474,32 @@ get_index(decoder *d, raft_index *out)
 }
 
 /* Entries of an AppendEntries; m->entries is set (allocated) only on success. */
+/*
+ * An entry's length and bytes (the data points into the message): bounded
+ * by RAFT_MAX_ENTRY_BYTES and by what is left.
+ */
+static int
+get_entry_data(decoder *d, raft_entry *ent)
+{
+	uint64_t	len;
+	int			rc;
+
+	if ((rc = get_varint(d, &len)) != RAFT_OK)
+		return rc;
+	if (len > RAFT_MAX_ENTRY_BYTES)
+		return RAFT_ETOOBIG;
+	if (len > d->len - d->pos)
+		return RAFT_EMALFORMED;
+	ent->len = (uint32_t) len;
+	ent->data = len > 0 ? d->buf + d->pos : NULL;
+	d->pos += (size_t) len;
+	return RAFT_OK;
+}
+
 static int
 decode_entries(decoder *d, const raft_allocator *alloc, raft_message *m)
 {
 	uint64_t	n;
-	uint64_t	len;
 	raft_entry *entries;
 	uint32_t	i;
 	int			rc;
@@ -505,27 +526,15 @@ decode_entries(decoder *d, const raft_allocator *alloc, raft_message *m)
 
 		ent->index = m->prevLogIndex + 1 + i;
 		if ((rc = get_term(d, &ent->term)) != RAFT_OK ||
-			(rc = get_u8(d, &ent->type)) != RAFT_OK ||
-			(rc = get_varint(d, &len)) != RAFT_OK)
+			(rc = get_u8(d, &ent->type)) != RAFT_OK)
 			goto fail;
 		if (ent->type > RAFT_ENTRY_TYPE_MAX)
 		{
 			rc = RAFT_EMALFORMED;
 			goto fail;
 		}
-		if (len > RAFT_MAX_ENTRY_BYTES)
-		{
-			rc = RAFT_ETOOBIG;
+		if ((rc = get_entry_data(d, ent)) != RAFT_OK)
 			goto fail;
-		}
-		if (len > d->len - d->pos)
-		{
-			rc = RAFT_EMALFORMED;
-			goto fail;
-		}
-		ent->len = (uint32_t) len;
-		ent->data = len > 0 ? d->buf + d->pos : NULL;
-		d->pos += (size_t) len;
 	}
 	m->entries = entries;
 	m->nEntries = (uint32_t) n;
@@ -541,7 +550,6 @@ static int
 decode_proposed(decoder *d, const raft_allocator *alloc, raft_message *m)
 {
 	uint64_t	n;
-	uint64_t	len;
 	raft_entry *entries;
 	uint32_t	i;
 	int			rc;
@@ -563,27 +571,15 @@ decode_proposed(decoder *d, const raft_allocator *alloc, raft_message *m)
 	{
 		raft_entry *ent = &entries[i];
 
-		if ((rc = get_u8(d, &ent->type)) != RAFT_OK ||
-			(rc = get_varint(d, &len)) != RAFT_OK)
+		if ((rc = get_u8(d, &ent->type)) != RAFT_OK)
 			goto fail;
 		if (ent->type != RAFT_ENTRY_NORMAL)
 		{
 			rc = RAFT_EMALFORMED;
 			goto fail;
 		}
-		if (len > RAFT_MAX_ENTRY_BYTES)
-		{
-			rc = RAFT_ETOOBIG;
+		if ((rc = get_entry_data(d, ent)) != RAFT_OK)
 			goto fail;
-		}
-		if (len > d->len - d->pos)
-		{
-			rc = RAFT_EMALFORMED;
-			goto fail;
-		}
-		ent->len = (uint32_t) len;
-		ent->data = len > 0 ? d->buf + d->pos : NULL;
-		d->pos += (size_t) len;
 	}
 	m->entries = entries;
 	m->nEntries = (uint32_t) n;

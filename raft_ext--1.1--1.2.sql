@@ -229,3 +229,26 @@ GRANT EXECUTE ON FUNCTION raft_ext.peers() TO pg_monitor;
 CREATE VIEW raft_peers AS SELECT * FROM raft_ext.peers();
 REVOKE ALL ON raft_peers FROM PUBLIC;
 GRANT SELECT ON raft_peers TO pg_monitor;
+
+-- raft_submit with parameters: $1 .. $n are bound on every node with the
+-- caller's values and types (src/params.c), never spliced into the text.
+-- Whoever may call raft_submit(text) may call this one too.
+CREATE FUNCTION raft_submit(sql text, VARIADIC params "any")
+RETURNS TABLE (log_index bigint, term bigint, command_tag text, rows bigint)
+AS 'MODULE_PATHNAME', 'raft_ext_sql_submit'
+LANGUAGE C VOLATILE ROWS 1;
+REVOKE ALL ON FUNCTION raft_submit(text, "any") FROM PUBLIC;
+DO $params$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT a.grantee::regrole::text
+          FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.oid = 'raft_submit(text)'::regprocedure
+           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_submit(text, "any") TO %s', g);
+    END LOOP;
+END
+$params$;

@@ -29,7 +29,7 @@ SELECT status FROM raft_ext.forward_submit(pg_temp.v1(current_user, 'work_mem', 
 \echo :LAST_ERROR_SQLSTATE
 SELECT status FROM raft_ext.forward_submit('\x52580208000000000000000000'::bytea, 5000);
 \echo :LAST_ERROR_SQLSTATE
-SELECT status FROM raft_ext.forward_submit('\x525804'::bytea, 5000);
+SELECT status FROM raft_ext.forward_submit('\x525805'::bytea, 5000);
 \echo :LAST_ERROR_SQLSTATE
 -- version 2, one setting numbered 200 (there is no such setting)
 SELECT status FROM raft_ext.forward_submit(

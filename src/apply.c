@@ -76,6 +76,7 @@
 #include "config.h"
 #include "determinism.h"
 #include "outcome.h"
+#include "params.h"
 #include "payload.h"
 #include "raft/raft.h"
 #include "request.h"
@@ -394,10 +395,13 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	bool		display_rows;
 	const char *tag;
 	SPIExecuteOptions options;
+	ParamListInfo bound;
 
 	SetUserIdAndSecContext(roleid, save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* $1 .. $n, resolved here (a type missing on this node stalls it) */
+	bound = raft_params_bind(payload->nparams, payload->params);
 	for (i = 0; i < payload->nsettings; i++)
 	{
 		const char *current = GetConfigOption(payload->names[i], true, false);
@@ -419,6 +423,7 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	memset(&options, 0, sizeof(options));
 	options.read_only = false;
 	options.dest = None_Receiver;
+	options.params = bound;
 	raft_apply_notices_to = &st->outcome;
 	raft_apply_timed_out = false;
 	if (raft_ext_apply_timeout > 0)

@@ -9,6 +9,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "params.h"
 #include "payload.h"
 
 /*
@@ -122,6 +123,7 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 	char	   *buf;
 	char	   *w;
 	int			i;
+	bool		v4 = p->nparams > 0 || p->flags != 0;
 
 	Assert(p->nsettings <= RAFT_PAYLOAD_MAX_SETTINGS);
 	if (strlen(p->role) > PG_UINT16_MAX)
@@ -130,12 +132,24 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 		len += 1 + 4 + strlen(p->values[i]);
 	if (p->sql_len > PG_UINT32_MAX)
 		elog(ERROR, "raft_ext: statement too long");
+	if (v4)
+	{
+		len += 1 + 2;
+		for (i = 0; i < p->nparams; i++)
+		{
+			if (strlen(p->params[i].type) > PG_UINT16_MAX)
+				elog(ERROR, "raft_ext: type name too long");
+			len += 2 + strlen(p->params[i].type) + 1;
+			if (!p->params[i].isnull)
+				len += 4 + strlen(p->params[i].value);
+		}
+	}
 
 	buf = palloc(len);
 	w = buf;
 	*w++ = 'R';
 	*w++ = 'X';
-	*w++ = RAFT_PAYLOAD_VERSION;
+	*w++ = v4 ? RAFT_PAYLOAD_PARAMS_VERSION : RAFT_PAYLOAD_STAMPED_VERSION;
 	raft_payload_put_u64(&w, (uint64) p->stamp);
 	raft_payload_put_u16(&w, (uint16) strlen(p->role));
 	memcpy(w, p->role, strlen(p->role));
@@ -153,6 +167,28 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 		memcpy(w, p->values[i], vl);
 		w += vl;
 	}
+	if (v4)
+	{
+		*w++ = (char) p->flags;
+		raft_payload_put_u16(&w, (uint16) p->nparams);
+		for (i = 0; i < p->nparams; i++)
+		{
+			Size		tl = strlen(p->params[i].type);
+
+			raft_payload_put_u16(&w, (uint16) tl);
+			memcpy(w, p->params[i].type, tl);
+			w += tl;
+			*w++ = p->params[i].isnull ? 1 : 0;
+			if (!p->params[i].isnull)
+			{
+				Size		vl = strlen(p->params[i].value);
+
+				raft_payload_put_u32(&w, (uint32) vl);
+				memcpy(w, p->params[i].value, vl);
+				w += vl;
+			}
+		}
+	}
 	raft_payload_put_u32(&w, (uint32) p->sql_len);
 	memcpy(w, p->sql, p->sql_len);
 	w += p->sql_len;
@@ -162,7 +198,8 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 }
 
 char *
-raft_payload_capture(const char *sql, Size sql_len, Size *len_out)
+raft_payload_capture(const char *sql, Size sql_len, int nparams, const RaftParam *params,
+					 uint8 flags, Size *len_out)
 {
 	RaftPayload p;
 	int			i;
@@ -179,6 +216,9 @@ raft_payload_capture(const char *sql, Size sql_len, Size *len_out)
 		p.values[p.nsettings] = pstrdup(v);
 		p.nsettings++;
 	}
+	p.flags = flags;
+	p.nparams = nparams;
+	p.params = (RaftParam *) params;
 	p.sql = (char *) sql;
 	p.sql_len = sql_len;
 	return raft_payload_encode(&p, len_out);
@@ -290,6 +330,29 @@ raft_payload_decode(const char *buf, Size len, RaftPayload *p)
 		p->names[p->nsettings] = name;
 		p->values[p->nsettings] = value;
 		p->nsettings++;
+	}
+	if (buf[2] >= RAFT_PAYLOAD_PARAMS_VERSION)
+	{
+		if (!raft_payload_get_u8(&r, &v) || (v & ~RAFT_PAYLOAD_WANTS_ROWS) != 0)
+			return "bad flags";
+		p->flags = (uint8) v;
+		if (!raft_payload_get_u16(&r, &n))
+			return "bad parameter count";
+		p->nparams = (int) n;
+		p->params = n > 0 ? palloc0(sizeof(RaftParam) * n) : NULL;
+		for (i = 0; i < n; i++)
+		{
+			RaftParam  *prm = &p->params[i];
+
+			if (!raft_payload_get_u16(&r, &v) || v == 0 || !raft_payload_get_str(&r, v, &prm->type))
+				return "bad parameter type";
+			if (!raft_payload_get_u8(&r, &v) || v > 1)
+				return "bad parameter";
+			prm->isnull = v == 1;
+			if (!prm->isnull &&
+				(!raft_payload_get_u32(&r, &v) || !raft_payload_get_str(&r, v, &prm->value)))
+				return "bad parameter value";
+		}
 	}
 	if (!raft_payload_get_u32(&r, &v) || !raft_payload_get_str(&r, v, &p->sql))
 		return "bad statement";

@@ -16,6 +16,11 @@
  *   nsettings: u8, then per setting:
  *              u8 setting number (its position in raft_payload_setting_names),
  *              u32 value length, value bytes
+ *   version 4 only (written when there are parameters or flags):
+ *   flags:     u8                            (RAFT_PAYLOAD_WANTS_ROWS)
+ *   nparams:   u16, then per parameter:
+ *              u16 type name length, type name bytes (params.h),
+ *              u8 1 if NULL, else 0 then u32 value length, value bytes
  *   sql:       u32 length, bytes             (must be the last field)
  * Version 1, still read (logs written before it), named each setting
  * instead: u8 name length, name bytes.  The names were most of a short
@@ -36,12 +41,18 @@
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
-#define RAFT_PAYLOAD_VERSION 3
+#define RAFT_PAYLOAD_VERSION 4
 #define RAFT_PAYLOAD_MAX_SETTINGS 8
 
 /* The common header: magic (2), version (1), stamp (8). */
 #define RAFT_PAYLOAD_HEADER_LEN 11
 #define RAFT_PAYLOAD_STAMPED_VERSION 3
+
+/* Version 4 adds flags and parameters; a statement without either is still written as 3. */
+#define RAFT_PAYLOAD_PARAMS_VERSION 4
+
+/* Flags (version 4). */
+#define RAFT_PAYLOAD_WANTS_ROWS 0x01	/* raft_query: the caller takes the rows */
 
 /* The session settings captured at submission and set (LOCAL) at apply. */
 extern const char *const raft_payload_setting_names[];
@@ -54,6 +65,9 @@ typedef struct RaftPayload
 	int			nsettings;
 	char	   *names[RAFT_PAYLOAD_MAX_SETTINGS];
 	char	   *values[RAFT_PAYLOAD_MAX_SETTINGS];
+	uint8		flags;			/* RAFT_PAYLOAD_* (version 4) */
+	int			nparams;		/* $1 .. $nparams (version 4) */
+	struct RaftParam *params;
 	char	   *sql;
 	Size		sql_len;
 } RaftPayload;
@@ -73,8 +87,12 @@ extern char raft_payload_kind(const char *buf, Size len);
 /* Start a payload of kind into buf: the header, stamp 0. */
 extern void raft_payload_begin(StringInfo buf, char kind);
 
-/* Build a payload from the current session (GetUserId(), GUCs). palloc'd. */
-extern char *raft_payload_capture(const char *sql, Size sql_len, Size *len_out);
+/*
+ * Build a payload from the current session (GetUserId(), GUCs), with
+ * nparams parameters and flags.  palloc'd.
+ */
+extern char *raft_payload_capture(const char *sql, Size sql_len, int nparams,
+								  const struct RaftParam *params, uint8 flags, Size *len_out);
 
 /* Encode p.  palloc'd. */
 extern char *raft_payload_encode(const RaftPayload *p, Size *len_out);

@@ -40,6 +40,7 @@
 
 #include "config.h"
 #include "outcome.h"
+#include "params.h"
 #include "payload.h"
 #include "raft/raft.h"
 #include "remote.h"
@@ -430,6 +431,8 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 	const char *c;
+	RaftParam  *params;
+	int			nparams;
 
 	raft_shmem_require();
 
@@ -458,7 +461,9 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	raft_submit_check_context();
 	(void) raft_stmt_check(sql);
 
-	payload = raft_payload_capture(sql, len, &plen);
+	/* raft_submit(sql, VARIADIC params "any"): $1 .. $n */
+	nparams = raft_params_from_args(fcinfo, 1, &params);
+	payload = raft_payload_capture(sql, len, nparams, params, 0, &plen);
 
 	/*
 	 * The captured settings (search_path can be long) travel with the
@@ -468,7 +473,7 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	if (plen > (Size) limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("raft_submit: the statement and its session settings are too long"),
+				 errmsg("raft_submit: the statement, its parameters and its session settings are too long"),
 				 errdetail("They take %zu bytes; the limit is %d bytes.", plen,
 						   limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE),
 				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));

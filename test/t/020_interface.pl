@@ -1,0 +1,35 @@
+# 020_interface.pl — an interface applications can build on (issue #16):
+# parameters bound on every node, through a follower too.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use RaftCluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $t_start = time;
+my $c = RaftCluster->new(nodes => 3);
+my ($leader) = $c->wait_for_leader(timeout => 30);
+ok($leader, 'a leader is elected') or RaftCluster::stop_here('no leader');
+my ($f1, $f2) = $c->followers($leader);
+
+$c->submit_ok($leader, q{CREATE TABLE p (id int PRIMARY KEY, t text, ts timestamptz, j jsonb, b bytea, n numeric)});
+
+# ---------------------------------------------------------------------
+# Parameters through a follower, with settings that differ per session
+# ---------------------------------------------------------------------
+my ($ret, $out, $err) = $c->psql($f1, q{SET TimeZone = 'Asia/Kolkata'; SET DateStyle = 'German';
+SELECT log_index FROM raft_submit('INSERT INTO p VALUES ($1, $2, $3, $4, $5, $6)',
+    1, $$O'Reilly'); DROP TABLE p; --$$::text, '2024-02-29 23:59:59.5+01'::timestamptz,
+    '{"k": [1, "two", null]}'::jsonb, '\x0001ff'::bytea, 1e-30::numeric)});
+is($ret, 0, 'raft_submit with six parameters through a follower') or diag $err;
+my $idx = (split /\n/, $out)[-1];
+ok(defined $c->wait_applied_everywhere($idx, timeout => 30), 'applied everywhere');
+ok(scalar $c->wait_contents_equal(q{SELECT id, t, ts, j, b, n FROM p ORDER BY id}), 'the same row on every node');
+is($c->query($f2, q{SELECT t = $$O'Reilly'); DROP TABLE p; --$$ AND ts = '2024-02-29 22:59:59.5+00' AND j = '{"k": [1, "two", null]}' AND b = '\x0001ff' AND n = 1e-30 FROM p WHERE id = 1}),
+	't', 'every value exactly as the caller bound it (the text was never spliced)');
+
+note sprintf('020 total %.1f s', time - $t_start);
+done_testing();

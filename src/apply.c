@@ -396,12 +396,13 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	const char *tag;
 	SPIExecuteOptions options;
 	ParamListInfo bound;
+	Oid		   *types;
 
 	SetUserIdAndSecContext(roleid, save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	/* $1 .. $n, resolved here (a type missing on this node stalls it) */
-	bound = raft_params_bind(payload->nparams, payload->params);
+	/* $1 .. $n: their types resolved here (one missing on this node stalls it) */
+	types = raft_params_resolve(payload->nparams, payload->params);
 	for (i = 0; i < payload->nsettings; i++)
 	{
 		const char *current = GetConfigOption(payload->names[i], true, false);
@@ -417,6 +418,8 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 								 GUC_ACTION_LOCAL, true, ERROR, false);
 	}
 	st->setup_done = true;
+	/* a value its type refuses is the statement's error, as everywhere */
+	bound = raft_params_bind(payload->nparams, payload->params, types);
 
 	pgstat_report_activity(STATE_RUNNING, payload->sql);
 	/* rows are counted, not kept: a big SELECT must not fill our memory */
@@ -739,6 +742,19 @@ raft_apply_try_xact(RaftApplyState *st, int n, int *napplied)
 		return edata;
 
 	*napplied = done;
+	/*
+	 * A stall on one of these is over: say so before anyone sees them
+	 * applied.  (This worker is the only writer of these fields, so it may
+	 * read them without the lock.)
+	 */
+	if (raft_shared->status.apply_stalled_since != 0 &&
+		raft_shared->status.apply_stalled_index <= st[done - 1].index)
+	{
+		LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
+		raft_shared->status.apply_stalled_since = 0;
+		raft_shared->status.apply_stalled_index = 0;
+		LWLockRelease(raft_shared->status_lock);
+	}
 	pg_atomic_write_u64(&raft_shared->last_applied, st[done - 1].index);
 	applied = palloc(sizeof(RaftAppliedEntry) * done);
 	for (i = 0; i < done; i++)

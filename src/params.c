@@ -158,8 +158,26 @@ raft_params_from_args(FunctionCallInfo fcinfo, int first, RaftParam **out)
 	return n;
 }
 
+Oid *
+raft_params_resolve(int n, const RaftParam *params)
+{
+	Oid		   *types;
+	int			i;
+
+	if (n == 0)
+		return NULL;
+	types = palloc(sizeof(Oid) * n);
+	for (i = 0; i < n; i++)
+	{
+		int32		typmod;
+
+		parseTypeString(params[i].type, &types[i], &typmod, false);
+	}
+	return types;
+}
+
 ParamListInfo
-raft_params_bind(int n, const RaftParam *params)
+raft_params_bind(int n, const RaftParam *params, const Oid *types)
 {
 	ParamListInfo pli;
 	int			nest;
@@ -172,12 +190,10 @@ raft_params_bind(int n, const RaftParam *params)
 	for (i = 0; i < n; i++)
 	{
 		ParamExternData *prm = &pli->params[i];
-		Oid			typid;
-		int32		typmod;
+		Oid			typid = types[i];
 		Oid			typinput;
 		Oid			typioparam;
 
-		parseTypeString(params[i].type, &typid, &typmod, false);
 		getTypeInputInfo(typid, &typinput, &typioparam);
 		prm->ptype = typid;
 		prm->pflags = PARAM_FLAG_CONST;

@@ -31,10 +31,13 @@ typedef struct RaftParam
 extern int	raft_params_from_args(FunctionCallInfo fcinfo, int first, RaftParam **out);
 
 /*
- * On the applying node: the parameters bound for SPI.  Throws when a type
- * or value cannot be resolved here (a failure of this node: see apply.c).
+ * On the applying node: the parameters' types, resolved by name (throws
+ * when one does not exist here: a failure of this node, see apply.c), then
+ * the values bound for SPI (a value its type refuses is the statement's
+ * error, the same on every node).
  */
-extern ParamListInfo raft_params_bind(int n, const RaftParam *params);
+extern Oid *raft_params_resolve(int n, const RaftParam *params);
+extern ParamListInfo raft_params_bind(int n, const RaftParam *params, const Oid *types);
 
 /*
  * The settings under which values are turned into text and back, the same

@@ -252,3 +252,30 @@ BEGIN
     END LOOP;
 END
 $params$;
+
+-- raft_query: the rows a statement returns (RETURNING, or a SELECT run as
+-- an entry), as applied: SELECT * FROM raft_query('INSERT ... RETURNING id', ...) AS r(id int).
+-- Whoever may call raft_submit(text) may call it.
+CREATE FUNCTION raft_query(sql text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'raft_ext_sql_query'
+LANGUAGE C VOLATILE;
+CREATE FUNCTION raft_query(sql text, VARIADIC params "any")
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'raft_ext_sql_query'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION raft_query(text), raft_query(text, "any") FROM PUBLIC;
+DO $query$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT a.grantee::regrole::text
+          FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.oid = 'raft_submit(text)'::regprocedure
+           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_query(text), raft_query(text, "any") TO %s', g);
+    END LOOP;
+END
+$query$;

@@ -22,6 +22,7 @@
 #include "src/config.h"
 #include "src/determinism.h"
 #include "src/guard.h"
+#include "src/query.h"
 #include "src/shmem.h"
 #include "src/workers.h"
 
@@ -137,6 +138,14 @@ _PG_init(void)
 							&raft_ext_apply_timeout,
 							60000, 100, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.max_query_result",
+							"The most of a raft_query result kept for its caller, on this node.",
+							"Beyond it the statement is still applied; the caller gets an error saying so.",
+							&raft_ext_max_query_result,
+							1024, 1, INT_MAX / 1024,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("raft_ext.outcome_check_interval",

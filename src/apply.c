@@ -78,6 +78,7 @@
 #include "outcome.h"
 #include "params.h"
 #include "payload.h"
+#include "query.h"
 #include "raft/raft.h"
 #include "request.h"
 #include "sequences.h"
@@ -397,6 +398,7 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	SPIExecuteOptions options;
 	ParamListInfo bound;
 	Oid		   *types;
+	DestReceiver *receiver;
 
 	SetUserIdAndSecContext(roleid, save_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
@@ -427,6 +429,10 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 	options.read_only = false;
 	options.dest = None_Receiver;
 	options.params = bound;
+	/* raft_query: the caller takes the rows */
+	receiver = (payload->flags & RAFT_PAYLOAD_WANTS_ROWS) ? raft_query_receiver(raft_apply_cxt, payload->max_result_kb) : NULL;
+	if (receiver)
+		options.dest = receiver;
 	raft_apply_notices_to = &st->outcome;
 	raft_apply_timed_out = false;
 	if (raft_ext_apply_timeout > 0)
@@ -440,6 +446,8 @@ raft_apply_statement_body(RaftApplyState *st, RaftPayload *payload, Oid roleid,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("statement cannot be run by raft_ext: %s",
 						SPI_result_code_string(ret))));
+	if (receiver)
+		raft_query_to_outcome(receiver, &st->outcome);
 	tag = raft_apply_command_tag(ret, payload->sql, &display_rows);
 	st->outcome.command_tag = MemoryContextStrdup(raft_apply_cxt, tag);
 	st->outcome.has_rows = display_rows;

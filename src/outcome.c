@@ -15,6 +15,7 @@
 #define RAFT_OUTCOME_MAGIC0 'R'
 #define RAFT_OUTCOME_MAGIC1 'O'
 #define RAFT_OUTCOME_VERSION 1
+#define RAFT_OUTCOME_RESULT_VERSION 2	/* with a result set */
 
 #define RAFT_OUTCOME_HAS_TAG 1
 #define RAFT_OUTCOME_HAS_ROWS 2
@@ -38,7 +39,7 @@ raft_outcome_encode(StringInfo buf, const RaftOutcome *o)
 
 	appendStringInfoChar(buf, RAFT_OUTCOME_MAGIC0);
 	appendStringInfoChar(buf, RAFT_OUTCOME_MAGIC1);
-	pq_sendbyte(buf, RAFT_OUTCOME_VERSION);
+	pq_sendbyte(buf, o->has_result ? RAFT_OUTCOME_RESULT_VERSION : RAFT_OUTCOME_VERSION);
 	pq_sendint64(buf, o->index);
 	pq_sendint64(buf, o->term);
 	pq_sendbyte(buf, (o->command_tag ? RAFT_OUTCOME_HAS_TAG : 0) |
@@ -60,6 +61,17 @@ raft_outcome_encode(StringInfo buf, const RaftOutcome *o)
 		raft_outcome_put_string(buf, n->message);
 		raft_outcome_put_string(buf, n->detail);
 		raft_outcome_put_string(buf, n->hint);
+	}
+	if (o->has_result)
+	{
+		uint64		i;
+
+		pq_sendbyte(buf, o->result_too_large ? 1 : 0);
+		pq_sendint64(buf, o->result_rows);
+		pq_sendint16(buf, (uint16) o->result_ncols);
+		pq_sendint32(buf, o->result_nkept);
+		for (i = 0; i < (uint64) o->result_nkept * o->result_ncols; i++)
+			raft_outcome_put_string(buf, o->result_values[i]);
 	}
 }
 
@@ -125,7 +137,7 @@ raft_outcome_decode(const char *data, int len, RaftOutcome *o)
 	msg.cursor = 0;
 	if (len < 3 || data[0] != RAFT_OUTCOME_MAGIC0 || data[1] != RAFT_OUTCOME_MAGIC1)
 		raft_outcome_malformed("bad magic");
-	if (data[2] != RAFT_OUTCOME_VERSION)
+	if (data[2] != RAFT_OUTCOME_VERSION && data[2] != RAFT_OUTCOME_RESULT_VERSION)
 		raft_outcome_malformed("unknown version");
 	msg.cursor = 3;
 	o->index = (uint64) pq_getmsgint64(&msg);
@@ -158,6 +170,27 @@ raft_outcome_decode(const char *data, int len, RaftOutcome *o)
 		nt->detail = raft_outcome_get_string(&msg);
 		nt->hint = raft_outcome_get_string(&msg);
 		o->notices = lappend(o->notices, nt);
+	}
+	if (data[2] == RAFT_OUTCOME_RESULT_VERSION)
+	{
+		int			rflags = pq_getmsgbyte(&msg);
+		uint64		nvalues;
+		uint64		k;
+
+		if (rflags & ~1)
+			raft_outcome_malformed("bad result flags");
+		o->has_result = true;
+		o->result_too_large = rflags != 0;
+		o->result_rows = (uint64) pq_getmsgint64(&msg);
+		o->result_ncols = pq_getmsgint(&msg, 2);
+		o->result_nkept = pq_getmsgint(&msg, 4);
+		nvalues = (uint64) o->result_nkept * o->result_ncols;
+		/* each value takes at least its 4-byte length: check before allocating */
+		if (nvalues > (uint64) (msg.len - msg.cursor) / 4 || o->result_nkept > o->result_rows)
+			raft_outcome_malformed("bad result size");
+		o->result_values = palloc(sizeof(char *) * Max(nvalues, 1));
+		for (k = 0; k < nvalues; k++)
+			o->result_values[k] = raft_outcome_get_string(&msg);
 	}
 	if (msg.cursor != msg.len)
 		raft_outcome_malformed("trailing bytes");

@@ -14,6 +14,10 @@
  *   (each: int32 length, -1 for none, then the bytes) | notices dropped
  *   (4) | notice count (2), per notice: elevel (4), sqlerrcode (4), message,
  *   detail, hint
+ *   version 2 (written only when the entry returned rows to a raft_query
+ *   caller) adds: result flags (1: too large, nothing kept), result rows
+ *   (8: how many the statement returned), columns (2), kept rows (4), then
+ *   per kept row per column: the value's text (string; -1: NULL)
  * Decoding is defensive (the bytes may come over the network from another
  * node): anything malformed is refused with an error, never trusted.
  *
@@ -57,6 +61,18 @@ typedef struct RaftOutcome
 	char	   *hint;
 	List	   *notices;		/* of RaftNotice *; not recorded in the table */
 	uint32		notices_dropped;
+
+	/*
+	 * The rows of the last statement (RETURNING, or a SELECT), for a
+	 * raft_query caller: text in fixed settings (params.h), row-major, NULL
+	 * for SQL NULL.  Not recorded in the table.
+	 */
+	bool		has_result;
+	bool		result_too_large;	/* beyond raft_ext.max_query_result */
+	uint64		result_rows;	/* how many the statement returned */
+	int			result_ncols;
+	uint32		result_nkept;	/* rows kept (0 when too large) */
+	char	  **result_values;	/* result_nkept * result_ncols */
 } RaftOutcome;
 
 /* Append o's encoding to buf. */

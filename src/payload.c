@@ -134,7 +134,7 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 		elog(ERROR, "raft_ext: statement too long");
 	if (v4)
 	{
-		len += 1 + 2;
+		len += 1 + 2 + ((p->flags & RAFT_PAYLOAD_WANTS_ROWS) ? 4 : 0);
 		for (i = 0; i < p->nparams; i++)
 		{
 			if (strlen(p->params[i].type) > PG_UINT16_MAX)
@@ -170,6 +170,8 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 	if (v4)
 	{
 		*w++ = (char) p->flags;
+		if (p->flags & RAFT_PAYLOAD_WANTS_ROWS)
+			raft_payload_put_u32(&w, p->max_result_kb);
 		raft_payload_put_u16(&w, (uint16) p->nparams);
 		for (i = 0; i < p->nparams; i++)
 		{
@@ -199,7 +201,7 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 
 char *
 raft_payload_capture(const char *sql, Size sql_len, int nparams, const RaftParam *params,
-					 uint8 flags, Size *len_out)
+					 uint8 flags, uint32 max_result_kb, Size *len_out)
 {
 	RaftPayload p;
 	int			i;
@@ -217,6 +219,7 @@ raft_payload_capture(const char *sql, Size sql_len, int nparams, const RaftParam
 		p.nsettings++;
 	}
 	p.flags = flags;
+	p.max_result_kb = max_result_kb;
 	p.nparams = nparams;
 	p.params = (RaftParam *) params;
 	p.sql = (char *) sql;
@@ -336,6 +339,9 @@ raft_payload_decode(const char *buf, Size len, RaftPayload *p)
 		if (!raft_payload_get_u8(&r, &v) || (v & ~RAFT_PAYLOAD_WANTS_ROWS) != 0)
 			return "bad flags";
 		p->flags = (uint8) v;
+		if ((p->flags & RAFT_PAYLOAD_WANTS_ROWS) &&
+			(!raft_payload_get_u32(&r, &p->max_result_kb) || p->max_result_kb == 0))
+			return "bad result limit";
 		if (!raft_payload_get_u16(&r, &n))
 			return "bad parameter count";
 		p->nparams = (int) n;

@@ -18,6 +18,7 @@
  *              u32 value length, value bytes
  *   version 4 only (written when there are parameters or flags):
  *   flags:     u8                            (RAFT_PAYLOAD_WANTS_ROWS)
+ *   (with RAFT_PAYLOAD_WANTS_ROWS) u32: the caller's raft_ext.max_query_result, kB
  *   nparams:   u16, then per parameter:
  *              u16 type name length, type name bytes (params.h),
  *              u8 1 if NULL, else 0 then u32 value length, value bytes
@@ -66,6 +67,7 @@ typedef struct RaftPayload
 	char	   *names[RAFT_PAYLOAD_MAX_SETTINGS];
 	char	   *values[RAFT_PAYLOAD_MAX_SETTINGS];
 	uint8		flags;			/* RAFT_PAYLOAD_* (version 4) */
+	uint32		max_result_kb;	/* with RAFT_PAYLOAD_WANTS_ROWS */
 	int			nparams;		/* $1 .. $nparams (version 4) */
 	struct RaftParam *params;
 	char	   *sql;
@@ -92,7 +94,8 @@ extern void raft_payload_begin(StringInfo buf, char kind);
  * nparams parameters and flags.  palloc'd.
  */
 extern char *raft_payload_capture(const char *sql, Size sql_len, int nparams,
-								  const struct RaftParam *params, uint8 flags, Size *len_out);
+								  const struct RaftParam *params, uint8 flags,
+								  uint32 max_result_kb, Size *len_out);
 
 /* Encode p.  palloc'd. */
 extern char *raft_payload_encode(const RaftPayload *p, Size *len_out);

@@ -42,6 +42,7 @@
 #include "outcome.h"
 #include "params.h"
 #include "payload.h"
+#include "query.h"
 #include "raft/raft.h"
 #include "remote.h"
 #include "request.h"
@@ -417,10 +418,10 @@ raft_submit_command(const char *payload, Size len)
 	return raft_submit_payload(payload, len);
 }
 
-Datum
-raft_ext_sql_submit(PG_FUNCTION_ARGS)
+RaftOutcome *
+raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const char *fname = (flags & RAFT_PAYLOAD_WANTS_ROWS) ? "raft_query" : "raft_submit";
 	text	   *t;
 	char	   *sql;
 	Size		len;
@@ -428,8 +429,6 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	char	   *payload;
 	Size		plen;
 	RaftOutcome *o;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
 	const char *c;
 	RaftParam  *params;
 	int			nparams;
@@ -439,14 +438,14 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("raft_submit: the statement must not be NULL")));
+				 errmsg("%s: the statement must not be NULL", fname)));
 	t = PG_GETARG_TEXT_PP(0);
 	len = VARSIZE_ANY_EXHDR(t);
 	limit = raft_conf_statement_limit();
 	if (len > (Size) limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("raft_submit: the statement is too long"),
+				 errmsg("%s: the statement is too long", fname),
 				 errdetail("It is %zu bytes; the limit is %d bytes.", len, limit),
 				 errhint("The limit is raft_ext.max_statement_size, and at most a quarter of raft_ext.inbox_size.")));
 	sql = text_to_cstring(t);
@@ -455,7 +454,7 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	if (*c == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("raft_submit: the statement is empty"),
+				 errmsg("%s: the statement is empty", fname),
 				 errhint("Pass one or more SQL statements.")));
 
 	raft_submit_check_context();
@@ -463,7 +462,8 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 
 	/* raft_submit(sql, VARIADIC params "any"): $1 .. $n */
 	nparams = raft_params_from_args(fcinfo, 1, &params);
-	payload = raft_payload_capture(sql, len, nparams, params, 0, &plen);
+	payload = raft_payload_capture(sql, len, nparams, params, flags,
+								   (uint32) raft_ext_max_query_result, &plen);
 
 	/*
 	 * The captured settings (search_path can be long) travel with the
@@ -473,7 +473,7 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 	if (plen > (Size) limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("raft_submit: the statement, its parameters and its session settings are too long"),
+				 errmsg("%s: the statement, its parameters and its session settings are too long", fname),
 				 errdetail("They take %zu bytes; the limit is %d bytes.", plen,
 						   limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE),
 				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));
@@ -481,6 +481,16 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 
 	raft_outcome_relay_notices(o);
 	raft_outcome_raise(o);
+	return o;
+}
+
+Datum
+raft_ext_sql_submit(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RaftOutcome *o = raft_submit_sql_call(fcinfo, 0);
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 
 	/*
 	 * The executor has already built our result type for this query: reuse

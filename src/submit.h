@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "outcome.h"
 
 /*
@@ -18,5 +20,12 @@
  * block or from another database; raises 57014 / 40003 as raft_submit does.
  */
 extern RaftOutcome *raft_submit_command(const char *payload, Size len);
+
+/*
+ * raft_submit / raft_query: check the call (sql, VARIADIC params), append
+ * the statement with flags (RAFT_PAYLOAD_*), wait, relay its notices and
+ * raise its error; returns its outcome.
+ */
+extern RaftOutcome *raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags);
 
 #endif							/* RAFT_EXT_SUBMIT_H */

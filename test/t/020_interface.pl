@@ -31,5 +31,15 @@ ok(scalar $c->wait_contents_equal(q{SELECT id, t, ts, j, b, n FROM p ORDER BY id
 is($c->query($f2, q{SELECT t = $$O'Reilly'); DROP TABLE p; --$$ AND ts = '2024-02-29 22:59:59.5+00' AND j = '{"k": [1, "two", null]}' AND b = '\x0001ff' AND n = 1e-30 FROM p WHERE id = 1}),
 	't', 'every value exactly as the caller bound it (the text was never spliced)');
 
+# ---------------------------------------------------------------------
+# raft_query: RETURNING through a follower, and a SELECT run as an entry
+# ---------------------------------------------------------------------
+$c->submit_ok($leader, q{CREATE TABLE q (id serial PRIMARY KEY, v text)});
+my $ids = $c->query($f2, q{SELECT string_agg(id::text, ',' ORDER BY id) FROM raft_query('INSERT INTO q (v) SELECT $1 || g FROM generate_series(1, 3) g RETURNING id', 'v') AS r(id int)});
+is($ids, '1,2,3', 'the generated ids come back through a follower');
+my $seen = $c->query($f1, q{SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM raft_query('SELECT id, v FROM q WHERE id >= $1', 2) AS r(id int, v text)});
+is($seen, '2=v2,3=v3', 'a SELECT run as an entry returns its rows');
+ok(scalar $c->wait_contents_equal(q{SELECT * FROM q ORDER BY id}), 'the same rows everywhere');
+
 note sprintf('020 total %.1f s', time - $t_start);
 done_testing();

@@ -279,3 +279,73 @@ BEGIN
     END LOOP;
 END
 $query$;
+
+-- Idempotent submission: an entry carrying a request id already applied
+-- (within raft_ext.request_id_retention, by the entries' stamps) is not
+-- applied again; its caller gets the original outcome.  (request_id first:
+-- a positional argument after sql would be taken for a parameter.)
+CREATE TABLE raft_ext.request_ids (
+    request_id text PRIMARY KEY,
+    log_index  bigint NOT NULL,           -- the entry that applied it
+    applied_at timestamptz NOT NULL       -- that entry's stamp
+);
+CREATE INDEX request_ids_applied_at ON raft_ext.request_ids (applied_at);
+REVOKE ALL ON raft_ext.request_ids FROM PUBLIC;
+
+CREATE FUNCTION raft_submit_once(request_id text, sql text)
+RETURNS TABLE (log_index bigint, term bigint, command_tag text, rows bigint)
+AS 'MODULE_PATHNAME', 'raft_ext_sql_submit_once'
+LANGUAGE C VOLATILE ROWS 1;
+CREATE FUNCTION raft_submit_once(request_id text, sql text, VARIADIC params "any")
+RETURNS TABLE (log_index bigint, term bigint, command_tag text, rows bigint)
+AS 'MODULE_PATHNAME', 'raft_ext_sql_submit_once'
+LANGUAGE C VOLATILE ROWS 1;
+CREATE FUNCTION raft_query_once(request_id text, sql text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'raft_ext_sql_query_once'
+LANGUAGE C VOLATILE;
+CREATE FUNCTION raft_query_once(request_id text, sql text, VARIADIC params "any")
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'raft_ext_sql_query_once'
+LANGUAGE C VOLATILE;
+
+-- An entry's outcome, by log index or by request id, without knowing the
+-- tables (what raft_submit returned or raised, as recorded on this node).
+CREATE FUNCTION raft_outcome(log_index bigint,
+    OUT log_index bigint, OUT term bigint, OUT command_tag text, OUT rows bigint,
+    OUT sqlstate text, OUT message text, OUT detail text, OUT hint text)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.log_index, o.term, o.command_tag, o.rows, o.sqlstate, o.message, o.detail, o.hint
+    FROM raft_ext.outcome o WHERE o.log_index = $1
+$$;
+CREATE FUNCTION raft_outcome(request_id text,
+    OUT log_index bigint, OUT term bigint, OUT command_tag text, OUT rows bigint,
+    OUT sqlstate text, OUT message text, OUT detail text, OUT hint text)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.log_index, o.term, o.command_tag, o.rows, o.sqlstate, o.message, o.detail, o.hint
+    FROM raft_ext.request_ids r JOIN raft_ext.outcome o ON o.log_index = r.log_index
+    WHERE r.request_id = $1
+$$;
+REVOKE ALL ON FUNCTION raft_submit_once(text, text), raft_submit_once(text, text, "any"),
+    raft_query_once(text, text), raft_query_once(text, text, "any"),
+    raft_outcome(bigint), raft_outcome(text) FROM PUBLIC;
+DO $once$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT a.grantee::regrole::text
+          FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.oid = 'raft_submit(text)'::regprocedure
+           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_submit_once(text, text), raft_submit_once(text, text, "any"), '
+                       'raft_query_once(text, text), raft_query_once(text, text, "any"), '
+                       'raft_outcome(bigint), raft_outcome(text) TO %s', g);
+    END LOOP;
+END
+$once$;

@@ -23,6 +23,7 @@
 #include "src/determinism.h"
 #include "src/guard.h"
 #include "src/query.h"
+#include "src/submit.h"
 #include "src/shmem.h"
 #include "src/workers.h"
 
@@ -146,6 +147,14 @@ _PG_init(void)
 							&raft_ext_max_query_result,
 							1024, 1, INT_MAX / 1024,
 							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.request_id_retention",
+							"How long a request id of raft_submit_once is remembered, after its entry.",
+							"Captured with each entry; a retry within it gets the original outcome instead of applying again.",
+							&raft_ext_request_id_retention,
+							86400, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("raft_ext.outcome_check_interval",

@@ -79,6 +79,7 @@
 #include "params.h"
 #include "payload.h"
 #include "query.h"
+#include "request_ids.h"
 #include "raft/raft.h"
 #include "request.h"
 #include "sequences.h"
@@ -333,6 +334,8 @@ typedef struct RaftApplyState
 	bool		setup_done;		/* role and settings were in place */
 	int			timeout_ms;		/* the entry's raft_ext.apply_timeout */
 	RaftOutcome outcome;
+	RaftOutcome *answer;		/* for its caller, when not outcome: the
+								 * original of a retried request id */
 	char	   *stall_error;	/* in raft_apply_cxt */
 } RaftApplyState;
 
@@ -582,6 +585,29 @@ raft_apply_statement_entry(RaftApplyState *st, const RaftStoredEntry *e)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("raft_ext: role \"%s\" does not exist on this node", payload.role),
 				 errhint("Create the role; apply resumes by itself.")));
+	if (payload.flags & RAFT_PAYLOAD_REQUEST_ID)
+	{
+		uint64		original;
+
+		if (raft_request_ids_seen(payload.request_id, st->index, payload.stamp,
+								  payload.retention_s, &original))
+		{
+			/* applied before: not again; its caller gets the original */
+			oldcxt = MemoryContextSwitchTo(raft_apply_cxt);
+			st->outcome.command_tag = pstrdup("RAFT DUPLICATE");
+			st->outcome.has_rows = true;
+			st->outcome.rows = original;
+			st->answer = palloc0(sizeof(RaftOutcome));
+			if (!raft_storage_get_outcome(original, st->answer))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("raft_ext: the outcome of log entry %llu (request id \"%s\") is missing",
+								(unsigned long long) original, payload.request_id)));
+			st->answer->duplicate = true;
+			MemoryContextSwitchTo(oldcxt);
+			return;
+		}
+	}
 	raft_apply_session_begin_entry(st->index);
 	raft_determinism_begin_entry(st->index, payload.stamp);
 	raft_skip_set_running(st->index);
@@ -769,7 +795,8 @@ raft_apply_try_xact(RaftApplyState *st, int n, int *napplied)
 	{
 		applied[i].index = st[i].index;
 		applied[i].term = st[i].term;
-		applied[i].outcome = st[i].have_outcome ? &st[i].outcome : NULL;
+		applied[i].outcome = st[i].answer ? st[i].answer :
+			st[i].have_outcome ? &st[i].outcome : NULL;
 	}
 	raft_request_applied(applied, done, st[done - 1].index);
 	return NULL;

@@ -19,6 +19,7 @@
 
 #define RAFT_OUTCOME_HAS_TAG 1
 #define RAFT_OUTCOME_HAS_ROWS 2
+#define RAFT_OUTCOME_DUPLICATE 4
 
 static void
 raft_outcome_put_string(StringInfo buf, const char *s)
@@ -43,7 +44,8 @@ raft_outcome_encode(StringInfo buf, const RaftOutcome *o)
 	pq_sendint64(buf, o->index);
 	pq_sendint64(buf, o->term);
 	pq_sendbyte(buf, (o->command_tag ? RAFT_OUTCOME_HAS_TAG : 0) |
-				(o->has_rows ? RAFT_OUTCOME_HAS_ROWS : 0));
+				(o->has_rows ? RAFT_OUTCOME_HAS_ROWS : 0) |
+				(o->duplicate ? RAFT_OUTCOME_DUPLICATE : 0));
 	pq_sendint64(buf, o->rows);
 	pq_sendint32(buf, (uint32) o->sqlerrcode);
 	raft_outcome_put_string(buf, o->command_tag);
@@ -143,8 +145,9 @@ raft_outcome_decode(const char *data, int len, RaftOutcome *o)
 	o->index = (uint64) pq_getmsgint64(&msg);
 	o->term = (uint64) pq_getmsgint64(&msg);
 	flags = pq_getmsgbyte(&msg);
-	if (flags & ~(RAFT_OUTCOME_HAS_TAG | RAFT_OUTCOME_HAS_ROWS))
+	if (flags & ~(RAFT_OUTCOME_HAS_TAG | RAFT_OUTCOME_HAS_ROWS | RAFT_OUTCOME_DUPLICATE))
 		raft_outcome_malformed("bad flags");
+	o->duplicate = (flags & RAFT_OUTCOME_DUPLICATE) != 0;
 	o->has_rows = (flags & RAFT_OUTCOME_HAS_ROWS) != 0;
 	o->rows = (uint64) pq_getmsgint64(&msg);
 	o->sqlerrcode = raft_outcome_get_sqlstate(&msg, true);

@@ -67,6 +67,7 @@ typedef struct RaftOutcome
 	 * raft_query caller: text in fixed settings (params.h), row-major, NULL
 	 * for SQL NULL.  Not recorded in the table.
 	 */
+	bool		duplicate;		/* the original outcome of a retried request id */
 	bool		has_result;
 	bool		result_too_large;	/* beyond raft_ext.max_query_result */
 	uint64		result_rows;	/* how many the statement returned */

@@ -135,6 +135,12 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 	if (v4)
 	{
 		len += 1 + 2 + ((p->flags & RAFT_PAYLOAD_WANTS_ROWS) ? 4 : 0);
+		if (p->flags & RAFT_PAYLOAD_REQUEST_ID)
+		{
+			if (strlen(p->request_id) > PG_UINT16_MAX)
+				elog(ERROR, "raft_ext: request id too long");
+			len += 2 + strlen(p->request_id) + 4;
+		}
 		for (i = 0; i < p->nparams; i++)
 		{
 			if (strlen(p->params[i].type) > PG_UINT16_MAX)
@@ -172,6 +178,15 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 		*w++ = (char) p->flags;
 		if (p->flags & RAFT_PAYLOAD_WANTS_ROWS)
 			raft_payload_put_u32(&w, p->max_result_kb);
+		if (p->flags & RAFT_PAYLOAD_REQUEST_ID)
+		{
+			Size		rl = strlen(p->request_id);
+
+			raft_payload_put_u16(&w, (uint16) rl);
+			memcpy(w, p->request_id, rl);
+			w += rl;
+			raft_payload_put_u32(&w, p->retention_s);
+		}
 		raft_payload_put_u16(&w, (uint16) p->nparams);
 		for (i = 0; i < p->nparams; i++)
 		{
@@ -201,7 +216,8 @@ raft_payload_encode(const RaftPayload *p, Size *len_out)
 
 char *
 raft_payload_capture(const char *sql, Size sql_len, int nparams, const RaftParam *params,
-					 uint8 flags, uint32 max_result_kb, Size *len_out)
+					 uint8 flags, uint32 max_result_kb, const char *request_id,
+					 uint32 retention_s, Size *len_out)
 {
 	RaftPayload p;
 	int			i;
@@ -220,6 +236,8 @@ raft_payload_capture(const char *sql, Size sql_len, int nparams, const RaftParam
 	}
 	p.flags = flags;
 	p.max_result_kb = max_result_kb;
+	p.request_id = (char *) request_id;
+	p.retention_s = retention_s;
 	p.nparams = nparams;
 	p.params = (RaftParam *) params;
 	p.sql = (char *) sql;
@@ -336,12 +354,17 @@ raft_payload_decode(const char *buf, Size len, RaftPayload *p)
 	}
 	if (buf[2] >= RAFT_PAYLOAD_PARAMS_VERSION)
 	{
-		if (!raft_payload_get_u8(&r, &v) || (v & ~RAFT_PAYLOAD_WANTS_ROWS) != 0)
+		if (!raft_payload_get_u8(&r, &v) ||
+			(v & ~(RAFT_PAYLOAD_WANTS_ROWS | RAFT_PAYLOAD_REQUEST_ID)) != 0)
 			return "bad flags";
 		p->flags = (uint8) v;
 		if ((p->flags & RAFT_PAYLOAD_WANTS_ROWS) &&
 			(!raft_payload_get_u32(&r, &p->max_result_kb) || p->max_result_kb == 0))
 			return "bad result limit";
+		if ((p->flags & RAFT_PAYLOAD_REQUEST_ID) &&
+			(!raft_payload_get_u16(&r, &v) || v == 0 || !raft_payload_get_str(&r, v, &p->request_id) ||
+			 !raft_payload_get_u32(&r, &p->retention_s)))
+			return "bad request id";
 		if (!raft_payload_get_u16(&r, &n))
 			return "bad parameter count";
 		p->nparams = (int) n;

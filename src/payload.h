@@ -19,6 +19,8 @@
  *   version 4 only (written when there are parameters or flags):
  *   flags:     u8                            (RAFT_PAYLOAD_WANTS_ROWS)
  *   (with RAFT_PAYLOAD_WANTS_ROWS) u32: the caller's raft_ext.max_query_result, kB
+ *   (with RAFT_PAYLOAD_REQUEST_ID) u16 length, bytes: the request id;
+ *              u32: raft_ext.request_id_retention, seconds
  *   nparams:   u16, then per parameter:
  *              u16 type name length, type name bytes (params.h),
  *              u8 1 if NULL, else 0 then u32 value length, value bytes
@@ -54,6 +56,7 @@
 
 /* Flags (version 4). */
 #define RAFT_PAYLOAD_WANTS_ROWS 0x01	/* raft_query: the caller takes the rows */
+#define RAFT_PAYLOAD_REQUEST_ID 0x02	/* raft_submit_once: a request id */
 
 /* The session settings captured at submission and set (LOCAL) at apply. */
 extern const char *const raft_payload_setting_names[];
@@ -68,6 +71,8 @@ typedef struct RaftPayload
 	char	   *values[RAFT_PAYLOAD_MAX_SETTINGS];
 	uint8		flags;			/* RAFT_PAYLOAD_* (version 4) */
 	uint32		max_result_kb;	/* with RAFT_PAYLOAD_WANTS_ROWS */
+	char	   *request_id;		/* with RAFT_PAYLOAD_REQUEST_ID */
+	uint32		retention_s;
 	int			nparams;		/* $1 .. $nparams (version 4) */
 	struct RaftParam *params;
 	char	   *sql;
@@ -95,7 +100,8 @@ extern void raft_payload_begin(StringInfo buf, char kind);
  */
 extern char *raft_payload_capture(const char *sql, Size sql_len, int nparams,
 								  const struct RaftParam *params, uint8 flags,
-								  uint32 max_result_kb, Size *len_out);
+								  uint32 max_result_kb, const char *request_id,
+								  uint32 retention_s, Size *len_out);
 
 /* Encode p.  palloc'd. */
 extern char *raft_payload_encode(const RaftPayload *p, Size *len_out);

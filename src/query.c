@@ -29,6 +29,7 @@
 #include "submit.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_query);
+PG_FUNCTION_INFO_V1(raft_ext_sql_query_once);
 
 int			raft_ext_max_query_result = 1024;
 
@@ -154,8 +155,22 @@ raft_query_to_outcome(DestReceiver *receiver, RaftOutcome *o)
 /* ---------------------------------------------------------------------
  * raft_query(sql text [, VARIADIC params "any"]) RETURNS SETOF record
  * --------------------------------------------------------------------- */
+static Datum raft_query_call(FunctionCallInfo fcinfo, uint8 flags);
+
 Datum
 raft_ext_sql_query(PG_FUNCTION_ARGS)
+{
+	return raft_query_call(fcinfo, RAFT_PAYLOAD_WANTS_ROWS);
+}
+
+Datum
+raft_ext_sql_query_once(PG_FUNCTION_ARGS)
+{
+	return raft_query_call(fcinfo, RAFT_PAYLOAD_WANTS_ROWS | RAFT_PAYLOAD_REQUEST_ID);
+}
+
+static Datum
+raft_query_call(FunctionCallInfo fcinfo, uint8 flags)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RaftOutcome *o;
@@ -173,7 +188,16 @@ raft_ext_sql_query(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("raft_query must be called in FROM with a column definition list"),
 				 errhint("SELECT * FROM raft_query('INSERT ... RETURNING id', ...) AS r(id int)")));
-	o = raft_submit_sql_call(fcinfo, RAFT_PAYLOAD_WANTS_ROWS);
+	o = raft_submit_sql_call(fcinfo, flags);
+	if (o->duplicate)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("raft_query_once: this request id was applied already, as log entry %llu; its rows are not kept",
+						(unsigned long long) o->index),
+				 errdetail("Its outcome: %s%s%s.", o->command_tag ? o->command_tag : "",
+						   o->has_rows ? " " : "",
+						   o->has_rows ? psprintf("%llu", (unsigned long long) o->rows) : ""),
+				 errhint("Read what it wrote with an ordinary SELECT.")));
 	if (!o->has_result)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

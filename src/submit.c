@@ -52,6 +52,7 @@
 #include "submit.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_submit);
+PG_FUNCTION_INFO_V1(raft_ext_sql_submit_once);
 PG_FUNCTION_INFO_V1(raft_ext_sql_forward_submit);
 
 /* Room for the session settings captured with a statement (payload.c). */
@@ -418,10 +419,19 @@ raft_submit_command(const char *payload, Size len)
 	return raft_submit_payload(payload, len);
 }
 
+/* request ids longer than this are refused: they are kept on every node */
+#define RAFT_REQUEST_ID_MAX 256
+
+int			raft_ext_request_id_retention = 86400;
+
 RaftOutcome *
 raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 {
-	const char *fname = (flags & RAFT_PAYLOAD_WANTS_ROWS) ? "raft_query" : "raft_submit";
+	const char *fname = (flags & RAFT_PAYLOAD_WANTS_ROWS) ?
+		((flags & RAFT_PAYLOAD_REQUEST_ID) ? "raft_query_once" : "raft_query") :
+		((flags & RAFT_PAYLOAD_REQUEST_ID) ? "raft_submit_once" : "raft_submit");
+	int			sql_arg = (flags & RAFT_PAYLOAD_REQUEST_ID) ? 1 : 0;
+	char	   *request_id = NULL;
 	text	   *t;
 	char	   *sql;
 	Size		len;
@@ -435,11 +445,24 @@ raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 
 	raft_shmem_require();
 
-	if (PG_ARGISNULL(0))
+	if (flags & RAFT_PAYLOAD_REQUEST_ID)
+	{
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s: the request id must not be NULL", fname)));
+		request_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		if (request_id[0] == '\0' || strlen(request_id) > RAFT_REQUEST_ID_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: a request id must have 1 to %d bytes", fname, RAFT_REQUEST_ID_MAX),
+					 errhint("Use a UUID, or the application's own id of the operation.")));
+	}
+	if (PG_ARGISNULL(sql_arg))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s: the statement must not be NULL", fname)));
-	t = PG_GETARG_TEXT_PP(0);
+	t = PG_GETARG_TEXT_PP(sql_arg);
 	len = VARSIZE_ANY_EXHDR(t);
 	limit = raft_conf_statement_limit();
 	if (len > (Size) limit)
@@ -461,9 +484,10 @@ raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 	(void) raft_stmt_check(sql);
 
 	/* raft_submit(sql, VARIADIC params "any"): $1 .. $n */
-	nparams = raft_params_from_args(fcinfo, 1, &params);
+	nparams = raft_params_from_args(fcinfo, sql_arg + 1, &params);
 	payload = raft_payload_capture(sql, len, nparams, params, flags,
-								   (uint32) raft_ext_max_query_result, &plen);
+								   (uint32) raft_ext_max_query_result, request_id,
+								   (uint32) raft_ext_request_id_retention, &plen);
 
 	/*
 	 * The captured settings (search_path can be long) travel with the
@@ -484,11 +508,11 @@ raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 	return o;
 }
 
-Datum
-raft_ext_sql_submit(PG_FUNCTION_ARGS)
+/* raft_submit's one row: (log_index, term, command_tag, rows). */
+static Datum
+raft_submit_result_row(FunctionCallInfo fcinfo, const RaftOutcome *o)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	RaftOutcome *o = raft_submit_sql_call(fcinfo, 0);
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
@@ -513,6 +537,23 @@ raft_ext_sql_submit(PG_FUNCTION_ARGS)
 		nulls[3] = true;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+Datum
+raft_ext_sql_submit(PG_FUNCTION_ARGS)
+{
+	return raft_submit_result_row(fcinfo, raft_submit_sql_call(fcinfo, 0));
+}
+
+/*
+ * raft_submit_once(request_id, sql [, VARIADIC params]): applied at most
+ * once per request id (within raft_ext.request_id_retention); a retry gets
+ * the original outcome (its log index, tag, rows, or error).
+ */
+Datum
+raft_ext_sql_submit_once(PG_FUNCTION_ARGS)
+{
+	return raft_submit_result_row(fcinfo, raft_submit_sql_call(fcinfo, RAFT_PAYLOAD_REQUEST_ID));
 }
 
 /*

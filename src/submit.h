@@ -28,4 +28,7 @@ extern RaftOutcome *raft_submit_command(const char *payload, Size len);
  */
 extern RaftOutcome *raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags);
 
+/* raft_ext.request_id_retention, in seconds. */
+extern int	raft_ext_request_id_retention;
+
 #endif							/* RAFT_EXT_SUBMIT_H */

@@ -19,9 +19,9 @@ REVOKE ALL ON raft_ext.custom_settings FROM PUBLIC;
 -- raft_ext.forward_submit, which a follower's raft_submit calls on the
 -- leader, returns the entry's outcome in one encoded value (src/outcome.h)
 -- instead of ten columns: status ('applied', 'unknown' or 'retry'),
--- leader_id (who the node thinks leads), problem (why not applied), outcome.
--- Same arguments, so the GRANT the README asks for keeps its text; it is
--- carried over to the new function.
+-- leader_id (who the node thinks leads), problem (why not applied), outcome;
+-- and takes the follower's absolute deadline.  Grants on the old function
+-- are carried over to the new one.
 DO $upd$
 DECLARE
     grantees text[];
@@ -34,15 +34,17 @@ BEGIN
        AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner;
 
     DROP FUNCTION raft_ext.forward_submit(bytea, integer);
-    CREATE FUNCTION raft_ext.forward_submit(payload bytea, timeout_ms integer,
+    -- not_after: the follower's deadline (microseconds since 2000-01-01 UTC,
+    -- its clock); the leader appends nothing after it
+    CREATE FUNCTION raft_ext.forward_submit(payload bytea, timeout_ms integer, not_after bigint DEFAULT 0,
         OUT status text, OUT leader_id integer, OUT problem text, OUT outcome bytea)
     RETURNS record
     AS 'MODULE_PATHNAME', 'raft_ext_sql_forward_submit'
     LANGUAGE C STRICT VOLATILE;
-    REVOKE ALL ON FUNCTION raft_ext.forward_submit(bytea, integer) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION raft_ext.forward_submit(bytea, integer, bigint) FROM PUBLIC;
     FOREACH g IN ARRAY coalesce(grantees, '{}')
     LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_ext.forward_submit(bytea, integer) TO %s', g);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_ext.forward_submit(bytea, integer, bigint) TO %s', g);
     END LOOP;
 END
 $upd$;

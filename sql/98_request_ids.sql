@@ -36,3 +36,19 @@ SELECT count(*) FROM raft_outcome('no-such-id');
 -- a positional text after the statement is a parameter, never a request id
 SELECT command_tag, rows FROM raft_submit('UPDATE counter SET n = n + 1 WHERE id = $1::int', '1');
 SELECT count(*) FROM raft_ext.request_ids WHERE request_id = '1';
+-- a forwarded submission carries its sender's deadline: one that reaches the
+-- leader after it is not appended (an outcome that was unknown is final)
+CREATE FUNCTION pg_temp.le(n int, width int) RETURNS bytea LANGUAGE sql AS
+$$ SELECT decode(string_agg(lpad(to_hex((n >> (8 * i)) & 255), 2, '0'), '' ORDER BY i), 'hex')
+   FROM generate_series(0, width - 1) i $$;
+CREATE FUNCTION pg_temp.v1(role text, sql text) RETURNS bytea LANGUAGE sql AS
+$$ SELECT '\x525801'::bytea || pg_temp.le(length(role), 2) || convert_to(role, 'UTF8')
+       || '\x00'::bytea || pg_temp.le(length(sql), 4) || convert_to(sql, 'UTF8') $$;
+SELECT last_log_index AS before_index FROM raft_status \gset
+SELECT status, problem FROM raft_ext.forward_submit(pg_temp.v1(current_user, 'UPDATE counter SET n = n + 100'), 5000,
+    ((extract(epoch FROM now() - interval '1 second') - 946684800) * 1000000)::bigint);
+SELECT last_log_index = :before_index AS nothing_appended, (SELECT n FROM counter WHERE id = 1) AS n FROM raft_status;
+-- within its deadline it is appended
+SELECT status FROM raft_ext.forward_submit(pg_temp.v1(current_user, 'UPDATE counter SET n = n + 100'), 5000,
+    ((extract(epoch FROM now() + interval '30 seconds') - 946684800) * 1000000)::bigint);
+SELECT n FROM counter WHERE id = 1;

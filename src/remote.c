@@ -233,10 +233,11 @@ static void
 raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms,
 					 TimestampTz deadline, RaftRemoteResult *out, volatile bool *sent)
 {
-	const char *values[2];
-	int			lengths[2];
-	int			formats[2] = {1, 0};
+	const char *values[3];
+	int			lengths[3];
+	int			formats[3] = {1, 0, 0};
 	char		timeout_buf[32];
+	char		deadline_buf[32];
 	int			r;
 	bool		have_result = false;
 	char	   *outcome = NULL;
@@ -247,6 +248,10 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 	lengths[0] = (int) len;
 	values[1] = timeout_buf;
 	lengths[1] = 0;
+	/* our deadline, absolute: the leader appends nothing after it */
+	snprintf(deadline_buf, sizeof(deadline_buf), INT64_FORMAT, (int64) deadline);
+	values[2] = deadline_buf;
+	lengths[2] = 0;
 
 	/*
 	 * From here on the leader may have the request: a large payload can go
@@ -256,8 +261,8 @@ raft_remote_exchange(PGconn *conn, const char *payload, Size len, int timeout_ms
 	*sent = true;
 	if (!PQsendQueryParams(conn,
 						   "SELECT status, leader_id, problem, outcome "
-						   "FROM raft_ext.forward_submit($1::bytea, $2::integer)",
-						   2, NULL, values, lengths, formats, 1))
+						   "FROM raft_ext.forward_submit($1::bytea, $2::integer, $3::bigint)",
+						   3, NULL, values, lengths, formats, 1))
 	{
 		out->status = RAFT_REMOTE_LOST;
 		out->error = raft_remote_errmsg(conn);

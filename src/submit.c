@@ -308,7 +308,7 @@ raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadl
 							leader, rr.error),
 					 rr.detail ? errdetail_internal("%s", rr.detail) : 0,
 					 errhint("%s", rr.hint ? rr.hint :
-							 "The role in raft_ext.peers' connection strings needs USAGE on schema raft_ext and EXECUTE on raft_ext.forward_submit(bytea, integer) on every node.")));
+							 "The role in raft_ext.peers' connection strings needs USAGE on schema raft_ext and EXECUTE on raft_ext.forward_submit(bytea, integer, bigint) on every node.")));
 			break;
 		case RAFT_REMOTE_APPLIED:
 			a->step = RAFT_SUBMIT_DONE;
@@ -569,6 +569,7 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	int32		timeout_ms = PG_GETARG_INT32(1);
+	TimestampTz not_after = PG_NARGS() > 2 ? (TimestampTz) PG_GETARG_INT64(2) : 0;
 	const char *payload = VARDATA_ANY(b);
 	Size		len = VARSIZE_ANY_EXHDR(b);
 	RaftPayload p;
@@ -624,6 +625,23 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 
 		if (d < deadline)
 			deadline = d;
+	}
+
+	/*
+	 * The follower's own deadline (its clock): its client has had 40003 or
+	 * 57014 by then, so nothing is appended after it — an outcome that was
+	 * unknown becomes final within the caller's timeout (plus the nodes'
+	 * clock difference).  A request that arrives later (a partition that
+	 * healed) is answered 'retry', not appended.
+	 */
+	if (not_after != 0 && not_after < deadline)
+		deadline = not_after;
+	if (not_after != 0 && GetCurrentTimestamp() >= not_after)
+	{
+		values[0] = CStringGetTextDatum("retry");
+		values[2] = CStringGetTextDatum("the request reached the leader after its deadline; it was not appended");
+		nulls[2] = false;
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 	}
 
 	memset(&a, 0, sizeof(a));

@@ -146,7 +146,7 @@ $c->create_extension;
 my $grants = "SET raft_ext.local_writes = on;\nGRANT USAGE ON SCHEMA raft_ext TO $roles;\n"
   . "GRANT EXECUTE ON PROCEDURE raft_ext.deliver_stream() TO $roles;\n"
   . "GRANT EXECUTE ON FUNCTION raft_ext.deliver(bytea) TO $roles;\n"
-  . "GRANT EXECUTE ON FUNCTION raft_ext.forward_submit(bytea, integer) TO $roles;\n";
+  . "GRANT EXECUTE ON FUNCTION raft_ext.forward_submit(bytea, integer, bigint) TO $roles;\n";
 $c->query($_, $grants) for $c->nodes;
 
 note 'node1 reaches node2 with: '

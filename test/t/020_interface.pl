@@ -27,6 +27,7 @@ SELECT log_index FROM raft_submit('INSERT INTO p VALUES ($1, $2, $3, $4, $5, $6)
 is($ret, 0, 'raft_submit with six parameters through a follower') or diag $err;
 my $idx = (split /\n/, $out)[-1];
 ok(defined $c->wait_applied_everywhere($idx, timeout => 30), 'applied everywhere');
+my $w;
 ok(scalar $c->wait_contents_equal(q{SELECT id, t, ts, j, b, n FROM p ORDER BY id}), 'the same row on every node');
 is($c->query($f2, q{SELECT t = $$O'Reilly'); DROP TABLE p; --$$ AND ts = '2024-02-29 22:59:59.5+00' AND j = '{"k": [1, "two", null]}' AND b = '\x0001ff' AND n = 1e-30 FROM p WHERE id = 1}),
 	't', 'every value exactly as the caller bound it (the text was never spliced)');
@@ -40,6 +41,36 @@ is($ids, '1,2,3', 'the generated ids come back through a follower');
 my $seen = $c->query($f1, q{SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM raft_query('SELECT id, v FROM q WHERE id >= $1', 2) AS r(id int, v text)});
 is($seen, '2=v2,3=v3', 'a SELECT run as an entry returns its rows');
 ok(scalar $c->wait_contents_equal(q{SELECT * FROM q ORDER BY id}), 'the same rows everywhere');
+
+# ---------------------------------------------------------------------
+# A request id retried after the leader was killed while its client waited
+# (40003): applied exactly once, on every node
+# ---------------------------------------------------------------------
+$c->submit_ok($leader, q{CREATE TABLE counter (id int PRIMARY KEY, n int)});
+$w = $c->submit_ok($leader, q{INSERT INTO counter VALUES (1, 0)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'counter everywhere');
+# the leader stops in the middle: SIGSTOP, so the submission's fate is unknown to its client
+$c->pause($leader);
+($ret, $out, $err) = $c->psql($f1, q{SET statement_timeout = '1s';
+SELECT log_index FROM raft_submit_once('bump-1', 'UPDATE counter SET n = n + 1 WHERE id = 1')});
+like($err, qr/40003|57014/, 'with the leader stopped the client does not know the outcome') or diag $err;
+$c->kill9($leader);
+my ($new) = $c->wait_for_leader(timeout => 30, nodes => [ $f1, $f2 ]);
+ok($new, 'a new leader');
+my @tags;
+for my $try (1 .. 3)
+{
+	($ret, $out, $err) = $c->psql($f2, q{SELECT log_index || ' ' || command_tag || ' ' || rows FROM raft_submit_once('bump-1', 'UPDATE counter SET n = n + 1 WHERE id = 1')});
+	push @tags, $ret == 0 ? (split /\n/, $out)[-1] : "error: $err";
+}
+is(scalar(grep { /^\d+ UPDATE 1$/ } @tags), 3, 'three blind retries each get the outcome UPDATE 1') or diag explain \@tags;
+my %idx = map { (split / /)[0] => 1 } @tags;
+is(scalar keys %idx, 1, '... all of the same (original) log entry');
+$c->start_node($leader);
+$c->wait_caught_up(timeout => 60);
+ok(scalar $c->wait_contents_equal(q{SELECT n FROM counter WHERE id = 1}), 'the same counter on every node');
+is($c->query($f2, q{SELECT n FROM counter WHERE id = 1}), '1', 'applied exactly once');
+is($c->query($f1, q{SELECT count(*) FROM raft_outcome('bump-1')}), '1', 'raft_outcome finds it by its request id');
 
 note sprintf('020 total %.1f s', time - $t_start);
 done_testing();

@@ -43,3 +43,10 @@ SELECT last_log_index = :before_index AS nothing_appended FROM raft_status;
 -- a type mismatch is the statement's own error (its outcome)
 SELECT * FROM raft_submit('INSERT INTO p (id) VALUES ($1)', 'not a number');
 \echo :LAST_ERROR_SQLSTATE
+-- several statements are one entry: all or nothing on every node, $n in each
+SELECT command_tag FROM raft_submit('INSERT INTO p (id, t) VALUES ($1, $2); UPDATE p SET t = $2 || ''!'' WHERE id = $1', 10, 'both');
+SELECT id, t FROM p WHERE id = 10;
+\set VERBOSITY terse
+SELECT * FROM raft_submit('INSERT INTO p (id, t) VALUES ($1, ''first''); INSERT INTO p (id, t) VALUES ($1, ''second'')', 11);
+\set VERBOSITY default
+SELECT count(*) AS none_of_it FROM p WHERE id = 11;

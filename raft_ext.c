@@ -23,6 +23,7 @@
 #include "src/determinism.h"
 #include "src/guard.h"
 #include "src/query.h"
+#include "src/reads.h"
 #include "src/submit.h"
 #include "src/shmem.h"
 #include "src/workers.h"
@@ -157,6 +158,14 @@ _PG_init(void)
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomEnumVariable("raft_ext.read_consistency",
+							 "local: reads see what this node has applied; linearizable: a transaction's first read waits for a ReadIndex barrier.",
+							 "With linearizable, a read sees every write acknowledged anywhere before it (READ COMMITTED only).",
+							 &raft_ext_read_consistency,
+							 RAFT_READ_LOCAL, raft_read_consistency_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomIntVariable("raft_ext.outcome_check_interval",
 							"How long the leader lets applied entries wait for an outcome check when fewer than 256 came; 0: only every 256 entries.",
 							"Every node compares its outcomes with the leader's when it applies the check; a node that differs stops, as diverged.",
@@ -178,6 +187,7 @@ _PG_init(void)
 	raft_conf_validate();
 	raft_shmem_install_hooks();
 	raft_guard_install_hooks();
+	raft_reads_install_hooks();
 	raft_determinism_install_hooks();
 
 	if (raft_conf_is_configured())

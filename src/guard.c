@@ -63,7 +63,7 @@ raft_guard_set_worker(bool apply)
 }
 
 /* Is this session held to the guard?  (It reads no catalog when it is not.) */
-static bool
+bool
 raft_guard_active(void)
 {
 	if (raft_guard_worker || !IsUnderPostmaster || !OidIsValid(MyDatabaseId) ||

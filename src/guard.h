@@ -18,4 +18,10 @@ extern void raft_guard_install_hooks(void);
 /* raft_ext's workers are not held to the guard (the apply worker writes). */
 extern void raft_guard_set_worker(bool apply);
 
+/*
+ * Is this session one of the replicated database's, held to the guard (not
+ * a worker, the extension exists, in a transaction)?
+ */
+extern bool raft_guard_active(void);
+
 #endif							/* RAFT_EXT_GUARD_H */

@@ -32,6 +32,7 @@
 #include "raft/raft.h"
 #include "request.h"
 #include "shmem.h"
+#include "sql_control.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_barrier);
 PG_FUNCTION_INFO_V1(raft_ext_sql_transfer_leadership);
@@ -58,10 +59,16 @@ raft_control_run(RaftRequestKind kind, int target, TimestampTz deadline, RaftReq
 Datum
 raft_ext_sql_barrier(PG_FUNCTION_ARGS)
 {
+	raft_shmem_require();
+	PG_RETURN_INT64((int64) raft_barrier_wait());
+}
+
+uint64
+raft_barrier_wait(void)
+{
 	TimestampTz deadline;
 	RaftRequestResult *s;
 
-	raft_shmem_require();
 	deadline = raft_request_deadline();
 	s = palloc0(sizeof(RaftRequestResult));
 	if (!raft_control_run(RAFT_REQ_BARRIER, 0, deadline, s))
@@ -83,7 +90,7 @@ raft_ext_sql_barrier(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("raft_barrier: %s", s->problem ? s->problem : "failed")));
-	PG_RETURN_INT64((int64) s->index);
+	return s->index;
 }
 
 Datum

@@ -72,5 +72,44 @@ ok(scalar $c->wait_contents_equal(q{SELECT n FROM counter WHERE id = 1}), 'the s
 is($c->query($f2, q{SELECT n FROM counter WHERE id = 1}), '1', 'applied exactly once');
 is($c->query($f1, q{SELECT count(*) FROM raft_outcome('bump-1')}), '1', 'raft_outcome finds it by its request id');
 
+# ---------------------------------------------------------------------
+# raft_ext.read_consistency = linearizable: a read on a follower that has
+# not applied a write acknowledged elsewhere waits for it (with 'local' it
+# does not: shown first)
+# ---------------------------------------------------------------------
+($leader) = $c->wait_for_leader(timeout => 30);
+my ($g1, $g2) = $c->followers($leader);
+$c->submit_ok($leader, q{CREATE TABLE rc (id int)});
+$w = $c->submit_ok($leader, q{INSERT INTO rc VALUES (1)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'rc everywhere');
+my $dir = PostgreSQL::Test::Utils::tempdir('rc');
+my $holder = $c->start_script($g2, qq{
+BEGIN;
+LOCK TABLE rc IN SHARE MODE;
+DO \$\$
+BEGIN
+	FOR i IN 1 .. 600 LOOP
+		EXIT WHEN (pg_stat_file('$dir/release', true)).size IS NOT NULL;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END \$\$;
+COMMIT;
+});
+for (1 .. 100)
+{
+	last if $c->query($g2, q{SELECT count(*) FROM pg_locks WHERE relation = 'rc'::regclass AND mode = 'ShareLock' AND granted});
+	sleep 0.1;
+}
+$w = $c->submit_ok($leader, q{INSERT INTO rc VALUES (2)}, 'a write acknowledged on the leader');
+is($c->query($g2, q{SELECT count(*) FROM rc}), '1', "with read_consistency = local the follower's read does not see it yet");
+my $reader = $c->start_script($g2, q{SET raft_ext.read_consistency = linearizable; SELECT count(*) FROM rc;});
+sleep 0.5;
+open my $fh, '>', "$dir/release" or die; close $fh;
+my $read = $c->finish_script($reader, 60);
+is($read->{out}, "2\n", 'with read_consistency = linearizable it waits for it and sees it') or diag explain $read;
+$c->finish_script($holder, 60);
+($ret, $out, $err) = $c->psql($g2, q{SET raft_ext.read_consistency = linearizable; BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM rc; COMMIT;});
+like($err, qr/0A000: raft_ext.read_consistency = linearizable needs READ COMMITTED/, 'REPEATABLE READ is refused rather than served stale');
+
 note sprintf('020 total %.1f s', time - $t_start);
 done_testing();

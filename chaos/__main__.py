@@ -1,7 +1,7 @@
 """python3 -m chaos [--time S] [--seed N] [--nodes N] [--mix full|mild] [--results DIR]
 
 The fault-injection suite (chaos/README.md; `make chaos` runs it as root).  Settings also
-come from the environment: CHAOS_TIME, CHAOS_SEED, CHAOS_NODES, CHAOS_MIX, CHAOS_RESULTS.
+come from the environment: CHAOS_TIME, CHAOS_SEED, CHAOS_NODES, CHAOS_MIX, CHAOS_RESULTS, CHAOS_FAULTS.
 """
 
 import argparse
@@ -23,12 +23,19 @@ def main() -> int:
                         "pause at a time (make test's short run)")
     p.add_argument("--results", default=env("CHAOS_RESULTS") or None,
                    help="default: chaos/results/<date>-seed<seed>/")
+    p.add_argument("--faults", default=env("CHAOS_FAULTS") or "",
+                   help="comma-separated fault kinds: only these, one at a time (chaos/nemesis.py)")
     p.add_argument("--no-disk", action="store_true", help="no disk-full fault (no tmpfs)")
     a = p.parse_args()
     if a.nodes < 3 or a.nodes > 9:
         p.error("--nodes: 3 to 9")
+    from .nemesis import DISK, NETWORK, PROCESS
+    only = [k for k in a.faults.split(",") if k]
+    for k in only:
+        if k not in NETWORK + PROCESS + DISK + ["delay"]:
+            p.error(f"--faults: no fault kind {k!r} (kinds: {', '.join(NETWORK + PROCESS + DISK + ['delay'])})")
     cfg = Config(time=a.time, seed=a.seed, nodes=a.nodes, mix=a.mix, results=a.results,
-                 disk=not a.no_disk)
+                 disk=not a.no_disk, only=only)
     return Run(cfg).main()
 
 

@@ -59,15 +59,20 @@ class Step:
 
 
 def schedule(seed: int, total: float, mix: str = "full", netem: bool = False,
-             disk: bool = True) -> list[Step]:
-    """Enough steps to fill ``total`` seconds (the runner stops when time is up)."""
+             disk: bool = True, only: list[str] | None = None) -> list[Step]:
+    """Enough steps to fill ``total`` seconds (the runner stops when time is up).
+    ``only``: one fault at a time, drawn from these kinds (to study one kind)."""
     rng = random.Random(f"nemesis/{seed}/{mix}")
     steps: list[Step] = []
     network = NETWORK + (["delay"] if netem else [])
     elapsed = 0.0
     families = list(MILD)
     while elapsed < total:
-        if mix == "mild":
+        if only:
+            kinds = [rng.choice(only)]
+            duration = round(rng.uniform(5, 15), 1)
+            gap = round(rng.uniform(3, 6), 1)
+        elif mix == "mild":
             if len(steps) % len(families) == 0:
                 rng.shuffle(families)
             kinds = [rng.choice(MILD[families[len(steps) % len(families)]])]

@@ -124,18 +124,6 @@ class Network:
                        capture_output=True)
         return True
 
-    def wait_reachable(self, timeout: float = 10) -> None:
-        """Until every node's address answers ARP from the clients' namespace (the bridge
-        ports need a moment to forward)."""
-        deadline = time.monotonic() + timeout
-        for i in range(1, self.nodes + 1):
-            while True:
-                p = subprocess.run(["ip", "netns", "exec", self.client_ns, "ip", "neigh", "show",
-                                    self.node_addr(i)], capture_output=True, text=True)
-                if "REACHABLE" in p.stdout or "STALE" in p.stdout or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
-
     # -- faults
 
     def install(self, name: str, rules: dict[int, list[str]]) -> None:

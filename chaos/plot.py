@@ -99,6 +99,7 @@ def draw(results: str, title: str = "raft_ext chaos run") -> str | None:
         "set termoption noenhanced",  # names like raft_ext are not subscripts
         f"set multiplot layout 2,1 title '{title}'",
         "set grid", f"set xrange [0:{tmax + 1:.0f}]", "set key outside top center horizontal",
+        "set lmargin 12", "set rmargin 4",  # the same for both panels, so that their time axes line up
         "set ylabel 'operations completed / s'",
         *[o for g, o in objects if g == "rate"],
         f"plot '{rate}' using 1:2 with steps lw 1.5 lc rgb '#2a7a2a' title 'ok', "

@@ -32,7 +32,7 @@ import time
 from . import nemesis as nem
 from . import plot
 from .checker import check
-from .cluster import Cluster
+from .cluster import PGBIN, Cluster
 from .netns import Network, namespaces_available
 from .workloads import WORKLOADS
 
@@ -53,6 +53,19 @@ class Config:
         self.converge_timeout = float(kw.get("converge_timeout", 60))
         self.final_timeout = float(kw.get("final_timeout", 180))
         self.disk = kw.get("disk", True)
+        self.only = kw.get("only") or None
+
+
+def installed_library() -> str:
+    """A fingerprint of the raft_ext.so that servers started now would load."""
+    import hashlib
+    libdir = subprocess.run([os.path.join(PGBIN, "pg_config"), "--pkglibdir"], capture_output=True,
+                            text=True).stdout.strip()
+    try:
+        with open(os.path.join(libdir, "raft_ext.so"), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return ""
 
 
 def say(*a, **kw):
@@ -127,10 +140,10 @@ class Run:
             say(f"chaos: removing what an earlier run left: {', '.join(left) or WORKDIR}")
         self.cleanup()
         self.net.create()
-        self.net.wait_reachable()
         if not self.net.netem:
             say("chaos: tc netem is not available in this kernel (no sch_netem): delay is not covered")
         disk_node = cfg.nodes if cfg.disk else None
+        self.library = installed_library()
         self.cluster = Cluster(self.net, WORKDIR, disk_node, log=lambda m: say(f"chaos: {m}"))
         self.cluster.create()
         ok, sts = self.cluster.wait_converged(60)
@@ -147,7 +160,8 @@ class Run:
         log = nem.NemesisLog(os.path.join(self.results, "nemesis.jsonl"), t0, echo=say)
         log("start", f"seed {cfg.seed}, {cfg.time:.0f} s, {cfg.mix} mix, {cfg.nodes} nodes")
         self._start_clients(t0)
-        steps = nem.schedule(cfg.seed, cfg.time, cfg.mix, netem=self.net.netem, disk=cfg.disk)
+        steps = nem.schedule(cfg.seed, cfg.time, cfg.mix, netem=self.net.netem, disk=cfg.disk,
+                              only=cfg.only)
         nemesis = nem.Nemesis(self.cluster, self.net, log)
         warmup, tail = min(5.0, cfg.time / 10), min(15.0, cfg.time / 6)
         time.sleep(warmup)
@@ -184,6 +198,15 @@ class Run:
         log("final", ("converged" if ok else "NOT converged") + f" after {time.monotonic() - w0:.1f} s: "
             + "; ".join(map(repr, sts)))
         log.close()
+        if self.cluster.disk_node:
+            st = os.statvfs(self.cluster.disk_mount())
+            used = (st.f_blocks - st.f_bfree) * st.f_frsize >> 20
+            say(f"chaos: node {self.cluster.disk_node}'s tmpfs data directory: {used} MB used of {self.cluster.disk_mb} MB")
+        if installed_library() != self.library:
+            # The servers load raft_ext.so when they start: a node restarted after another
+            # `make install` on this machine runs another build than the others.
+            self.warnings.append("the installed raft_ext.so changed during the run (another make install on "
+                                 "this machine?): nodes restarted after that ran another build")
         if not ok:
             self.problems.append(f"no-convergence: the healed cluster did not converge within "
                                  f"{cfg.final_timeout:.0f} s: " + "; ".join(map(repr, sts)))

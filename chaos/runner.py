@@ -20,6 +20,7 @@ no network namespaces).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -38,6 +39,7 @@ from .workloads import WORKLOADS
 
 SKIP = 77
 WORKDIR = "/tmp/raft_ext-chaos"  # the servers' data (fixed, so a crashed run's leftovers are found)
+LOCKFILE = "/tmp/raft_ext-chaos.lock"
 
 
 class Config:
@@ -112,6 +114,14 @@ class Run:
         if not ok:
             say(f"chaos: SKIP {why}")
             return SKIP
+        # One chaos run at a time on a machine: a second one would remove the first one's
+        # namespaces as leftovers.  flock is released when the process dies, however it dies.
+        self._lock = open(LOCKFILE, "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"chaos: ERROR another chaos run holds {LOCKFILE}")
+            return 2
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
         started = time.monotonic()

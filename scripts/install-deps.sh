@@ -49,6 +49,12 @@ check_all() {
 	need libipc-run-perl perl -MIPC::Run -e 1
 	# test/t/017_tls.pl makes its CA and certificates with the openssl command.
 	need openssl         command -v openssl
+	# the fault-injection suite (chaos/): network namespaces and a bridge (ip), partitions
+	# and packet loss (nft), the servers' processes (ps), the timeline plot (gnuplot)
+	need iproute2        command -v ip
+	need nftables        command -v nft
+	need procps          command -v ps
+	need gnuplot-nox     command -v gnuplot
 	need clang           command -v clang
 	if command -v clang >/dev/null 2>&1; then
 		need libclang-rt-dev libfuzzer_links

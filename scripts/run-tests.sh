@@ -12,7 +12,11 @@
 #   6. TAP                 make tapcheck: prove test/t/*.pl (PostgreSQL::Test::Cluster)
 #   7. bench smoke         bench/run.sh --smoke: seconds-long runs of every part of the
 #                          benchmark, checking that its report is well formed
-#   8. summary             one line per suite, then the closing line "total: N passed, N failed"
+#   8. chaos short run     the fault-injection suite's unit tests (python3 -m unittest, chaos/tests),
+#                          then a ~2-minute seeded run (python3 -m chaos --mix mild): real servers in
+#                          network namespaces, a partition, a kill and a pause; skipped (not failed)
+#                          when not root or network namespaces are unavailable
+#   9. summary             one line per suite, then the closing line "total: N passed, N failed"
 #
 # PostgreSQL refuses to run as root.  Steps 5 and 6 therefore run in a copy of
 # the source tree under /tmp; as root that copy belongs to the postgres user
@@ -297,6 +301,40 @@ elif bash bench/run.sh --smoke 2>&1 | tee "$WORK/bench-smoke.log"; [ "${PIPESTAT
 	record bench-smoke 1 0 "report well formed"
 else
 	record bench-smoke 0 1 "bench/run.sh --smoke failed"
+fi
+
+# ---------------------------------------------------------------------------
+step "8. fault injection: unit tests, then a short seeded run (python3 -m chaos)"
+if compgen -G 'chaos/tests/test_*.py' >/dev/null; then
+	python3 -m unittest discover -s chaos/tests -t . 2>&1 | tee "$WORK/chaos-unit.log"
+	rc=${PIPESTATUS[0]}
+	n=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$WORK/chaos-unit.log" | tail -n 1)
+	bad=$(sed -n 's/^FAILED (\(.*\))$/\1/p' "$WORK/chaos-unit.log" | tr ',' '\n' |
+		sed -n 's/.*=\([0-9]*\)/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	if [ -z "$n" ]; then
+		record chaos-unit 0 1 "unittest (exit $rc) reported no 'Ran N tests' line"
+	elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		record chaos-unit "$n" 1 "unittest exited $rc"
+	else
+		record chaos-unit $((n - bad)) "$bad"
+	fi
+fi
+if [ "$install_ok" -ne 1 ]; then
+	echo "skipped: not installed"
+	record chaos 0 1 "not run: build or install failed"
+else
+	# Fixed seed and a mild fault mix (one partition, kill or pause at a time, 3 nodes):
+	# the same run every time, real faults, nothing that takes long to heal.
+	timeout -k 30 600 python3 -m chaos --time 90 --seed 20261207 --nodes 3 --mix mild \
+		--results "$WORK/chaos" 2>&1 | tee "$WORK/chaos.log"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 77 ]; then
+		note chaos "skipped: $(sed -n 's/^chaos: SKIP //p' "$WORK/chaos.log" | head -n 1)"
+	elif [ "$rc" -eq 0 ]; then
+		record chaos 1 0 "$(sed -n 's/^chaos: PASS \(ops=[0-9]* ok=[0-9]* fail=[0-9]* unknown=[0-9]* faults=[0-9]*\).*/\1/p' "$WORK/chaos.log")"
+	else
+		record chaos 0 1 "python3 -m chaos exited $rc; results in $WORK/chaos"
+	fi
 fi
 
 finish

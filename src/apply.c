@@ -716,6 +716,16 @@ raft_apply_xact(RaftApplyState *st, int n)
 
 	for (i = 0; i < n; i++)
 	{
+		/*
+		 * An outcome check compares the outcomes recorded in raft_ext.outcome
+		 * with the leader's: record this batch's so far first, or it would
+		 * find the entries it covers missing here.
+		 */
+		if (raft_payload_kind(entries[i].payload, entries[i].len) == 'C' && noutcomes > 0)
+		{
+			raft_storage_record_outcomes(outcomes, noutcomes);
+			noutcomes = 0;
+		}
 		raft_apply_entry(&st[i], &entries[i]);
 		if (st[i].have_outcome)
 			outcomes[noutcomes++] = &st[i].outcome;
@@ -787,6 +797,16 @@ raft_apply_try_xact(RaftApplyState *st, int n, int *napplied)
 		LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
 		raft_shared->status.apply_stalled_since = 0;
 		raft_shared->status.apply_stalled_index = 0;
+		LWLockRelease(raft_shared->status_lock);
+	}
+	/*
+	 * A failed outcome check stops apply at its entry: whatever committed
+	 * now was not (or no longer) refused by one, so the flag is old.
+	 */
+	if (raft_shared->status.apply_diverged_index != 0)
+	{
+		LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
+		raft_shared->status.apply_diverged_index = 0;
 		LWLockRelease(raft_shared->status_lock);
 	}
 	pg_atomic_write_u64(&raft_shared->last_applied, st[done - 1].index);

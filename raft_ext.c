@@ -24,6 +24,7 @@
 #include "src/guard.h"
 #include "src/query.h"
 #include "src/reads.h"
+#include "src/route.h"
 #include "src/submit.h"
 #include "src/shmem.h"
 #include "src/workers.h"
@@ -158,6 +159,14 @@ _PG_init(void)
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("raft_ext.route_writes",
+							 "Transparent mode: submit ordinary INSERT, UPDATE, DELETE and MERGE on the replicated database through the log.",
+							 "Autocommit statements only; a write in a transaction block is refused.",
+							 &raft_ext_route_writes,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomEnumVariable("raft_ext.read_consistency",
 							 "local: reads see what this node has applied; linearizable: a transaction's first read waits for a ReadIndex barrier.",
 							 "With linearizable, a read sees every write acknowledged anywhere before it (READ COMMITTED only).",
@@ -188,6 +197,7 @@ _PG_init(void)
 	raft_shmem_install_hooks();
 	raft_guard_install_hooks();
 	raft_reads_install_hooks();
+	raft_route_install_hooks();
 	raft_determinism_install_hooks();
 
 	if (raft_conf_is_configured())

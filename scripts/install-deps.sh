@@ -35,6 +35,8 @@ check_all() {
 	need libc6-dev       test -e /usr/include/stdio.h
 	need perl            command -v prove
 	need python3         command -v python3
+	# test/t/022_driver.pl: a real driver (server-side parameters, transparent mode)
+	need python3-psycopg2 /usr/bin/python3 -c "import psycopg2"
 	need postgresql-15   test -x $PGBIN/postgres -a -x $PGBIN/initdb -a -x $PGBIN/pg_ctl
 	need postgresql-client-15 test -x $PGBIN/pg_config -a -x $PGBIN/psql \
 		-a -x $PGXSDIR/src/test/regress/pg_regress \

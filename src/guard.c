@@ -9,7 +9,8 @@
  * every role, superusers included:
  *   - INSERT, UPDATE, DELETE, MERGE on a table that is not temporary
  *     (ExecutorStart_hook: the plan's result relations, also in functions,
- *     CTEs and triggers' statements);
+ *     CTEs and triggers' statements), unless transparent mode routes it
+ *     through the log (route.c, asked first);
  *   - DDL, GRANT, COMMENT, TRUNCATE, COPY FROM, CREATE EXTENSION ... on
  *     anything not temporary (ProcessUtility_hook);
  *   - nextval() and setval() on a sequence that is not temporary, and the
@@ -43,6 +44,7 @@
 
 #include "config.h"
 #include "guard.h"
+#include "route.h"
 #include "sequences.h"
 
 bool		raft_ext_local_writes = false;
@@ -132,7 +134,8 @@ raft_guard_rangevar_is_temp(RangeVar *rv)
 static void
 raft_guard_executor_start(QueryDesc *queryDesc, int eflags)
 {
-	if (raft_guard_active() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (raft_guard_active() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		!raft_route_executor_start(queryDesc))
 	{
 		ListCell   *lc;
 
@@ -194,6 +197,7 @@ raft_guard_utility_ok(Node *stmt)
 		case T_ReindexStmt:		/* the same contents, rebuilt */
 		case T_ClusterStmt:
 		case T_AlterSystemStmt: /* the node's configuration */
+		case T_AlterDatabaseSetStmt:	/* ... and its per-database settings */
 		case T_CreatedbStmt:	/* other databases */
 		case T_DropdbStmt:
 			/* roles are cluster-wide, and not replicated by raft_ext */
@@ -331,7 +335,8 @@ static PlannedStmt *
 raft_guard_planner(Query *parse, const char *query_string, int cursorOptions,
 				   ParamListInfo boundParams)
 {
-	if (raft_guard_active())
+	/* a write that transparent mode will route runs on the apply worker */
+	if (raft_guard_active() && !raft_route_will_route(parse))
 		(void) raft_guard_function_walker((Node *) parse, NULL);
 	if (raft_prev_planner)
 		return raft_prev_planner(parse, query_string, cursorOptions, boundParams);

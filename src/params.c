@@ -158,6 +158,46 @@ raft_params_from_args(FunctionCallInfo fcinfo, int first, RaftParam **out)
 	return n;
 }
 
+/*
+ * The executor's bound parameters (transparent mode: what a driver sent with
+ * Bind), in the same form.  A parameter the statement does not use may have
+ * no type: it travels as a NULL text.
+ */
+int
+raft_params_from_list(ParamListInfo pli, RaftParam **out)
+{
+	int			n;
+	int			nest;
+	int			i;
+
+	*out = NULL;
+	if (pli == NULL || pli->numParams <= 0)
+		return 0;
+	n = pli->numParams;
+	if (n > RAFT_PARAMS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("raft_submit: at most %d parameters", RAFT_PARAMS_MAX)));
+	*out = palloc0(sizeof(RaftParam) * n);
+	nest = raft_fixed_io_push();
+	for (i = 0; i < n; i++)
+	{
+		ParamExternData workspace;
+		ParamExternData *prm;
+
+		prm = pli->paramFetch ? pli->paramFetch(pli, i + 1, false, &workspace) : &pli->params[i];
+		if (prm == NULL || !OidIsValid(prm->ptype))
+		{
+			(*out)[i].type = pstrdup("text");
+			(*out)[i].isnull = true;
+			continue;
+		}
+		raft_params_one(&(*out)[i], prm->ptype, prm->value, prm->isnull, i + 1);
+	}
+	AtEOXact_GUC(false, nest);
+	return n;
+}
+
 Oid *
 raft_params_resolve(int n, const RaftParam *params)
 {

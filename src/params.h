@@ -36,6 +36,8 @@ extern int	raft_params_from_args(FunctionCallInfo fcinfo, int first, RaftParam *
  * the values bound for SPI (a value its type refuses is the statement's
  * error, the same on every node).
  */
+extern int	raft_params_from_list(ParamListInfo pli, RaftParam **out);
+
 extern Oid *raft_params_resolve(int n, const RaftParam *params);
 extern ParamListInfo raft_params_bind(int n, const RaftParam *params, const Oid *types);
 

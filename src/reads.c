@@ -72,6 +72,7 @@ static void
 raft_reads_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	if (raft_ext_read_consistency == RAFT_READ_LINEARIZABLE &&
+		queryDesc->operation == CMD_SELECT &&	/* a write is applied by the log */
 		!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
 		MyProc->lxid != raft_reads_done_lxid &&
 		raft_guard_active() &&

@@ -424,6 +424,70 @@ raft_submit_command(const char *payload, Size len)
 
 int			raft_ext_request_id_retention = 86400;
 
+static void
+raft_submit_check_length(const char *fname, Size len)
+{
+	int			limit = raft_conf_statement_limit();
+
+	if (len > (Size) limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: the statement is too long", fname),
+				 errdetail("It is %zu bytes; the limit is %d bytes.", len, limit),
+				 errhint("The limit is raft_ext.max_statement_size, and at most a quarter of raft_ext.inbox_size.")));
+}
+
+/*
+ * Check, capture, submit and wait: what raft_submit, raft_query, their _once
+ * forms and transparent mode (route.c) share.  fname names the caller in
+ * errors; the statement's own error is raised as it was raised.
+ */
+RaftOutcome *
+raft_submit_statement(const char *fname, const char *sql, Size len, int nparams,
+					  RaftParam *params, uint8 flags, const char *request_id)
+{
+	int			limit = raft_conf_statement_limit();
+	char	   *payload;
+	Size		plen;
+	RaftOutcome *o;
+	const char *c;
+
+	raft_shmem_require();
+	raft_submit_check_length(fname, len);
+	for (c = sql; *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r' || *c == '\f'; c++)
+		;
+	if (*c == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: the statement is empty", fname),
+				 errhint("Pass one or more SQL statements.")));
+
+	raft_submit_check_context();
+	(void) raft_stmt_check(sql);
+
+	payload = raft_payload_capture(sql, len, nparams, params, flags,
+								   (uint32) raft_ext_max_query_result, request_id,
+								   (uint32) raft_ext_request_id_retention, &plen);
+
+	/*
+	 * The captured settings (search_path can be long) travel with the
+	 * statement: bound the whole entry as forward_submit does, or a leader
+	 * could append an entry no follower's inbox accepts and stall commit.
+	 */
+	if (plen > (Size) limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: the statement, its parameters and its session settings are too long", fname),
+				 errdetail("They take %zu bytes; the limit is %d bytes.", plen,
+						   limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE),
+				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));
+	o = raft_submit_payload(payload, plen);
+
+	raft_outcome_relay_notices(o);
+	raft_outcome_raise(o);
+	return o;
+}
+
 RaftOutcome *
 raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 {
@@ -433,13 +497,6 @@ raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 	int			sql_arg = (flags & RAFT_PAYLOAD_REQUEST_ID) ? 1 : 0;
 	char	   *request_id = NULL;
 	text	   *t;
-	char	   *sql;
-	Size		len;
-	int			limit;
-	char	   *payload;
-	Size		plen;
-	RaftOutcome *o;
-	const char *c;
 	RaftParam  *params;
 	int			nparams;
 
@@ -463,49 +520,12 @@ raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s: the statement must not be NULL", fname)));
 	t = PG_GETARG_TEXT_PP(sql_arg);
-	len = VARSIZE_ANY_EXHDR(t);
-	limit = raft_conf_statement_limit();
-	if (len > (Size) limit)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s: the statement is too long", fname),
-				 errdetail("It is %zu bytes; the limit is %d bytes.", len, limit),
-				 errhint("The limit is raft_ext.max_statement_size, and at most a quarter of raft_ext.inbox_size.")));
-	sql = text_to_cstring(t);
-	for (c = sql; *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r' || *c == '\f'; c++)
-		;
-	if (*c == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: the statement is empty", fname),
-				 errhint("Pass one or more SQL statements.")));
-
-	raft_submit_check_context();
-	(void) raft_stmt_check(sql);
+	raft_submit_check_length(fname, VARSIZE_ANY_EXHDR(t));	/* before copying it */
 
 	/* raft_submit(sql, VARIADIC params "any"): $1 .. $n */
 	nparams = raft_params_from_args(fcinfo, sql_arg + 1, &params);
-	payload = raft_payload_capture(sql, len, nparams, params, flags,
-								   (uint32) raft_ext_max_query_result, request_id,
-								   (uint32) raft_ext_request_id_retention, &plen);
-
-	/*
-	 * The captured settings (search_path can be long) travel with the
-	 * statement: bound the whole entry as forward_submit does, or a leader
-	 * could append an entry no follower's inbox accepts and stall commit.
-	 */
-	if (plen > (Size) limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s: the statement, its parameters and its session settings are too long", fname),
-				 errdetail("They take %zu bytes; the limit is %d bytes.", plen,
-						   limit + RAFT_SUBMIT_SETTINGS_ALLOWANCE),
-				 errhint("Shorten search_path, or raise raft_ext.max_statement_size.")));
-	o = raft_submit_payload(payload, plen);
-
-	raft_outcome_relay_notices(o);
-	raft_outcome_raise(o);
-	return o;
+	return raft_submit_statement(fname, text_to_cstring(t), VARSIZE_ANY_EXHDR(t),
+								 nparams, params, flags, request_id);
 }
 
 /* raft_submit's one row: (log_index, term, command_tag, rows). */

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 
 #include "outcome.h"
+#include "params.h"
 
 /*
  * Have the payload appended (here on the leader, else forwarded to it) and
@@ -26,6 +27,10 @@ extern RaftOutcome *raft_submit_command(const char *payload, Size len);
  * the statement with flags (RAFT_PAYLOAD_*), wait, relay its notices and
  * raise its error; returns its outcome.
  */
+extern RaftOutcome *raft_submit_statement(const char *fname, const char *sql, Size len,
+											int nparams, RaftParam *params, uint8 flags,
+											const char *request_id);
+
 extern RaftOutcome *raft_submit_sql_call(FunctionCallInfo fcinfo, uint8 flags);
 
 /* raft_ext.request_id_retention, in seconds. */

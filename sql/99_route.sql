@@ -71,3 +71,20 @@ ROLLBACK;
 RESET raft_ext.read_consistency;
 RESET raft_ext.route_writes;
 DROP TABLE scratch;
+-- transparent mode takes raft_submit(text)'s grant: nothing is granted to PUBLIC
+SELECT command_tag FROM raft_submit('CREATE ROLE regress_route_app');
+SELECT command_tag FROM raft_submit('GRANT INSERT, SELECT ON rw TO regress_route_app');
+SET ROLE regress_route_app;
+SET raft_ext.route_writes = on;
+INSERT INTO rw (id, v) VALUES (100, 'no grant');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT command_tag FROM raft_submit('GRANT EXECUTE ON FUNCTION raft_submit(text) TO regress_route_app');
+SET ROLE regress_route_app;
+INSERT INTO rw (id, v) VALUES (100, 'granted') RETURNING v;
+-- the local privileges are checked before anything is submitted
+UPDATE rw SET v = 'no UPDATE privilege' WHERE id = 100;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+RESET raft_ext.route_writes;
+SELECT v FROM rw WHERE id = 100;

@@ -32,7 +32,17 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "utils/fmgroids.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
@@ -285,6 +295,48 @@ raft_route_rescan(CustomScanState *node)
 }
 
 /*
+ * Transparent mode submits what raft_submit(text) would: it takes the same
+ * grant (nothing is granted to PUBLIC).
+ */
+static Oid
+raft_route_extension_schema(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("raft_ext"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+static void
+raft_route_check_grant(void)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Oid			nsp = raft_route_extension_schema();
+	Oid			fn = OidIsValid(nsp) ?
+		LookupFuncName(list_make2(makeString(get_namespace_name(nsp)), makeString("raft_submit")),
+					   1, argtypes, true) : InvalidOid;
+
+	if (!OidIsValid(fn) || pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to route a write through the Raft log"),
+				 errdetail("raft_ext.route_writes submits the statement as raft_submit(text) would."),
+				 errhint("Grant it through the log: SELECT raft_submit('GRANT EXECUTE ON FUNCTION raft_submit(text) TO %s').",
+						 GetUserNameFromId(GetUserId(), false))));
+}
+
+/*
  * The executor is starting a client's statement on the replicated database
  * (the guard decided that): route it if it is a write to route; true when
  * it was.
@@ -303,6 +355,7 @@ raft_route_executor_start(QueryDesc *queryDesc)
 		!raft_route_command(orig->commandType) ||
 		!raft_route_writes_replicated(orig->rtable, orig->resultRelations))
 		return false;
+	raft_route_check_grant();
 	if (IsTransactionBlock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),

@@ -10,8 +10,15 @@
 #                    = 'ANY 1 (s1, s2)', synchronous_commit = remote_apply
 #       (c) raft     a three-node raft_ext cluster (scripts/raftctl), each
 #                    transaction SELECT raft_submit('INSERT ...') on the leader
+#       (d) raft-route  transparent mode, on (c)'s cluster and leader: the plain
+#                    INSERT of (a), sent with pgbench -M prepared (extended
+#                    protocol, bound parameters) and PGOPTIONS='-c
+#                    raft_ext.route_writes=on', so each one goes through the log
 #     tps, average and 99th-percentile latency (from pgbench's per-transaction
-#     log), and the tps ratios (c)/(a), (c)/(b).
+#     log), and the tps ratios (c)/(a), (c)/(b) and (d)/(c) (what the
+#     transparent mode's convenience costs).  After every run the rows it
+#     inserted are counted (for (d) on every node): as many as pgbench's
+#     transactions, or the run fails.
 #  2. Failover: rounds of kill -9 of the raft leader under a steady write load
 #     (psql loops, each write a new connection to the nodes in turn); per round
 #     the election time, the time from the kill to the next acknowledged write
@@ -23,12 +30,20 @@
 #  4. Consistency check: raft_verify() over a table of BENCH_VERIFY_MB MB: the
 #     rate every node hashes at, and the throughput of the (c) workload (8
 #     clients) while checks run back to back, as a ratio to without.
+#  5. Reads: what raft_ext.read_consistency = linearizable costs (every
+#     read-only transaction's first read of a replicated table waits for a
+#     ReadIndex barrier, a round trip to the leader): a point SELECT by primary
+#     key (pgbench -M prepared, \gset: a transaction that finds no row fails)
+#     on a follower of the raft cluster, and on the leader, with
+#     read_consistency = local and = linearizable in turn; tps, average latency
+#     and the ratio linearizable / local per client count.  Runs after part 1,
+#     on the cluster of (c) or (d).
 #
 # The report (markdown, machine described) goes to
 # bench/results/<date>-<host>.md with a PNG plot (gnuplot) and the raw numbers
 # (.tsv) beside it.
 #
-# Usage: bench/run.sh            the full benchmark (about 10 minutes)
+# Usage: bench/run.sh            the full benchmark (about 18 minutes)
 #        bench/run.sh --smoke    a few seconds of each part; checks the report is
 #                                well formed (make bench-smoke, part of make test)
 #        bench/run.sh --check REPORT.md   only check a report
@@ -39,7 +54,7 @@
 #   BENCH_JOBS=2               pgbench -j
 #   BENCH_RUNS=1               runs of each configuration (the median is reported)
 #   BENCH_WARMUP=3/0           seconds of warm-up before each configuration's runs
-#   BENCH_CONFIGS="plain syncrep raft"
+#   BENCH_CONFIGS="plain syncrep raft raft-route"
 #   BENCH_FAILOVER_ROUNDS=5/1  0 skips the failover part
 #   BENCH_FAILOVER_WRITERS=2   concurrent write loops during the failover rounds
 #   BENCH_STATEMENT_TIMEOUT=5s statement_timeout of the failover writes
@@ -48,6 +63,10 @@
 #                              (raft_verify); 0 skips it
 #   BENCH_FOLLOWER_CLIENTS="1 8"/1     client counts of (c) with the clients on a
 #                                      follower (forwarded writes); empty skips it
+#   BENCH_READ_CLIENTS="1 8"/1         client counts of the read part; empty skips it
+#   BENCH_READ_NODES="follower leader" where the read part's clients connect; empty
+#                                      skips it
+#   BENCH_READ_ROWS=10000/1000         rows the read part's SELECT picks from
 #   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23;
 #                              below Linux's ephemeral range (32768-60999), so no
 #                              client connection of the run can hold a server's port
@@ -93,6 +112,8 @@ if [ "$MODE" = smoke ]; then
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-160}
 	VERIFY_MB=${BENCH_VERIFY_MB:-1}
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1}
+	READ_CLIENTS=${BENCH_READ_CLIENTS-1}
+	READ_ROWS=${BENCH_READ_ROWS:-1000}
 	PORT_BASE=${BENCH_PORT_BASE:-25560}
 	PLOT=${BENCH_PLOT:-0}
 	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
@@ -108,13 +129,16 @@ else
 	CATCHUP=${BENCH_CATCHUP_ENTRIES:-100000}
 	VERIFY_MB=${BENCH_VERIFY_MB:-64}
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1 8}
+	READ_CLIENTS=${BENCH_READ_CLIENTS-1 8}
+	READ_ROWS=${BENCH_READ_ROWS:-10000}
 	PORT_BASE=${BENCH_PORT_BASE:-25510}
 	PLOT=${BENCH_PLOT:-1}
 	WAIT_S=60
 fi
 JOBS=${BENCH_JOBS:-2}
 RUNS=${BENCH_RUNS:-1}
-CONFIGS=${BENCH_CONFIGS:-plain syncrep raft}
+CONFIGS=${BENCH_CONFIGS:-plain syncrep raft raft-route}
+READ_NODES=${BENCH_READ_NODES-follower leader}
 STMT_TIMEOUT=${BENCH_STATEMENT_TIMEOUT:-5s}
 CATCHUP_TIMEOUT=${BENCH_CATCHUP_TIMEOUT:-900}
 PAYLOAD='raft_ext bench payload 0123456789'
@@ -129,6 +153,8 @@ label_of() {
 	syncrep) echo "(b) sync rep" ;;
 	raft) echo "(c) raft_ext" ;;
 	raft-follower) echo "(c) raft_ext, clients on a follower" ;;
+	raft-route) echo "(d) raft_ext transparent mode" ;;
+	read-*-*) local x=${1#read-}; echo "reads on the ${x%-*}, read_consistency = ${x##*-}" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -137,9 +163,11 @@ label_of() {
 # The report checker (also used by --smoke)
 
 TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (ms) |'
+ROUTE_RATIO_HEADER='(d)/(c) transparent mode |'
+READS_SECTION='## Reads: raft_ext.read_consistency'
 
-check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY]
-	local f=$1 cfgs=${2:-plain syncrep raft} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} c label rows bad=0
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS]
+	local f=$1 cfgs=${2:-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} c label rows bad=0 node
 	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
 	grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
 	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
@@ -154,6 +182,29 @@ check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
 			bad=1
 		fi
 	done
+	# (d)/(c): the last column of the ratio table
+	if [[ " $cfgs " == *" raft "* && " $cfgs " == *" raft-route "* ]] && ! awk -F'|' -v h="$ROUTE_RATIO_HEADER" '
+		index($0, h) { s = 1; next } s && !/^\|/ { s = 0 }
+		s { v = $(NF - 1); gsub(/ /, "", v); if (v ~ /^[0-9]+(\.[0-9]+)?$/ && v + 0 > 0) ok = 1 }
+		END { exit !ok }' "$f"; then
+		echo "check: no numeric (d)/(c) ratio"
+		bad=1
+	fi
+	if [ "$need_rd" = 1 ]; then
+		grep -qF "$READS_SECTION" "$f" || { echo "check: no read-consistency section"; bad=1; }
+		# | node | clients | local tps | local avg | linearizable tps | linearizable avg | ratio |
+		for node in ${READ_NODES:-follower}; do
+			awk -F'|' -v s0="$READS_SECTION" -v node="$node" '
+				index($0, s0) == 1 { s = 1; next } /^## / { s = 0 }
+				{ for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+				s && NF == 9 && $2 == node && $3 ~ /^[0-9]+$/ {
+					good = 1
+					for (i = 4; i <= 8; i++) if ($i !~ /^[0-9]+(\.[0-9]+)?$/ || $i + 0 <= 0) good = 0
+					if (good) ok = 1
+				}
+				END { exit !ok }' "$f" || { echo "check: no read-consistency row with numbers for the $node"; bad=1; }
+		done
+	fi
 	if [ "$need_fo" = 1 ] && ! grep -Eq '^kill → next acknowledged write: median [0-9]+ ms, worst [0-9]+ ms' "$f"; then
 		echo "check: no failover summary with numbers"
 		bad=1
@@ -383,10 +434,12 @@ teardown_syncrep() { stop_server "$W/s1"; stop_server "$W/s2"; stop_server "$W/p
 RAFT_OK=0
 RAFT_LEADER=
 setup_raft() {
+	local new=0
 	make_template || return 1
 	if [ -f "$W/raft/cluster.env" ]; then
 		"$RAFTCTL" start >/dev/null || return 1
 	else
+		new=1
 		log "raftctl create 3 (ports $PORT_RAFT..$((PORT_RAFT + 2)))"
 		RAFT_INITDB_TEMPLATE=$W/template RAFT_EXTRA_CONF=$COMMON_CONF \
 			"$RAFTCTL" create 3 >"$W/logs/raftctl-create.log" 2>&1 || {
@@ -398,16 +451,25 @@ setup_raft() {
 	fi
 	RAFT_LEADER=$("$RAFTCTL" leader --wait 30) || { err "no raft leader"; return 1; }
 	log "raft_ext leader: node $RAFT_LEADER"
-	"$RAFTCTL" submit "$RAFT_LEADER" "$CREATE_TABLE" >/dev/null || { err "raft_submit(CREATE TABLE) failed"; return 1; }
+	# (c) and (d) share the cluster and its table
+	if [ "$new" = 1 ]; then
+		"$RAFTCTL" submit "$RAFT_LEADER" "$CREATE_TABLE" >/dev/null || { err "raft_submit(CREATE TABLE) failed"; return 1; }
+	fi
 	TARGET_PORT=$((PORT_RAFT + RAFT_LEADER - 1))
 }
 teardown_raft() { :; } # kept for the failover and catch-up parts
+
+# (d): the same cluster (created here when (c) did not run), its leader
+setup_raft_route() { setup_raft; }
+teardown_raft_route() { :; }
 
 # ---------------------------------------------------------------------------
 # pgbench
 
 SCRIPT_PLAIN=$W/insert.sql
 SCRIPT_RAFT=$W/insert-raft.sql
+SCRIPT_READ=$W/select.sql
+READ_RUN=-1 # the read part's rows: bench_insert (run -1, client 0, n 1..READ_ROWS)
 cat >"$SCRIPT_PLAIN" <<EOF
 \\set n :n + 1
 INSERT INTO bench_insert (run, client, n, payload) VALUES (:run, :client_id, :n, '$PAYLOAD');
@@ -416,29 +478,70 @@ cat >"$SCRIPT_RAFT" <<EOF
 \\set n :n + 1
 SELECT raft_submit('INSERT INTO bench_insert (run, client, n, payload) VALUES (:run, :client_id, :n, ''$PAYLOAD'')');
 EOF
+# \gset: a transaction whose SELECT finds no row is an error (the client aborts)
+cat >"$SCRIPT_READ" <<EOF
+\set k random(1, $READ_ROWS)
+SELECT payload FROM bench_insert WHERE run = $READ_RUN AND client = 0 AND n = :k \gset
+EOF
+
+# workload CONFIG: sets WL_SCRIPT, WL_OPTS (more pgbench options) and
+# WL_PGOPTIONS (the sessions' settings) for a configuration
+workload() {
+	WL_SCRIPT=$SCRIPT_PLAIN WL_OPTS=() WL_PGOPTIONS=
+	case "$1" in
+	raft | raft-follower | catchup) WL_SCRIPT=$SCRIPT_RAFT ;;
+	raft-route) WL_OPTS=(-M prepared) WL_PGOPTIONS='-c raft_ext.route_writes=on' ;;
+	read-*-local | read-*-linearizable)
+		WL_SCRIPT=$SCRIPT_READ WL_OPTS=(-M prepared) WL_PGOPTIONS="-c raft_ext.read_consistency=${1##*-}"
+		;;
+	esac
+}
+
+# count_rows PORT RUN: the rows a run inserted, as the node at PORT has them
+count_rows() { q "$1" "SELECT count(*) FROM bench_insert WHERE run = $2"; }
 
 RUN_SEQ=0
 RUN_BASE=$(date +%s)
 # run_pgbench CONFIG CLIENTS RUN_NO [-T SECONDS | -t TX]: appends a line to
 # $W/results.tsv: config clients run tps avg_ms p99_ms transactions note
+#
+# The rows a write run inserted are counted afterwards on the node it ran on
+# (for (d), after every node has applied the log, on every node): fewer than
+# pgbench's transactions, or more, fail the run, as does pgbench's non-zero
+# exit (a client aborted on an error): a write that failed, or was never
+# made, must not pass for a fast one.
 run_pgbench() {
-	local cfg=$1 c=$2 r=$3 script dir out tps n stats note=''
+	local cfg=$1 c=$2 r=$3 dir out tps n stats note='' run rows port i
 	shift 3
 	RUN_SEQ=$((RUN_SEQ + 1))
+	run=$((RUN_BASE * 1000 + RUN_SEQ))
 	dir=$W/pgbench/$cfg-c$c-r$r-$RUN_SEQ
 	mkdir -p "$dir"
-	script=$SCRIPT_PLAIN
-	case "$cfg" in raft | raft-follower | catchup) script=$SCRIPT_RAFT ;; esac
-	(cd "$dir" && "$PGBIN/pgbench" -n -f "$script" -c "$c" -j "$JOBS" "$@" \
-		-D run=$((RUN_BASE * 1000 + RUN_SEQ)) -D n=0 --log --log-prefix=tx \
+	workload "$cfg"
+	(cd "$dir" && PGOPTIONS=$WL_PGOPTIONS "$PGBIN/pgbench" -n -f "$WL_SCRIPT" "${WL_OPTS[@]}" -c "$c" -j "$JOBS" "$@" \
+		-D run=$run -D n=0 --log --log-prefix=tx \
 		-h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >out 2>err)
 	local rc=$?
 	out=$dir/out
 	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
 	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
 	if [ "$rc" -ne 0 ]; then
-		note="pgbench exit $rc: $(grep -m1 -i 'error\|abort' "$dir/err" | cut -c1-120)"
+		note="pgbench exit $rc: $(grep -m1 -i 'error\|abort' "$dir/err" | cut -c1-160)"
 		err "$(label_of "$cfg"), $c clients: $note"
+	fi
+	if [ "$WL_SCRIPT" != "$SCRIPT_READ" ] && [ -n "$n" ]; then
+		port=$TARGET_PORT
+		if [ "$cfg" = raft-route ]; then
+			"$RAFTCTL" wait-caught-up "$WAIT_S" >/dev/null 2>&1 || note+="${note:+; }the nodes did not catch up within $WAIT_S s"
+			port="$PORT_RAFT $((PORT_RAFT + 1)) $((PORT_RAFT + 2))"
+		fi
+		for i in $port; do
+			rows=$(count_rows "$i" "$run" 2>&1)
+			if [ "$rows" != "$n" ]; then
+				note+="${note:+; }rows of the run on port $i: ${rows:0:120}, transactions: $n"
+				err "$(label_of "$cfg"), $c clients: rows of the run on port $i: ${rows:0:160}, pgbench's transactions: $n"
+			fi
+		done
 	fi
 	# Per-transaction log: client tx_no latency_us script_no epoch epoch_us
 	stats=$(cat "$dir"/tx.* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n |
@@ -450,24 +553,29 @@ run_pgbench() {
 	[ -n "$tps" ] || tps=-
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cfg" "$c" "$r" "$tps" "${stats% *}" "${stats#* }" "${n:-0}" "$note" >>"$W/results.tsv"
 	log "$(label_of "$cfg"), $c client(s), run $r: tps $tps, avg ${stats% *} ms, p99 ${stats#* } ms${note:+ ($note)}"
-	[ "$tps" != - ]
+	[ "$tps" != - ] && [ -z "$note" ]
+}
+
+warm_up() { # CONFIG CLIENTS: WARMUP seconds of the configuration's workload, not measured
+	workload "$1"
+	(cd "$W/pgbench" && PGOPTIONS=$WL_PGOPTIONS "$PGBIN/pgbench" -n -f "$WL_SCRIPT" "${WL_OPTS[@]}" \
+		-c "$2" -j "$JOBS" -T "$WARMUP" -D run=0 -D n="$RANDOM$RANDOM" \
+		-h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >/dev/null 2>&1)
 }
 
 bench_config() {
 	local cfg=$1 r c warm=8
 	log "== $(label_of "$cfg") =="
-	if ! "setup_$cfg"; then
+	if ! "setup_${cfg//-/_}"; then
 		err "$(label_of "$cfg"): set-up failed"
 		FAILED_PARTS+=("$cfg set-up")
 		for c in $CLIENTS; do printf '%s\t%s\t1\t-\t-\t-\t0\tset-up failed\n' "$cfg" "$c" >>"$W/results.tsv"; done
-		"teardown_$cfg" 2>/dev/null
+		"teardown_${cfg//-/_}" 2>/dev/null
 		return 1
 	fi
 	if [ "$WARMUP" -gt 0 ]; then
 		for c in $CLIENTS; do [ "$c" -lt "$warm" ] && warm=$c; done
-		(cd "$W/pgbench" && "$PGBIN/pgbench" -n -f "$([ "$cfg" = raft ] && echo "$SCRIPT_RAFT" || echo "$SCRIPT_PLAIN")" \
-			-c "$warm" -j "$JOBS" -T "$WARMUP" -D run=0 -D n="$RANDOM$RANDOM" \
-			-h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >/dev/null 2>&1)
+		warm_up "$cfg" "$warm"
 	fi
 	for ((r = 1; r <= RUNS; r++)); do
 		for c in $CLIENTS; do
@@ -475,7 +583,7 @@ bench_config() {
 		done
 	done
 	[ "$cfg" = raft ] && [ -n "$FOLLOWER_CLIENTS" ] && bench_follower
-	"teardown_$cfg"
+	"teardown_${cfg//-/_}"
 }
 
 # The same workload with the clients connected to a follower: raft_submit
@@ -491,6 +599,43 @@ bench_follower() {
 		done
 	done
 	TARGET_PORT=$leader_port
+}
+
+# ---------------------------------------------------------------------------
+# Reads: raft_ext.read_consistency = local against linearizable, a point
+# SELECT on a follower (a ReadIndex round trip to the leader before each
+# transaction's first read) and on the leader (which confirms it still
+# leads), both modes in turn at each client count
+
+READS_DONE=0
+bench_reads() {
+	local leader lport node port r c mode rows
+	leader=$("$RAFTCTL" leader --wait 30) || { err "reads: no leader"; return 1; }
+	lport=$((PORT_RAFT + leader - 1))
+	log "== reads: raft_ext.read_consistency local / linearizable, $READ_ROWS rows =="
+	q "$lport" "SELECT raft_submit('INSERT INTO bench_insert SELECT $READ_RUN, 0, g, ''$PAYLOAD'' FROM generate_series(1, $READ_ROWS) g ON CONFLICT DO NOTHING')" >/dev/null ||
+		{ err "reads: cannot insert the rows"; return 1; }
+	"$RAFTCTL" wait-caught-up "$WAIT_S" >/dev/null || { err "reads: the nodes did not catch up"; return 1; }
+	READS_DONE=1
+	for node in $READ_NODES; do
+		case "$node" in
+		leader) port=$lport ;;
+		follower) port=$((PORT_RAFT + leader % 3)) ;; # node leader % 3 + 1
+		*) err "reads: unknown node '$node' (follower, leader)"; return 1 ;;
+		esac
+		rows=$(count_rows "$port" "$READ_RUN")
+		[ "$rows" = "$READ_ROWS" ] || { err "reads: the $node (port $port) has ${rows:-?} of the $READ_ROWS rows"; return 1; }
+		TARGET_PORT=$port
+		log "reads on the $node (port $port)"
+		[ "$WARMUP" -gt 0 ] && warm_up "read-$node-local" "${READ_CLIENTS##* }"
+		for ((r = 1; r <= RUNS; r++)); do
+			for c in $READ_CLIENTS; do
+				for mode in local linearizable; do
+					run_pgbench "read-$node-$mode" "$c" "$r" -T "$DURATION" || FAILED_PARTS+=("reads $node $mode c=$c")
+				done
+			done
+		done
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -787,6 +932,7 @@ write_report() {
 		echo "- every server: PostgreSQL defaults (fsync on, synchronous_commit on, shared_buffers 128MB) plus: $(grep -v '^log_line_prefix\|^$' <<<"$COMMON_CONF" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 		[[ " $CONFIGS " == *" syncrep "* ]] && echo "- (b): primary + 2 standbys (pg_basebackup -R), synchronous_standby_names = 'ANY 1 (s1, s2)', synchronous_commit = remote_apply${SYNCREP_INFO:+ ($SYNCREP_INFO)}"
 		[[ " $CONFIGS " == *" raft "* ]] && echo "- (c): 3 nodes (scripts/raftctl), raft_ext.election_timeout_min/max = ${RAFT_ELECTION_TIMEOUT_MIN:-150}/${RAFT_ELECTION_TIMEOUT_MAX:-300} ms, heartbeat_interval = ${RAFT_HEARTBEAT_INTERVAL:-50} ms; the clients connect to the leader; each transaction is SELECT raft_submit('INSERT ...')"
+		[[ " $CONFIGS " == *" raft-route "* ]] && echo "- (d): the same cluster and leader as (c); each transaction is (a)'s plain INSERT, sent with pgbench -M prepared (extended protocol, bound parameters) in sessions with raft_ext.route_writes = on (PGOPTIONS), so the server submits it through the log; after each run its rows were counted on every node"
 		echo
 		echo "## Throughput and latency"
 		echo
@@ -800,12 +946,14 @@ write_report() {
 		done
 		echo
 		if [[ " $CONFIGS " == *" raft "* ]]; then
-			echo "raft_ext's throughput relative to the others (tps ratio; above 1 means raft_ext is faster):"
+			local route=0
+			[[ " $CONFIGS " == *" raft-route "* ]] && route=1
+			echo "raft_ext's throughput relative to the others (tps ratio; above 1 means raft_ext is faster)$([ "$route" = 1 ] && echo '; (d)/(c): the transparent mode against raft_submit on the same cluster, what the convenience costs'):"
 			echo
-			echo "| clients | (c)/(a) plain | (c)/(b) sync rep |"
-			echo "| ---: | ---: | ---: |"
+			echo "| clients | (c)/(a) plain | (c)/(b) sync rep |$([ "$route" = 1 ] && echo " $ROUTE_RATIO_HEADER")"
+			echo "| ---: | ---: | ---: |$([ "$route" = 1 ] && echo ' ---: |')"
 			for c in $CLIENTS; do
-				echo "| $c | $(ratio "$(metric raft "$c" 4)" "$(metric plain "$c" 4)") | $(ratio "$(metric raft "$c" 4)" "$(metric syncrep "$c" 4)") |"
+				echo "| $c | $(ratio "$(metric raft "$c" 4)" "$(metric plain "$c" 4)") | $(ratio "$(metric raft "$c" 4)" "$(metric syncrep "$c" 4)") |$([ "$route" = 1 ] && echo " $(ratio "$(metric raft-route "$c" 4)" "$(metric raft "$c" 4)") |")"
 			done
 			echo
 		fi
@@ -819,6 +967,22 @@ write_report() {
 			for c in $FOLLOWER_CLIENTS; do
 				tps=$(metric raft-follower "$c" 4) avg=$(metric raft-follower "$c" 5) p99=$(metric raft-follower "$c" 6)
 				echo "| $c | $(fmt "$tps" 1) | $(fmt "$avg" 3) | $(fmt "$p99" 3) | $(ratio "$tps" "$(metric raft "$c" 4)") |"
+			done
+			echo
+		fi
+		if [ "$READS_DONE" = 1 ] && [ -n "$READ_CLIENTS" ]; then
+			echo "$READS_SECTION"
+			echo
+			echo "A point SELECT by primary key on the raft_ext cluster (one of $READ_ROWS rows of bench_insert, pgbench -M prepared, a read-only autocommit transaction; \\gset, so a transaction that finds no row fails), with the sessions' raft_ext.read_consistency = local (what the node has applied) and = linearizable (each transaction's first read of a replicated table waits for a ReadIndex barrier: the leader confirms it still leads and names its commit index, and the node applies up to it; on a follower a round trip to the leader). Both modes in turn at each client count, $DURATION s each; the last column is the linearizable tps as a fraction of the local one."
+			echo
+			echo "| node | clients | local tps | local avg latency (ms) | linearizable tps | linearizable avg latency (ms) | linearizable / local (tps) |"
+			echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+			for v in $READ_NODES; do
+				for c in $READ_CLIENTS; do
+					tps=$(metric "read-$v-local" "$c" 4)
+					n=$(metric "read-$v-linearizable" "$c" 4)
+					echo "| $v | $c | $(fmt "$tps" 1) | $(fmt "$(metric "read-$v-local" "$c" 5)" 3) | $(fmt "$n" 1) | $(fmt "$(metric "read-$v-linearizable" "$c" 5)" 3) | $(ratio "$n" "$tps") |"
+				done
 			done
 			echo
 		fi
@@ -947,9 +1111,20 @@ EOF
 log "bench/run.sh ($MODE): configurations: $CONFIGS; clients: $CLIENTS; $DURATION s each, $RUNS run(s); scratch: $W"
 : >"$W/results.tsv"
 for cfg in $CONFIGS; do
-	case "$cfg" in plain | syncrep | raft) ;; *) err "unknown configuration $cfg (plain, syncrep, raft)"; exit 2 ;; esac
-	if bench_config "$cfg" && [ "$cfg" = raft ]; then RAFT_OK=1; fi
+	case "$cfg" in plain | syncrep | raft | raft-route) ;; *) err "unknown configuration $cfg (plain, syncrep, raft, raft-route)"; exit 2 ;; esac
 done
+RAFT_UP=0
+for cfg in $CONFIGS; do
+	if bench_config "$cfg"; then
+		[ "$cfg" = raft ] && RAFT_OK=1
+		[ "$cfg" = raft ] || [ "$cfg" = raft-route ] && RAFT_UP=1
+	fi
+done
+
+# the read part: on whichever of (c) and (d) set the cluster up
+if [ "$RAFT_UP" = 1 ] && [ -n "$READ_CLIENTS" ] && [ -n "$READ_NODES" ]; then
+	bench_reads || FAILED_PARTS+=("reads")
+fi
 
 if [ "$RAFT_OK" = 1 ]; then
 	if [ "$VERIFY_MB" -gt 0 ]; then
@@ -999,7 +1174,9 @@ if [ "$MODE" = smoke ]; then
 	[[ " $CONFIGS " == *" raft "* ]] && [ -n "$FOLLOWER_CLIENTS" ] && need_fw=1
 	need_ve=0
 	[[ " $CONFIGS " == *" raft "* ]] && [ "$VERIFY_MB" -gt 0 ] && need_ve=1
-	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" || rc=1
+	need_rd=0
+	[[ " $CONFIGS " == *" raft "* || " $CONFIGS " == *" raft-route "* ]] && [ -n "$READ_CLIENTS" ] && [ -n "$READ_NODES" ] && need_rd=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" || rc=1
 	[ "$PLOT" = 1 ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
 fi
 if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then

@@ -6,6 +6,7 @@
 #   3. core tests          make -k -C test check (pure Raft core: unit + simulation, plain and
 #                          sanitized); each suite there ends with "N passed, N failed"
 #   3b. checker tests      the chaos suite's history checkers (python3 -m unittest)
+#   3c. PGXN metadata      test/check_meta.py --self-test: META.json against the Meta Spec
 #   4. install             make install
 #   5. pg_regress          make regresscheck: sql/*.sql against expected/*.out on a
 #                          temporary instance configured by test/regress.conf
@@ -198,6 +199,17 @@ if compgen -G 'chaos/checker/tests/test_*.py' >/dev/null; then
 	fi
 else
 	note checker "no tests in chaos/checker/tests/"
+fi
+
+# ---------------------------------------------------------------------------
+step "3c. PGXN metadata (test/check_meta.py: META.json against the Meta Spec, and its self-test)"
+python3 test/check_meta.py --self-test 2>&1 | tee "$WORK/meta.log"
+rc=${PIPESTATUS[0]}
+read -r p f _ <<<"$(sum_closing_lines "$WORK/meta.log")"
+if [ "${p:-0}" -eq 0 ] && [ "${f:-0}" -eq 0 ]; then
+	record meta 0 1 "check_meta.py (exit $rc) printed no count"
+else
+	record meta "$p" "$((f + (rc != 0 && f == 0 ? 1 : 0)))"
 fi
 
 # ---------------------------------------------------------------------------

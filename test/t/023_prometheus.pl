@@ -181,7 +181,8 @@ while (time - $t0 < 30)
 }
 ok($m && $m->{values}{raft_ext_term}, "the exporter serves raft_ext metrics on 127.0.0.1:$port")
   or do {
-	diag "exporter log:\n" . PostgreSQL::Test::Utils::slurp_file($exporter_log);
+	my $log = PostgreSQL::Test::Utils::slurp_file($exporter_log);
+	diag "exporter log (end):\n" . (length($log) > 3000 ? substr($log, -3000) : $log);
 	diag "last /metrics:\n" . ($m ? $m->{text} : '(none)');
 	RaftCluster::stop_here('no metrics');
   };

@@ -57,6 +57,10 @@ check_all() {
 	need nftables        command -v nft
 	need procps          command -v ps
 	need gnuplot-nox     command -v gnuplot
+	# test/t/023_prometheus.pl: monitoring/queries.yaml with the real exporter,
+	# monitoring/alerts.yml with promtool (in the prometheus package)
+	need prometheus-postgres-exporter command -v prometheus-postgres-exporter
+	need prometheus      command -v promtool
 	need clang           command -v clang
 	if command -v clang >/dev/null 2>&1; then
 		need libclang-rt-dev libfuzzer_links
@@ -86,6 +90,16 @@ export DEBIAN_FRONTEND=noninteractive
 if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
 	mkdir -p /etc/postgresql-common
 	echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+fi
+# prometheus and prometheus-postgres-exporter start their daemons (on ports
+# 9090 and 9187) when installed; nothing here needs them running.  Unless the
+# machine already has a policy (containers often do), deny every service
+# start for the time of the install.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\n# scripts/install-deps.sh: no service starts during the install\nexit 101\n' >$policy
+	chmod 755 $policy
+	trap 'rm -f $policy' EXIT
 fi
 apt_opts=(-y -q --no-install-recommends
 	-o DPkg::Lock::Timeout=600

@@ -57,6 +57,14 @@ check_all() {
 	need nftables        command -v nft
 	need procps          command -v ps
 	need gnuplot-nox     command -v gnuplot
+	# make deb (debian/rules, scripts/build-deb.sh): dpkg-buildpackage, debhelper and
+	# postgresql-common's pgxs_loop sequence and pg_buildext (postgresql-server-dev-all),
+	# lintian on the result
+	need dpkg-dev        command -v dpkg-buildpackage
+	need debhelper       command -v dh
+	need postgresql-server-dev-all test -f /usr/share/perl5/Debian/Debhelper/Sequence/pgxs_loop.pm \
+		-a -x /usr/bin/pg_buildext
+	need lintian         command -v lintian
 	need clang           command -v clang
 	if command -v clang >/dev/null 2>&1; then
 		need libclang-rt-dev libfuzzer_links

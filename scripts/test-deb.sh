@@ -224,5 +224,8 @@ check "no raft_ext file left in $PKGLIB, $EXTDIR" test -z "$(installed_files)"
 "$MAKE" -s -C "$ROOT" --no-print-directory PG_CONFIG="$PG_CONFIG" install ||
 	give_up "make install from $ROOT"
 restored=1
-check "make install: raft_ext.so and raft_ext.control are back (owned by no package)" \
-	eval 'test -f "$PKGLIB/raft_ext.so" -a -f "$EXTDIR/raft_ext.control" && ! dpkg -S "$PKGLIB/raft_ext.so" >/dev/null 2>&1'
+tree_build_installed() {
+	test -f "$PKGLIB/raft_ext.so" -a -f "$EXTDIR/raft_ext.control" &&
+		! dpkg -S "$PKGLIB/raft_ext.so" >/dev/null 2>&1
+}
+check "make install: raft_ext.so and raft_ext.control are back (owned by no package)" tree_build_installed

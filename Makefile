@@ -8,6 +8,7 @@
 #   make test            the whole suite, the one command CI runs: dependencies, build,
 #                        core C tests, install, pg_regress, TAP (scripts/run-tests.sh)
 #   make deps            install the build/test dependencies (scripts/install-deps.sh)
+#   make deb             the Debian package, in build/deb/ (mk/deb.mk; make deb-test tests it)
 #   make clean           also cleans test/
 #
 # Source files are picked up by wildcard: add src/*.c, src/raft/*.c, sql/*.sql,
@@ -40,7 +41,7 @@ ENCODING = UTF8
 TAP_TESTS := $(if $(wildcard test/t/*.pl),1)
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
-EXTRA_CLEAN = tmp_regress/ tmp_check/ results/ log/ regression.diffs regression.out
+EXTRA_CLEAN = tmp_regress/ tmp_check/ results/ log/ regression.diffs regression.out build/deb/
 
 PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc -Isrc/raft
 SHLIB_LINK += -L$(shell $(PG_CONFIG) --libdir) -lpq
@@ -133,3 +134,4 @@ clean: clean-test
 clean-test:
 	$(if $(wildcard test/Makefile),$(MAKE) -C test clean)
 include mk/cluster.mk
+include mk/deb.mk

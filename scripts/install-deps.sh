@@ -61,6 +61,14 @@ check_all() {
 	# monitoring/alerts.yml with promtool (in the prometheus package)
 	need prometheus-postgres-exporter command -v prometheus-postgres-exporter
 	need prometheus      command -v promtool
+	# make deb (debian/rules, scripts/build-deb.sh): dpkg-buildpackage, debhelper and
+	# postgresql-common's pgxs_loop sequence and pg_buildext (postgresql-server-dev-all),
+	# lintian on the result
+	need dpkg-dev        command -v dpkg-buildpackage
+	need debhelper       command -v dh
+	need postgresql-server-dev-all test -f /usr/share/perl5/Debian/Debhelper/Sequence/pgxs_loop.pm \
+		-a -x /usr/bin/pg_buildext
+	need lintian         command -v lintian
 	need clang           command -v clang
 	if command -v clang >/dev/null 2>&1; then
 		need libclang-rt-dev libfuzzer_links

@@ -11,6 +11,10 @@
 #   5. pg_regress          make regresscheck: sql/*.sql against expected/*.out on a
 #                          temporary instance configured by test/regress.conf
 #   6. TAP                 make tapcheck: prove test/t/*.pl (PostgreSQL::Test::Cluster)
+#   6b. Debian package     scripts/check-version.sh (the version agrees everywhere), then as
+#                          root scripts/test-deb.sh: make deb, apt-get install of it, a cluster
+#                          from the installed files only, apt-get remove, make install again;
+#                          the package test is skipped (not failed) when not root
 #   7. bench smoke         bench/run.sh --smoke: seconds-long runs of every part of the
 #                          benchmark, checking that its report is well formed
 #   8. chaos short run     the fault-injection suite's unit tests (python3 -m unittest, chaos/tests),
@@ -76,7 +80,7 @@ finish() {
 copy_tree() {
 	mkdir -p "$1"
 	tar -C "$ROOT" -cf - \
-		--exclude=./.git --exclude=./test/build --exclude=./test/build-san \
+		--exclude=./.git --exclude=./build --exclude=./test/build --exclude=./test/build-san \
 		--exclude='*.o' --exclude='*.bc' --exclude='*.so' --exclude=./tmp_check \
 		--exclude=./tmp_regress --exclude=./results --exclude=./log \
 		--exclude=./regression.diffs --exclude=./regression.out . |
@@ -301,6 +305,50 @@ else
 		done
 		echo "---- server logs: $WORK/tree/tmp_check/log/ ----"
 		ls "$WORK/tree/tmp_check/log/" 2>/dev/null
+	fi
+fi
+
+# ---------------------------------------------------------------------------
+step "6b. Debian package (scripts/check-version.sh, scripts/test-deb.sh)"
+bash scripts/check-version.sh 2>&1 | tee "$WORK/version.log"
+rc=${PIPESTATUS[0]}
+read -r p f n < <(sum_closing_lines "$WORK/version.log")
+if [ "$n" -eq 0 ]; then
+	record version 0 1 "scripts/check-version.sh (exit $rc) reported no 'N passed, N failed' line"
+elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	record version "$p" 1 "scripts/check-version.sh exited $rc"
+else
+	record version "$p" "$f"
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skipped: installing a package needs root"
+	note deb "skipped: installing a package needs root"
+elif [ "$install_ok" -ne 1 ]; then
+	echo "skipped: not installed"
+	record deb 0 1 "not run: build or install failed"
+else
+	# The package replaces the installed extension for a minute; test-deb.sh puts
+	# the tree's build back on any exit.  Its own waits are bounded: the timeout
+	# is a last resort against a hang.
+	timeout -k 30 300 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PG_CONFIG="$PG_CONFIG" MAKE="$MAKE" \
+		bash scripts/test-deb.sh 2>&1 | tee "$WORK/deb.log"
+	rc=${PIPESTATUS[0]}
+	read -r p f n < <(sum_closing_lines "$WORK/deb.log")
+	if [ "$n" -eq 0 ]; then
+		record deb 0 1 "scripts/test-deb.sh (exit $rc) reported no 'deb: N passed, N failed' line"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		record deb "$p" 1 "scripts/test-deb.sh exited $rc"
+	else
+		record deb "$p" "$f" "make deb, apt-get install, a 3-node cluster, apt-get remove"
+	fi
+	# Even if it was killed before it could clean up: no package, the tree's
+	# build installed, for the steps that follow.
+	if [ "$(dpkg-query -W -f '${db:Status-Status}' postgresql-15-raft-ext 2>/dev/null)" = installed ]; then
+		dpkg -r postgresql-15-raft-ext
+	fi
+	if ! "${MK[@]}" -s install; then
+		record install 0 1 "make install after the package test failed"
+		install_ok=0
 	fi
 fi
 

@@ -45,6 +45,7 @@
 #include "utils/acl.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -65,6 +66,10 @@ bool		raft_ext_route_writes = false;
 
 /* executor and utility nesting: 0 while a client's own statement starts */
 static int	raft_route_nesting = 0;
+
+/* the local transaction of the last routed write, and its entry */
+static LocalTransactionId raft_route_last_lxid = InvalidLocalTransactionId;
+static uint64 raft_route_last_index = 0;
 
 static ExecutorRun_hook_type raft_route_prev_run = NULL;
 static ExecutorFinish_hook_type raft_route_prev_finish = NULL;
@@ -238,6 +243,8 @@ raft_route_submit(RaftRouteState *s)
 	}
 	s->outcome = o;
 	s->submitted = true;
+	raft_route_last_lxid = MyProc->lxid;
+	raft_route_last_index = o->index;
 }
 
 static TupleTableSlot *
@@ -363,6 +370,18 @@ raft_route_executor_start(QueryDesc *queryDesc)
 				 errdetail("A routed write commits on every node as soon as it is applied; it could not be rolled back with the rest of the transaction. Several statements sent in one query string are one transaction too."),
 				 errhint("Send the write on its own in autocommit mode (psycopg2: connection.autocommit = True), or submit the whole transaction as one entry: raft_submit('stmt1; stmt2', ...).")));
 
+	/*
+	 * The extended protocol runs everything up to a Sync in one transaction
+	 * (a pipeline, a driver's batch): its writes would not be all or nothing
+	 * once routed one by one, so only the first is.
+	 */
+	if (MyProc->lxid == raft_route_last_lxid)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("raft_ext.route_writes cannot route a second write in the same transaction"),
+				 errdetail("The first was applied on every node as log entry %llu; this transaction (a pipeline or batch before one Sync) could not be all or nothing.",
+						   (unsigned long long) raft_route_last_index),
+				 errhint("Send a Sync after each write, or submit them as one entry: raft_submit('stmt1; stmt2', ...).")));
 	/* the statement's result: the RETURNING columns, as the plan returns them */
 	foreach(lc, orig->planTree->targetlist)
 	{

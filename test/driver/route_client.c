@@ -104,6 +104,35 @@ main(int argc, char **argv)
 	show(PQexecPrepared(conn, "ins", 3, values, NULL, NULL, 0));
 	show(PQexec(conn, "ROLLBACK"));
 
+	/*
+	 * A pipeline: two writes before one Sync are one transaction; once routed
+	 * they could not be all or nothing, so the second is refused.
+	 */
+	if (PQenterPipelineMode(conn))
+	{
+		PGresult   *res;
+		int			k;
+
+		for (k = 20; k <= 21; k++)
+		{
+			snprintf(n, sizeof(n), "%d", k);
+			values[0] = argv[2];
+			values[1] = n;
+			values[2] = "{}";
+			PQsendQueryPrepared(conn, "ins", 3, values, NULL, NULL, 0);
+		}
+		PQpipelineSync(conn);
+		for (k = 0; k < 2; k++)
+		{
+			while ((res = PQgetResult(conn)) != NULL)
+				show(res);
+		}
+		while ((res = PQgetResult(conn)) != NULL && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+			PQclear(res);
+		PQclear(res);
+		PQexitPipelineMode(conn);
+	}
+
 	/* what this client's rows are now, read back */
 	values[0] = argv[2];
 	show(PQexecParams(conn, "SELECT n FROM drv WHERE who = $1 ORDER BY n", 1, NULL, values, NULL, NULL, 0));

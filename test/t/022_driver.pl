@@ -56,10 +56,12 @@ for my $case ([ $f1, 'f1' ], [ $leader, 'ld' ])
 	like($lines[9], qr/^DELETE 2\|1[56]\|1[56]$/, "on $where: DELETE ... RETURNING");
 	is($lines[10], 'ERROR 23505', "on $where: the statement's own error, with its SQLSTATE");
 	is($lines[12], 'ERROR 25001', "on $where: a write in a transaction block is refused");
-	is($lines[14], 'SELECT 4|11|12|13|14', "on $where: the rows as applied");
+	is($lines[14], "INSERT 0 1|$who,20,NULL", "on $where: a pipeline's first write is routed");
+	like($lines[15], qr/^ERROR 25001$/, "on $where: ... its second, before the same Sync, is refused");
+	is($lines[16], 'SELECT 5|11|12|13|14|20', "on $where: the rows as applied");
 }
 ok(scalar $c->wait_contents_equal(q{SELECT * FROM drv ORDER BY who, n}), 'the same rows on every node');
-is($c->query($f2, q{SELECT count(*) FROM drv}), '8', '... 2 x 4 of them');
+is($c->query($f2, q{SELECT count(*) FROM drv}), '10', '... 2 x 5 of them');
 
 # ---------------------------------------------------------------------
 # pgbench -M prepared, plain INSERTs through transparent mode, on a follower

@@ -726,6 +726,19 @@ raft_apply_xact(RaftApplyState *st, int n)
 			raft_storage_record_outcomes(outcomes, noutcomes);
 			noutcomes = 0;
 		}
+
+		/*
+		 * What the worker itself reads for an entry (an outcome check's
+		 * outcomes, a request id, an original outcome) it reads with
+		 * read-only SPI in the transaction's active snapshot, taken when the
+		 * transaction began: let it see what the entries before this one
+		 * wrote, as it would if each entry had a transaction of its own.
+		 */
+		if (i > 0)
+		{
+			CommandCounterIncrement();
+			UpdateActiveSnapshotCommandId();
+		}
 		raft_apply_entry(&st[i], &entries[i]);
 		if (st[i].have_outcome)
 			outcomes[noutcomes++] = &st[i].outcome;
@@ -843,7 +856,7 @@ raft_apply_batch(uint64 first, uint64 last, uint64 *applied_to)
 	edata = raft_apply_try_xact(st, n, &napplied);
 	if (edata != NULL)
 	{
-		ereport(DEBUG1,
+		ereport(LOG,
 				(errmsg("raft_ext: applying log entries %llu..%llu together failed (%s); applying them one by one",
 						(unsigned long long) first, (unsigned long long) last,
 						edata->message ? edata->message : "no message")));

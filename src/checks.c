@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "checks.h"
+#include "compaction.h"
 #include "config.h"
 #include "payload.h"
 #include "raft/raft.h"
@@ -77,7 +78,7 @@ static List *raft_pending_results = NIL;	/* in TopMemoryContext */
 /* The check whose entry this apply transaction applied (0: none). */
 static uint64 raft_verify_due = 0;
 
-static void
+void
 raft_checks_post(const char *data, Size len)
 {
 	if (raft_shmem_outbox_push(data, len))
@@ -434,6 +435,9 @@ raft_checks_apply(uint64 index, const char *payload, Size len, TimestampTz stamp
 		case 'R':
 			raft_checks_apply_result(&msg);
 			return false;
+		case 'P':
+			raft_compaction_apply(index, &msg);
+			return false;
 		case 'K':
 			raft_skip_apply_decision(index, &msg, o);
 			return true;
@@ -495,6 +499,7 @@ raft_checks_after_apply(uint64 applied)
 	LWLockRelease(raft_shared->status_lock);
 	if (!leader)
 		return;
+	raft_compaction_after_apply(applied);
 	/* a posted check that never came back (a leader change ate it): again */
 	if (raft_check_posted_to > raft_check_applied_to &&
 		TimestampDifferenceExceeds(raft_check_posted_at, now, RAFT_CHECK_REPOST_MS))

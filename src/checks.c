@@ -61,6 +61,7 @@ int			raft_ext_outcome_check_interval = 1000;
 
 /* The apply worker's own state (one process). */
 static uint64 raft_check_applied_to = 0;	/* highest "to" of an RC applied */
+static uint64 raft_check_last_outcome = 0;	/* highest entry applied with an outcome */
 static uint64 raft_check_posted_to = 0; /* highest "to" of an RC posted */
 static TimestampTz raft_check_posted_at = 0;
 static TimestampTz raft_check_last_at = 0;
@@ -458,6 +459,13 @@ raft_checks_ends_batch(uint64 index)
 }
 
 void
+raft_checks_note_outcome(uint64 index)
+{
+	if (index > raft_check_last_outcome)
+		raft_check_last_outcome = index;
+}
+
+void
 raft_checks_start(uint64 applied)
 {
 	raft_check_applied_to = applied;
@@ -506,8 +514,15 @@ raft_checks_after_apply(uint64 applied)
 		raft_check_posted_to = raft_check_applied_to;
 	if (raft_check_posted_to > raft_check_applied_to)
 		return;					/* one in flight */
+	/*
+	 * Only entries with an outcome need checking: an outcome check's own
+	 * entry has none, and counting it would have an idle leader append a
+	 * check every interval, forever.
+	 */
+	if (raft_check_last_outcome <= raft_check_applied_to)
+		return;
 	if (applied >= raft_check_applied_to + RAFT_CHECK_ENTRIES ||
-		(applied > raft_check_applied_to && raft_ext_outcome_check_interval > 0 &&
+		(raft_ext_outcome_check_interval > 0 &&
 		 TimestampDifferenceExceeds(raft_check_last_at, now, raft_ext_outcome_check_interval)))
 	{
 		raft_checks_post_outcomes(applied);

@@ -351,3 +351,10 @@ BEGIN
     END LOOP;
 END
 $once$;
+
+-- A bounded log (issue 15, src/compaction.c): entries up to log_start_index
+-- were removed from raft_ext.log (applied here, held by every member);
+-- log_start_term is that entry's term, which the Raft worker starts from.
+ALTER TABLE raft_ext.apply_state
+    ADD COLUMN log_start_index bigint NOT NULL DEFAULT 0,
+    ADD COLUMN log_start_term  bigint NOT NULL DEFAULT 0;

@@ -19,6 +19,7 @@
 
 #include "src/apply.h"
 #include "src/checks.h"
+#include "src/compaction.h"
 #include "src/config.h"
 #include "src/determinism.h"
 #include "src/guard.h"
@@ -157,6 +158,14 @@ _PG_init(void)
 							&raft_ext_request_id_retention,
 							86400, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("raft_ext.log_keep_entries",
+							"How many applied entries raft_ext.log keeps; older ones, once every member holds them, are removed (0: never).",
+							"A member that is down holds removal back; one whose state was lost must then be rebuilt from a copy of a healthy node.",
+							&raft_ext_log_keep_entries,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("raft_ext.route_writes",

@@ -38,12 +38,29 @@
 #     read_consistency = local and = linearizable in turn; tps, average latency
 #     and the ratio linearizable / local per client count.  Runs after part 1,
 #     on the cluster of (c) or (d).
+#  6. Log size: what a long history costs, with compaction
+#     (raft_ext.log_keep_entries) and without (0).  For each setting of
+#     BENCH_LOG_KEEP a fresh three-node cluster (its own, after the others'
+#     servers are stopped) is written BENCH_LOG_ENTRIES entries in steps (the
+#     (c) workload, pgbench -t with BENCH_LOG_CLIENTS clients; the history
+#     grows from one count to the next); at each count, once every node has
+#     applied everything and compaction has settled: the rows of raft_ext.log
+#     and its size on disk (pg_total_relation_size) on a follower, the
+#     resident memory of its Raft worker (/proc/PID/status of the process
+#     titled "raft_ext raft worker": RssAnon, its own memory, where the log
+#     is; VmRSS, which adds the shared memory it touched, RssShmem, and
+#     mapped files), then that follower is restarted (pg_ctl stop -m fast,
+#     start) and timed until its Raft worker has loaded the log (the time of
+#     its "node N started: ..., M log entries" line, M reported too) and
+#     until it serves: raft_status.worker_state = 'running' and last_applied
+#     at the leader's commit index; then its new Raft worker's memory.
+#     Ratios of each setting to 0 (never compact) at the same count.
 #
 # The report (markdown, machine described) goes to
 # bench/results/<date>-<host>.md with a PNG plot (gnuplot) and the raw numbers
 # (.tsv) beside it.
 #
-# Usage: bench/run.sh            the full benchmark (about 18 minutes)
+# Usage: bench/run.sh            the full benchmark (about 20 minutes)
 #        bench/run.sh --smoke    a few seconds of each part; checks the report is
 #                                well formed (make bench-smoke, part of make test)
 #        bench/run.sh --check REPORT.md   only check a report
@@ -54,7 +71,8 @@
 #   BENCH_JOBS=2               pgbench -j
 #   BENCH_RUNS=1               runs of each configuration (the median is reported)
 #   BENCH_WARMUP=3/0           seconds of warm-up before each configuration's runs
-#   BENCH_CONFIGS="plain syncrep raft raft-route"
+#   BENCH_CONFIGS="plain syncrep raft raft-route"   empty: none (then parts 2-5, which
+#                              need (c), are skipped too; part 6 has its own clusters)
 #   BENCH_FAILOVER_ROUNDS=5/1  0 skips the failover part
 #   BENCH_FAILOVER_WRITERS=2   concurrent write loops during the failover rounds
 #   BENCH_STATEMENT_TIMEOUT=5s statement_timeout of the failover writes
@@ -67,7 +85,12 @@
 #   BENCH_READ_NODES="follower leader" where the read part's clients connect; empty
 #                                      skips it
 #   BENCH_READ_ROWS=10000/1000         rows the read part's SELECT picks from
-#   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23;
+#   BENCH_LOG_ENTRIES="20000 100000"/2000   history sizes of the log-size part, ascending
+#                              (1000000: 4-6 min a setting on 2 cores); empty skips it
+#   BENCH_LOG_KEEP="0 10000"/"0 500"  raft_ext.log_keep_entries settings it compares, a
+#                              fresh cluster each; 0 never compacts (the ratios' base)
+#   BENCH_LOG_CLIENTS=32/8     pgbench clients writing its history
+#   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23, (6) base+31..33;
 #                              below Linux's ephemeral range (32768-60999), so no
 #                              client connection of the run can hold a server's port
 #   BENCH_OUT=bench/results (smoke: a scratch directory)
@@ -114,6 +137,9 @@ if [ "$MODE" = smoke ]; then
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1}
 	READ_CLIENTS=${BENCH_READ_CLIENTS-1}
 	READ_ROWS=${BENCH_READ_ROWS:-1000}
+	LOG_ENTRIES=${BENCH_LOG_ENTRIES-2000}
+	LOG_KEEP=${BENCH_LOG_KEEP-0 500}
+	LOG_CLIENTS=${BENCH_LOG_CLIENTS:-8}
 	PORT_BASE=${BENCH_PORT_BASE:-25560}
 	PLOT=${BENCH_PLOT:-0}
 	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
@@ -131,13 +157,16 @@ else
 	FOLLOWER_CLIENTS=${BENCH_FOLLOWER_CLIENTS-1 8}
 	READ_CLIENTS=${BENCH_READ_CLIENTS-1 8}
 	READ_ROWS=${BENCH_READ_ROWS:-10000}
+	LOG_ENTRIES=${BENCH_LOG_ENTRIES-20000 100000}
+	LOG_KEEP=${BENCH_LOG_KEEP-0 10000}
+	LOG_CLIENTS=${BENCH_LOG_CLIENTS:-32}
 	PORT_BASE=${BENCH_PORT_BASE:-25510}
 	PLOT=${BENCH_PLOT:-1}
 	WAIT_S=60
 fi
 JOBS=${BENCH_JOBS:-2}
 RUNS=${BENCH_RUNS:-1}
-CONFIGS=${BENCH_CONFIGS:-plain syncrep raft raft-route}
+CONFIGS=${BENCH_CONFIGS-plain syncrep raft raft-route}
 READ_NODES=${BENCH_READ_NODES-follower leader}
 STMT_TIMEOUT=${BENCH_STATEMENT_TIMEOUT:-5s}
 CATCHUP_TIMEOUT=${BENCH_CATCHUP_TIMEOUT:-900}
@@ -146,6 +175,7 @@ PAYLOAD='raft_ext bench payload 0123456789'
 PORT_PLAIN=$PORT_BASE
 PORT_PRIMARY=$((PORT_BASE + 10))
 PORT_RAFT=$((PORT_BASE + 21))
+PORT_LOG=$((PORT_BASE + 31))
 
 label_of() {
 	case "$1" in
@@ -154,6 +184,7 @@ label_of() {
 	raft) echo "(c) raft_ext" ;;
 	raft-follower) echo "(c) raft_ext, clients on a follower" ;;
 	raft-route) echo "(d) raft_ext transparent mode" ;;
+	logsize) echo "log size: the history's writes" ;;
 	read-*-*) local x=${1#read-}; echo "reads on the ${x%-*}, read_consistency = ${x##*-}" ;;
 	*) echo "$1" ;;
 	esac
@@ -166,10 +197,10 @@ TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (
 ROUTE_RATIO_HEADER='(d)/(c) transparent mode |'
 READS_SECTION='## Reads: raft_ext.read_consistency'
 
-check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS]
-	local f=$1 cfgs=${2:-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} c label rows bad=0 node
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS] [NEED_LOG]
+	local f=$1 cfgs=${2-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} need_lg=${8:-0} c label rows bad=0 node keep
 	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
-	grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
+	[ -z "$cfgs" ] || grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
 	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
 	for c in $cfgs; do
 		label=$(label_of "$c")
@@ -203,6 +234,37 @@ check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
 					if (good) ok = 1
 				}
 				END { exit !ok }' "$f" || { echo "check: no read-consistency row with numbers for the $node"; bad=1; }
+		done
+	fi
+	if [ "$need_lg" = 1 ]; then
+		grep -qF "$LOG_SECTION" "$f" || { echo "check: no log-size section"; bad=1; }
+		# | written | keep | index | rows | MB | RssAnon | VmRSS | RssShmem | stop | up | loaded at | serving | loaded | RssAnon after |
+		for keep in $LOG_KEEP; do
+			for c in $LOG_ENTRIES; do
+				awk -F'|' -v s0="$LOG_SECTION" -v h="$LOG_TABLE_HEADER" -v keep="$keep" -v n="$c" '
+					index($0, s0) == 1 { s = 1; next } /^## / { s = 0 }
+					s && index($0, h) == 1 { t = 1; next } s && t && !/^\|/ { t = 0 }
+					{ for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+					t && NF == 16 && $3 == keep && $2 ~ /^[0-9]+$/ && $2 + 0 >= n + 0 && !(n in seen) {
+						seen[n] = 1
+						good = $4 ~ /^[0-9]+$/ && $5 ~ /^[0-9]+$/ && $5 + 0 > 0 && $14 ~ /^[0-9]+ \(from [0-9]+\)$/
+						for (i = 6; i <= 13; i++) if ($i !~ /^[0-9]+(\.[0-9]+)?$/) good = 0
+						if ($6 + 0 <= 0 || $7 + 0 <= 0 || $13 + 0 <= 0 || $15 !~ /^[0-9]+(\.[0-9]+)?$/) good = 0
+						# never compacting keeps every entry; compacting keeps fewer than were written
+						if (keep == 0 && $5 + 0 < $2 + 0) good = 0
+						if (keep > 0 && $5 + 0 >= $2 + 0) good = 0
+						if (good) ok = 1
+					}
+					END { exit !ok }' "$f" || { echo "check: no log-size row with numbers for $c entries, log_keep_entries $keep"; bad=1; }
+			done
+			if [ "$keep" != 0 ] && [[ " $LOG_KEEP " == *" 0 "* ]] && ! awk -F'|' -v h="$LOG_RATIO_HEADER" -v keep="$keep" '
+				index($0, h) == 1 { s = 1; next } s && !/^\|/ { s = 0 }
+				{ for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+				s && $3 == keep { good = 1; for (i = 4; i <= 9; i++) if ($i !~ /^[0-9]+(\.[0-9]+)?$/ || $i + 0 <= 0) good = 0; if (good) ok = 1 }
+				END { exit !ok }' "$f"; then
+				echo "check: no numeric log-size ratio for log_keep_entries $keep"
+				bad=1
+			fi
 		done
 	fi
 	if [ "$need_fo" = 1 ] && ! grep -Eq '^kill → next acknowledged write: median [0-9]+ ms, worst [0-9]+ ms' "$f"; then
@@ -312,6 +374,9 @@ cleanup() {
 		done
 		"$RAFTCTL" destroy >/dev/null 2>&1 || err "raftctl destroy failed for $W/raft"
 	fi
+	for f in "$W"/raftlog-*/cluster.env; do
+		[ -f "$f" ] && log_cluster_destroy "$(dirname "$f")"
+	done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		log "scratch directory kept: $W"
 	elif [ "$rc" -ne 0 ] || [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
@@ -489,7 +554,7 @@ EOF
 workload() {
 	WL_SCRIPT=$SCRIPT_PLAIN WL_OPTS=() WL_PGOPTIONS=
 	case "$1" in
-	raft | raft-follower | catchup) WL_SCRIPT=$SCRIPT_RAFT ;;
+	raft | raft-follower | catchup | logsize) WL_SCRIPT=$SCRIPT_RAFT ;;
 	raft-route) WL_OPTS=(-M prepared) WL_PGOPTIONS='-c raft_ext.route_writes=on' ;;
 	read-*-local | read-*-linearizable)
 		WL_SCRIPT=$SCRIPT_READ WL_OPTS=(-M prepared) WL_PGOPTIONS="-c raft_ext.read_consistency=${1##*-}"
@@ -875,6 +940,145 @@ bench_catchup() {
 }
 
 # ---------------------------------------------------------------------------
+# Log size: the Raft worker's memory and a restart against the history's
+# length, with compaction (raft_ext.log_keep_entries) and without
+
+LOG_SECTION='## Log size: memory and restart'
+LOG_TABLE_HEADER='| entries written | log_keep_entries | last log index | raft_ext.log rows | raft_ext.log size (MB) | Raft worker RssAnon (MB) | Raft worker VmRSS (MB) | of which RssShmem (MB) | stop (s) | start → accepting connections (s) | start → log loaded (s) | start → serving (s) | entries loaded at start | RssAnon after the restart (MB) |'
+LOG_RATIO_HEADER='| entries written | log_keep_entries | log rows / 0 | log size / 0 | RssAnon / 0 | start → log loaded / 0 | start → serving / 0 | RssAnon after the restart / 0 |'
+
+# the log part's clusters: raftctl on $W/raftlog-KEEP (ports PORT_LOG..+2)
+lctl() { RAFT_CLUSTER_DIR=$LOG_DIR RAFT_BASE_PORT=$PORT_LOG "$RAFTCTL" "$@"; }
+
+log_cluster_destroy() { # DIR: keep the servers' logs, remove the rest
+	local d=$1 f
+	for f in "$d"/node*/server.log; do
+		[ -f "$f" ] && cp "$f" "$W/logs/$(basename "$d")-$(basename "$(dirname "$f")").log"
+	done
+	RAFT_CLUSTER_DIR=$d "$RAFTCTL" destroy >/dev/null 2>&1 || err "raftctl destroy failed for $d"
+}
+
+# raft_worker_pid DATADIR: the node's Raft worker (its process title)
+raft_worker_pid() {
+	local pm
+	pm=$(pid_of_datadir "$1") || return 1
+	ps -o pid=,args= --ppid "$pm" | awk '/raft_ext raft worker/ { print $1; found = 1; exit } END { exit !found }'
+}
+
+# worker_mem PID: "RssAnon VmRSS RssShmem" in MB (/proc/PID/status)
+worker_mem() {
+	awk '$1 ~ /^(VmRSS|RssAnon|RssShmem):$/ { v[$1] = $2 }
+		END { if (!("RssAnon:" in v)) exit 1; printf "%.1f %.1f %.1f\n", v["RssAnon:"] / 1024, v["VmRSS:"] / 1024, v["RssShmem:"] / 1024 }' "/proc/$1/status"
+}
+
+# log_state PORT: "commit_index last_applied log_start_index worker_state"
+log_state() {
+	q "$1" "SELECT s.commit_index, s.last_applied, a.log_start_index, s.worker_state FROM raft_status s, raft_ext.apply_state a" 2>/dev/null | tr '|' ' '
+}
+
+# log_settle LEADER_PORT: every node has applied the leader's commit index,
+# and where each node's log starts has not moved for a second: the compaction
+# entries the writes triggered are all applied.  (The commit index itself
+# never rests: an idle leader still appends an outcome check a second.)
+log_settle() {
+	local lport=$1 deadline=$((SECONDS + WAIT_S * 3)) all cur prev='' since=$EPOCHREALTIME commit p ok
+	while :; do
+		commit=$(log_state "$lport" | awk '{ print $1 }')
+		all=$(for p in $PORT_LOG $((PORT_LOG + 1)) $((PORT_LOG + 2)); do log_state "$p"; echo; done)
+		ok=$(awk -v c="${commit:-x}" 'NF { n++; if (c == "x" || $2 < c + 0 || $4 != "running") bad = 1 } END { print (n == 3 && !bad) ? 1 : 0 }' <<<"$all")
+		cur=$(awk 'NF { printf "%s ", $3 }' <<<"$all")
+		if [ "$cur" != "$prev" ] || [ "$ok" != 1 ]; then
+			prev=$cur since=$EPOCHREALTIME
+		elif awk -v a="$since" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a >= 1) }'; then
+			return 0
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || { err "log size: the nodes did not settle within $((WAIT_S * 3)) s (leader's commit index ${commit:-?}; commit, applied, log start, worker: $(awk 'NF' <<<"$all" | tr '\n' ';'))"; return 1; }
+		sleep 0.1
+	done
+}
+
+# bench_log_keep KEEP: a fresh cluster with raft_ext.log_keep_entries = KEEP,
+# its history written up to each of LOG_ENTRIES in turn, measured at each
+bench_log_keep() {
+	local keep=$1 leader lport follower fport fdata count written=0 delta per c=$LOG_CLIENTS
+	local pid mem mem2 rows t0 t_stop t_up t1 line loaded load_s idx lstart commit applied wstate stop_s up_s serve_s
+	LOG_DIR=$W/raftlog-$keep
+	log "== log size: raft_ext.log_keep_entries = $keep, histories of $LOG_ENTRIES entries =="
+	RAFT_INITDB_TEMPLATE=$W/template RAFT_EXTRA_CONF="$COMMON_CONF
+raft_ext.log_keep_entries = $keep" lctl create 3 >"$W/logs/raftctl-create-log$keep.log" 2>&1 || {
+		cat "$W/logs/raftctl-create-log$keep.log" >&2
+		err "log size: raftctl create failed"
+		return 1
+	}
+	leader=$(lctl leader --wait 30) || { err "log size: no leader"; return 1; }
+	lctl submit "$leader" "$CREATE_TABLE" >/dev/null || { err "log size: raft_submit(CREATE TABLE) failed"; return 1; }
+	for count in $LOG_ENTRIES; do
+		leader=$(lctl leader --wait 30) || { err "log size: no leader"; return 1; }
+		lport=$((PORT_LOG + leader - 1))
+		follower=$((leader % 3 + 1))
+		fport=$((PORT_LOG + follower - 1)) fdata=$LOG_DIR/node$follower/data
+		delta=$((count - written))
+		if [ "$delta" -gt 0 ]; then
+			[ "$delta" -lt "$LOG_CLIENTS" ] && c=$delta || c=$LOG_CLIENTS
+			per=$(((delta + c - 1) / c))
+			TARGET_PORT=$lport
+			run_pgbench logsize "$c" 1 -t "$per" || { err "log size: the writes failed"; return 1; }
+			written=$((written + c * per))
+		fi
+		log_settle "$lport" || return 1
+		# the rows, and the table's size on disk with its index and TOAST (dead rows until a vacuum)
+		rows=$(q "$fport" "SELECT count(*) || ' ' || round(pg_total_relation_size('raft_ext.log') / 1048576.0, 1) FROM raft_ext.log") || return 1
+		read -r idx _ lstart _ <<<"$(log_state "$fport")"
+		pid=$(raft_worker_pid "$fdata") && mem=$(worker_mem "$pid") || { err "log size: no Raft worker process under node $follower's postmaster"; return 1; }
+		# the restart: stop -m fast, start, serving
+		t0=$EPOCHREALTIME
+		lctl stop "$follower" >/dev/null || { err "log size: node $follower did not stop"; return 1; }
+		t_stop=$EPOCHREALTIME
+		lctl start "$follower" >/dev/null || { err "log size: node $follower did not start"; return 1; }
+		t_up=$EPOCHREALTIME
+		while :; do
+			read -r _ applied _ wstate <<<"$(log_state "$fport")"
+			commit=$(log_state "$lport" | awk '{ print $1 }')
+			[ "${wstate:-}" = running ] && [ -n "$commit" ] && [ "${applied:-0}" -ge "$commit" ] && break
+			if awk -v a="$t_up" -v b="$EPOCHREALTIME" -v m="$CATCHUP_TIMEOUT" 'BEGIN { exit !(b - a >= m) }'; then
+				err "log size: node $follower not serving $CATCHUP_TIMEOUT s after its start (worker ${wstate:-?}, applied ${applied:-?} of ${commit:-?})"
+				return 1
+			fi
+			sleep 0.02
+		done
+		t1=$EPOCHREALTIME
+		line=$(grep "raft_ext: node $follower started:" "$LOG_DIR/node$follower/server.log" | tail -n 1)
+		loaded=$(sed -n 's/.*, \([0-9]*\) log entries (from index \([0-9]*\)).*/\1 (from \2)/p' <<<"$line")
+		# when the Raft worker had loaded its log: the line's time (log_line_prefix %m)
+		load_s=$(date -d "$(awk '{ print $1, $2, $3 }' <<<"$line")" +%s.%N 2>/dev/null |
+			awk -v a="$t_stop" '$1 > a { printf "%.2f", $1 - a; ok = 1 } END { if (!ok) print "-" }')
+		mem2=-
+		pid=$(raft_worker_pid "$fdata") && mem2=$(worker_mem "$pid" | awk '{ print $1 }')
+		stop_s=$(awk -v a="$t0" -v b="$t_stop" 'BEGIN { printf "%.2f", b - a }')
+		up_s=$(awk -v a="$t_stop" -v b="$t_up" 'BEGIN { printf "%.2f", b - a }')
+		serve_s=$(awk -v a="$t_stop" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+		# count keep written index rows size_mb rssanon vmrss shmem stop up load serve loaded rssanon_after log_start
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$count" "$keep" "$written" "$idx" ${rows} \
+			${mem} "$stop_s" "$up_s" "$load_s" "$serve_s" "${loaded:--}" "$mem2" "$lstart" >>"$W/logsize.tsv"
+		log "log size: $written entries written, log_keep_entries $keep: last index $idx, raft_ext.log rows and MB $rows (from index $((lstart + 1))) on node $follower; its Raft worker RssAnon/VmRSS/RssShmem ${mem// //} MB; restart: stop $stop_s s, accepting connections after $up_s s, log loaded after $load_s s, serving after $serve_s s; loaded ${loaded:-?} entries; RssAnon after $mem2 MB"
+	done
+	log_cluster_destroy "$LOG_DIR"
+}
+
+bench_logsize() {
+	local keep rc=0
+	make_template || return 1
+	: >"$W/logsize.tsv"
+	# the other parts' servers would compete for the two cores and the disk
+	[ -f "$W/raft/cluster.env" ] && "$RAFTCTL" stop >/dev/null 2>&1
+	for keep in $LOG_KEEP; do
+		bench_log_keep "$keep" || { rc=1; FAILED_PARTS+=("log size, log_keep_entries $keep"); }
+		[ -f "$W/raftlog-$keep/cluster.env" ] && log_cluster_destroy "$W/raftlog-$keep"
+	done
+	return "$rc"
+}
+
+# ---------------------------------------------------------------------------
 # Report
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -890,6 +1094,43 @@ fmt() { # NUMBER DECIMALS
 
 ratio() {
 	case "$1$2" in *-* | '') echo "-" ;; *) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' ;; esac
+}
+
+# the log-size part's section (logsize.tsv: count keep written index rows
+# size_mb rssanon vmrss shmem stop up load serve loaded rssanon_after log_start)
+write_log_section() {
+	local t=$W/logsize.tsv
+	echo "$LOG_SECTION"
+	echo
+	echo "For each raft_ext.log_keep_entries setting ($LOG_KEEP; 0 never compacts) a fresh three-node cluster, the other parts' servers stopped, is written a history of raft_submit INSERTs ((c)'s workload, pgbench -t, $LOG_CLIENTS clients), in steps up to each count ($LOG_ENTRIES). At each count, once every node has applied the leader's commit index and where each node's log starts has not moved for a second (the compaction entries applied): the rows of raft_ext.log on a follower, its size on disk (pg_total_relation_size: heap, index and TOAST; deleted rows count until a vacuum) and the resident memory of its Raft worker (/proc/PID/status: RssAnon is the process's own memory, where the in-memory log is; VmRSS adds the mapped files and RssShmem, the shared memory — shared_buffers, raft_ext's queues — it has touched, which is not its own). Then that follower is restarted: pg_ctl stop -m fast, start, and polled every 20 ms until it serves (raft_status.worker_state = 'running', last_applied at the leader's commit index); *entries loaded* is from its log line \"raft_ext: node N started: ..., M log entries (from index I)\", *log loaded* that line's time (the Raft worker has read its log); RssAnon after is its new Raft worker's, once serving. One run per point."
+	echo
+	if [ ! -s "$t" ]; then
+		echo "log size: not measured (see the log)"
+		echo
+		return
+	fi
+	echo "$LOG_TABLE_HEADER"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $3, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 }' "$t"
+	echo
+	if [[ " $LOG_KEEP " == *" 0 "* ]] && [ -n "$(awk -F'\t' '$2 != 0' "$t")" ]; then
+		echo "Each setting against 0 (never compact) at the same count (below 1: compaction makes it smaller / faster):"
+		echo
+		echo "$LOG_RATIO_HEADER"
+		echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		awk -F'\t' '
+			function r(a, b) { return (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
+			$2 == 0 { rows[$1] = $5; size[$1] = $6; anon[$1] = $7; load[$1] = $12; serve[$1] = $13; after[$1] = $15; next }
+			{ k[++n] = $0 }
+			END {
+				for (i = 1; i <= n; i++) {
+					split(k[i], f, "\t")
+					if (!(f[1] in rows)) continue
+					printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", f[3], f[2], r(f[5], rows[f[1]]), r(f[6], size[f[1]]), r(f[7], anon[f[1]]), r(f[12], load[f[1]]), r(f[13], serve[f[1]]), r(f[15], after[f[1]])
+				}
+			}' "$t"
+		echo
+	fi
 }
 
 write_report() {
@@ -928,7 +1169,7 @@ write_report() {
 		echo "## Settings"
 		echo
 		echo "- workload: one single-row INSERT per transaction (pgbench -n -f, unique key (run, client, n) from pgbench's :client_id and a per-client counter), payload '$PAYLOAD'"
-		echo "- pgbench -T $DURATION -j $JOBS, clients: $CLIENTS; $RUNS run(s) per point$([ "$RUNS" -gt 1 ] && echo ', median reported'); warm-up $WARMUP s; latency from pgbench's per-transaction log (--log)"
+		[ -n "$CONFIGS" ] && echo "- pgbench -T $DURATION -j $JOBS, clients: $CLIENTS; $RUNS run(s) per point$([ "$RUNS" -gt 1 ] && echo ', median reported'); warm-up $WARMUP s; latency from pgbench's per-transaction log (--log)"
 		echo "- every server: PostgreSQL defaults (fsync on, synchronous_commit on, shared_buffers 128MB) plus: $(grep -v '^log_line_prefix\|^$' <<<"$COMMON_CONF" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 		[[ " $CONFIGS " == *" syncrep "* ]] && echo "- (b): primary + 2 standbys (pg_basebackup -R), synchronous_standby_names = 'ANY 1 (s1, s2)', synchronous_commit = remote_apply${SYNCREP_INFO:+ ($SYNCREP_INFO)}"
 		[[ " $CONFIGS " == *" raft "* ]] && echo "- (c): 3 nodes (scripts/raftctl), raft_ext.election_timeout_min/max = ${RAFT_ELECTION_TIMEOUT_MIN:-150}/${RAFT_ELECTION_TIMEOUT_MAX:-300} ms, heartbeat_interval = ${RAFT_HEARTBEAT_INTERVAL:-50} ms; the clients connect to the leader; each transaction is SELECT raft_submit('INSERT ...')"
@@ -944,6 +1185,7 @@ write_report() {
 				echo "| $(label_of "$cfg") | $c | $(fmt "$tps" 1) | $(fmt "$avg" 3) | $(fmt "$p99" 3) |"
 			done
 		done
+		[ -z "$CONFIGS" ] && echo && echo "No configuration ran (BENCH_CONFIGS is empty)."
 		echo
 		if [[ " $CONFIGS " == *" raft "* ]]; then
 			local route=0
@@ -1041,6 +1283,7 @@ write_report() {
 			echo
 			[ -n "$CATCHUP_DETAIL" ] && echo "$CATCHUP_DETAIL" && echo
 		fi
+		[ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ] && write_log_section
 		if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
 			echo "## Failures"
 			echo
@@ -1113,6 +1356,15 @@ log "bench/run.sh ($MODE): configurations: $CONFIGS; clients: $CLIENTS; $DURATIO
 for cfg in $CONFIGS; do
 	case "$cfg" in plain | syncrep | raft | raft-route) ;; *) err "unknown configuration $cfg (plain, syncrep, raft, raft-route)"; exit 2 ;; esac
 done
+prev=0
+for v in $LOG_ENTRIES; do
+	case "$v" in '' | *[!0-9]*) err "BENCH_LOG_ENTRIES: $v is not a number"; exit 2 ;; esac
+	[ "$v" -gt "$prev" ] || { err "BENCH_LOG_ENTRIES must be ascending and above 0 ($LOG_ENTRIES)"; exit 2; }
+	prev=$v
+done
+for v in $LOG_KEEP; do
+	case "$v" in '' | *[!0-9]*) err "BENCH_LOG_KEEP: $v is not a number (0: never compact)"; exit 2 ;; esac
+done
 RAFT_UP=0
 for cfg in $CONFIGS; do
 	if bench_config "$cfg"; then
@@ -1139,6 +1391,11 @@ if [ "$RAFT_OK" = 1 ]; then
 	fi
 fi
 
+# the log-size part: its own clusters, whatever ran before
+if [ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ]; then
+	bench_logsize
+fi
+
 # stop every server before writing the report
 for d in "$W/plain" "$W/s1" "$W/s2" "$W/primary"; do stop_server "$d" >/dev/null 2>&1; done
 
@@ -1150,7 +1407,7 @@ fi
 mkdir -p "$OUT"
 BASE=$OUT/$(date -u +%Y-%m-%d-%H%M)-$(hostname -s 2>/dev/null || echo host)
 PLOT_FILE=
-if [ "$PLOT" = 1 ] && ensure_gnuplot; then
+if [ "$PLOT" = 1 ] && [ -n "$CONFIGS" ] && ensure_gnuplot; then
 	if plot "$BASE.png" && [ -s "$BASE.png" ]; then
 		PLOT_FILE=$BASE.png
 	else
@@ -1176,8 +1433,10 @@ if [ "$MODE" = smoke ]; then
 	[[ " $CONFIGS " == *" raft "* ]] && [ "$VERIFY_MB" -gt 0 ] && need_ve=1
 	need_rd=0
 	[[ " $CONFIGS " == *" raft "* || " $CONFIGS " == *" raft-route "* ]] && [ -n "$READ_CLIENTS" ] && [ -n "$READ_NODES" ] && need_rd=1
-	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" || rc=1
-	[ "$PLOT" = 1 ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
+	need_lg=0
+	[ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ] && need_lg=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" "$need_lg" || rc=1
+	[ "$PLOT" = 1 ] && [ -n "$CONFIGS" ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
 fi
 if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
 	err "failed: ${FAILED_PARTS[*]}"

@@ -741,7 +741,10 @@ raft_apply_xact(RaftApplyState *st, int n)
 		}
 		raft_apply_entry(&st[i], &entries[i]);
 		if (st[i].have_outcome)
+		{
 			outcomes[noutcomes++] = &st[i].outcome;
+			raft_checks_note_outcome(st[i].index);
+		}
 		CHECK_FOR_INTERRUPTS();
 		if (raft_checks_ends_batch(st[i].index))
 		{

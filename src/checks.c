@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "checks.h"
+#include "compaction.h"
 #include "config.h"
 #include "payload.h"
 #include "raft/raft.h"
@@ -60,6 +61,7 @@ int			raft_ext_outcome_check_interval = 1000;
 
 /* The apply worker's own state (one process). */
 static uint64 raft_check_applied_to = 0;	/* highest "to" of an RC applied */
+static uint64 raft_check_last_outcome = 0;	/* highest entry applied with an outcome */
 static uint64 raft_check_posted_to = 0; /* highest "to" of an RC posted */
 static TimestampTz raft_check_posted_at = 0;
 static TimestampTz raft_check_last_at = 0;
@@ -77,7 +79,7 @@ static List *raft_pending_results = NIL;	/* in TopMemoryContext */
 /* The check whose entry this apply transaction applied (0: none). */
 static uint64 raft_verify_due = 0;
 
-static void
+void
 raft_checks_post(const char *data, Size len)
 {
 	if (raft_shmem_outbox_push(data, len))
@@ -434,6 +436,9 @@ raft_checks_apply(uint64 index, const char *payload, Size len, TimestampTz stamp
 		case 'R':
 			raft_checks_apply_result(&msg);
 			return false;
+		case 'P':
+			raft_compaction_apply(index, &msg);
+			return false;
 		case 'K':
 			raft_skip_apply_decision(index, &msg, o);
 			return true;
@@ -451,6 +456,13 @@ bool
 raft_checks_ends_batch(uint64 index)
 {
 	return raft_verify_due == index;
+}
+
+void
+raft_checks_note_outcome(uint64 index)
+{
+	if (index > raft_check_last_outcome)
+		raft_check_last_outcome = index;
 }
 
 void
@@ -495,14 +507,22 @@ raft_checks_after_apply(uint64 applied)
 	LWLockRelease(raft_shared->status_lock);
 	if (!leader)
 		return;
+	raft_compaction_after_apply(applied);
 	/* a posted check that never came back (a leader change ate it): again */
 	if (raft_check_posted_to > raft_check_applied_to &&
 		TimestampDifferenceExceeds(raft_check_posted_at, now, RAFT_CHECK_REPOST_MS))
 		raft_check_posted_to = raft_check_applied_to;
 	if (raft_check_posted_to > raft_check_applied_to)
 		return;					/* one in flight */
+	/*
+	 * Only entries with an outcome need checking: an outcome check's own
+	 * entry has none, and counting it would have an idle leader append a
+	 * check every interval, forever.
+	 */
+	if (raft_check_last_outcome <= raft_check_applied_to)
+		return;
 	if (applied >= raft_check_applied_to + RAFT_CHECK_ENTRIES ||
-		(applied > raft_check_applied_to && raft_ext_outcome_check_interval > 0 &&
+		(raft_ext_outcome_check_interval > 0 &&
 		 TimestampDifferenceExceeds(raft_check_last_at, now, raft_ext_outcome_check_interval)))
 	{
 		raft_checks_post_outcomes(applied);

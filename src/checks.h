@@ -69,4 +69,10 @@ extern void raft_checks_drain_outbox(void *raft_node);
 /* The Raft worker on the leader: a consistency check every verify_interval. */
 extern void raft_checks_maybe_verify(void *raft_node);
 
+/* Have the Raft worker append (leader) or forward (follower) a check-kind payload. */
+extern void raft_checks_post(const char *data, Size len);
+
+/* The apply worker applied entry index, which has an outcome (to be checked). */
+extern void raft_checks_note_outcome(uint64 index);
+
 #endif							/* RAFT_EXT_CHECKS_H */

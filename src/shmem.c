@@ -90,6 +90,7 @@ raft_shmem_startup(void)
 		pg_atomic_init_u64(&raft_shared->apply_target, 0);
 		pg_atomic_init_u64(&raft_shared->last_applied, 0);
 		pg_atomic_init_u64(&raft_shared->next_request_id, 1);
+		pg_atomic_init_u64(&raft_shared->compact_to, 0);
 		pg_atomic_init_u64(&raft_shared->apply_running, 0);
 		raft_shared->status.role = -1;
 

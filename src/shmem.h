@@ -154,6 +154,8 @@ typedef struct RaftShared
 	pg_atomic_uint64 apply_target;
 	pg_atomic_uint64 last_applied;
 	pg_atomic_uint64 next_request_id;
+	pg_atomic_uint64 compact_to;	/* log compacted up to here (compaction.c):
+									 * written by the apply worker */
 
 	RaftStatusSnapshot status;
 

@@ -143,11 +143,25 @@ raft_storage_load(RaftStoredState *out)
 		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	out->last_applied = raft_storage_get_last_applied();
+	ret = SPI_execute("SELECT log_start_index, log_start_term FROM raft_ext.apply_state", true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: raft_ext.apply_state must hold exactly one row")));
+	out->log_start_index = (uint64)
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	out->log_start_term = (uint64)
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	out->entries = MemoryContextAlloc(callercxt, cap * sizeof(raft_entry));
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT index, term, type, payload FROM raft_ext.log ORDER BY index",
-									   0, NULL, NULL, NULL, true, 0);
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum((int64) out->log_start_index)};
+
+		portal = SPI_cursor_open_with_args(NULL,
+										   "SELECT index, term, type, payload FROM raft_ext.log WHERE index > $1 ORDER BY index",
+										   1, types, values, NULL, true, 0);
+	}
 	for (;;)
 	{
 		uint64		i;
@@ -187,11 +201,11 @@ raft_storage_load(RaftStoredState *out)
 				e->len = (uint32_t) len;
 				e->data = len > 0 ? copy : NULL;
 			}
-			if (e->index != out->nentries + 1)
+			if (e->index != out->log_start_index + out->nentries + 1)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("raft_ext: the Raft log has a gap: expected index %llu, found %llu",
-								(unsigned long long) (out->nentries + 1),
+								(unsigned long long) (out->log_start_index + out->nentries + 1),
 								(unsigned long long) e->index)));
 			out->nentries++;
 		}

@@ -47,6 +47,8 @@ typedef struct RaftStoredState
 	raft_entry *entries;		/* palloc'd in the caller's context */
 	size_t		nentries;
 	uint64		last_applied;
+	uint64		log_start_index;	/* entries up to it were compacted away */
+	uint64		log_start_term;	/* the term of that entry; 0 when none */
 } RaftStoredState;
 
 /* Load everything the Raft node is created from.  Own transaction. */

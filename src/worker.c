@@ -48,6 +48,7 @@
 #include "utils/timestamp.h"
 
 #include "checks.h"
+#include "compaction.h"
 #include "config.h"
 #include "identity.h"
 #include "payload.h"
@@ -184,10 +185,13 @@ raft_worker_create_node(Oid ext_oid)
 	raft_storage_load(&stored);
 	MemoryContextSwitchTo(oldcxt);
 
-	rc = raft_node_create(&config, &stored.hard_state, stored.entries, stored.nentries,
-						  (raft_index) stored.last_applied, &raft_worker_node);
-	raft_worker_check(rc, "raft_node_create");
-	raft_worker_last_persisted = stored.nentries;
+	rc = raft_node_restore(&config, &stored.hard_state,
+						   (raft_index) stored.log_start_index, (raft_term) stored.log_start_term,
+						   stored.entries, stored.nentries,
+						   (raft_index) stored.last_applied, &raft_worker_node);
+	raft_worker_check(rc, "raft_node_restore");
+	raft_worker_last_persisted = stored.log_start_index + stored.nentries;
+	pg_atomic_write_u64(&raft_shared->compact_to, stored.log_start_index);
 	raft_worker_committed = stored.last_applied;
 
 	/*
@@ -197,11 +201,12 @@ raft_worker_create_node(Oid ext_oid)
 	pg_atomic_write_u64(&raft_shared->apply_target, stored.last_applied);
 
 	ereport(LOG,
-			(errmsg("raft_ext: node %d started: term %llu, voted for %llu, %zu log entries, last applied %llu",
+			(errmsg("raft_ext: node %d started: term %llu, voted for %llu, %zu log entries (from index %llu), last applied %llu",
 					raft_ext_node_id,
 					(unsigned long long) stored.hard_state.currentTerm,
 					(unsigned long long) stored.hard_state.votedFor,
 					stored.nentries,
+					(unsigned long long) (stored.log_start_index + 1),
 					(unsigned long long) stored.last_applied)));
 	MemoryContextDelete(loadcxt);
 }
@@ -734,6 +739,7 @@ raft_worker_main(Datum main_arg)
 		raft_checks_drain_outbox(raft_worker_node);
 		raft_checks_maybe_verify(raft_worker_node);
 		raft_worker_process_ready();
+		raft_compaction_in_memory(raft_worker_node);
 		raft_worker_publish_apply_target();
 		raft_transport_poll();
 		raft_worker_publish_status();

@@ -155,6 +155,14 @@ raft_xact_commit(void)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(raft_xact_caller_cxt);
+
+	/*
+	 * Flush the transaction's table statistics (at most once a second:
+	 * pgstat's own limit), as a backend does when it goes idle: without
+	 * them autovacuum never sees the dead rows of raft_ext.log (compaction)
+	 * nor of the tables the apply worker writes, and never vacuums them.
+	 */
+	pgstat_report_stat(false);
 }
 
 /*

@@ -11,6 +11,9 @@
  * configuration, the epochs (periods with their own fault rates and tick
  * rates), the random action of each step, and the final heal phase that
  * checks liveness.  A seed's whole run depends on the seed alone.
+ *
+ * The heal phase does not compact: every node must catch up from logs
+ * compacted in the random phase only as far as every member held them.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,6 +179,16 @@ sim_setup(sim *s, const sim_options *o, uint64_t seed)
 	s->maxMsgBytes = sim_rng_permille(&s->rng, 300) ? PICK(s, 1, 64, 200, 600) : 0;
 	s->maxInflight = sim_rng_permille(&s->rng, 300) ? PICK(s, 1, 2, 4) : 0;
 
+	/*
+	 * Compaction in 7 seeds of 10, from a random step of the first three
+	 * quarters on: disks are wiped only before anything is compacted
+	 * (sim.h), so this keeps about half the wipes of a run without it.
+	 */
+	s->compaction = sim_rng_permille(&s->rng, 700);
+	s->compactFrom = sim_rng_below(&s->rng, (o->steps ? o->steps : SIM_DEFAULT_STEPS) * 3 / 4 + 1);
+	s->compactRetention = PICK(s, 0, 0, 3, 20, 100);
+	s->compactByLeader = sim_rng_permille(&s->rng, 500);
+
 	sim_net_init(s);
 	sim_check_init(s);
 	for (i = 1; i <= s->nNodes; i++)
@@ -185,10 +198,13 @@ sim_setup(sim *s, const sim_options *o, uint64_t seed)
 		s->nodes[i].tickWeight = 1;
 	}
 	if (s->trace)
-		printf("seed %llu: %u nodes, election ticks [%u, %u), heartbeat %u, preVote %s, checkQuorum %s, maxMsgBytes %zu, maxInflight %u, cluster id %016llx\n",
+		printf("seed %llu: %u nodes, election ticks [%u, %u), heartbeat %u, preVote %s, checkQuorum %s, maxMsgBytes %zu, maxInflight %u, compaction %s from step %llu (retention <= %u, safe point %s), cluster id %016llx\n",
 			   (unsigned long long) seed, s->nNodes, s->electionTickMin, s->electionTickMax,
 			   s->heartbeatTick, s->preVote ? "on" : "off", s->checkQuorum ? "on" : "off",
-			   s->maxMsgBytes, s->maxInflight, (unsigned long long) s->net.clusterId);
+			   s->maxMsgBytes, s->maxInflight, s->compaction ? "on" : "off",
+			   (unsigned long long) s->compactFrom, s->compactRetention,
+			   s->compactByLeader ? "global, and within a leader's matchIndex" : "global",
+			   (unsigned long long) s->net.clusterId);
 	for (i = 1; i <= s->nNodes; i++)
 		sim_node_start(s, &s->nodes[i]);
 }
@@ -354,7 +370,8 @@ any_blocked(const sim *s)
 enum action
 {
 	ACT_DELIVER, ACT_TICK, ACT_READY, ACT_PROPOSE, ACT_READ, ACT_TRANSFER,
-	ACT_CAMPAIGN, ACT_HINT, ACT_CRASH, ACT_RESTART, ACT_PARTITION, ACT_HEAL, ACT_COUNT
+	ACT_CAMPAIGN, ACT_HINT, ACT_CRASH, ACT_RESTART, ACT_PARTITION, ACT_HEAL, ACT_COMPACT,
+	ACT_COUNT
 };
 
 /* One step of the random phase: one action, then the checks. */
@@ -393,6 +410,7 @@ random_step(sim *s)
 	 */
 	w[ACT_PARTITION] = any_blocked(s) ? 0 : 12;
 	w[ACT_HEAL] = any_blocked(s) ? 7 : 0;
+	w[ACT_COMPACT] = s->compaction && s->step >= s->compactFrom ? 60 : 0;
 	for (a = 0; a < ACT_COUNT; a++)
 		total += w[a];
 	r = (unsigned) sim_rng_below(&s->rng, total);
@@ -497,6 +515,14 @@ random_step(sim *s)
 		case ACT_HEAL:
 			sim_net_heal(s);
 			break;
+		case ACT_COMPACT:
+			n = random_node(s, ANY_NODE);
+			if (n != NULL)
+			{
+				sim_node_compact(s, n);
+				sim_node_after_call(s, n);
+			}
+			break;
 		default:
 			break;
 	}
@@ -565,7 +591,6 @@ stable_leader(sim *s)
 	sim_node   *leader = NULL;
 	raft_status st,
 				ls;
-	raft_entry	e;
 	unsigned	i;
 
 	for (i = 1; i <= s->nNodes; i++)
@@ -583,7 +608,7 @@ stable_leader(sim *s)
 	raft_get_status(leader->raft, &ls);
 	if (ls.transferTarget != RAFT_NONE)
 		return NULL;
-	if (!raft_log_entry(leader->raft, ls.commitIndex, &e) || e.term != ls.currentTerm)
+	if (sim_node_term_at(leader, ls.commitIndex) != ls.currentTerm)
 		return NULL;
 	for (i = 1; i <= s->nNodes; i++)
 	{
@@ -743,8 +768,11 @@ heal_phase(sim *s)
 		check_keeps_leadership(s, leader, &ls);
 	}
 	if (!heal_work_done(s))
+	{
+		sim_check_leader_needs_compacted(s, leader);
 		sim_fail(s, "liveness", "heal-phase proposals/reads not complete, or acknowledged writes (up to index %llu) not applied everywhere, after %u ticks",
 				 ID(s->ck.maxAcked), budget);
+	}
 
 	/* and keeps it on heartbeats alone (proposals would reset election timers too) */
 	for (round = 0; round < SIM_HEAL_STABLE_FACTOR * s->electionTickMax; round++)
@@ -759,6 +787,7 @@ heal_phase(sim *s)
 	 * was cut), and heartbeats carry the commit index everywhere.
 	 */
 	raft_get_status(leader->raft, &ls);
+	sim_check_leader_needs_compacted(s, leader);
 	for (i = 1; i <= s->nNodes; i++)
 	{
 		const sim_disk *d = &s->nodes[i].disk;
@@ -766,9 +795,11 @@ heal_phase(sim *s)
 		raft_status st;
 
 		raft_get_status(s->nodes[i].raft, &st);
-		if (d->nLog != ld->nLog || (d->nLog > 0 && d->log[d->nLog - 1].chain != ld->log[ld->nLog - 1].chain))
-			sim_fail(s, "liveness", "n%u's log (%zu entries) did not converge to leader n%llu's (%zu entries)",
-					 i, d->nLog, ID(leader->id), ld->nLog);
+		if (sim_disk_last_index(d) != sim_disk_last_index(ld) ||
+			sim_disk_chain_at(d, sim_disk_last_index(d)) != sim_disk_chain_at(ld, sim_disk_last_index(ld)))
+			sim_fail(s, "liveness", "n%u's log (%llu..%llu) did not converge to leader n%llu's (%llu..%llu)",
+					 i, ID(d->lastIncludedIndex + 1), ID(sim_disk_last_index(d)), ID(leader->id),
+					 ID(ld->lastIncludedIndex + 1), ID(sim_disk_last_index(ld)));
 		if (st.commitIndex != ls.commitIndex || d->applied != ls.commitIndex)
 			sim_fail(s, "liveness", "n%u has commit %llu applied %llu, leader n%llu has commit %llu, after the stable period",
 					 i, ID(st.commitIndex), ID(d->applied), ID(leader->id), ID(ls.commitIndex));
@@ -813,6 +844,11 @@ typedef struct sim_totals
 	uint64_t	hintsTaken;
 	uint64_t	elections;
 	uint64_t	messages;
+	uint64_t	compactSeeds;
+	uint64_t	compactions;
+	uint64_t	compacted;
+	uint64_t	compactHeld;
+	uint64_t	compactHeldByWiped;
 } sim_totals;
 
 static bool
@@ -853,6 +889,11 @@ run_seed(const sim_options *o, uint64_t seed, sim_totals *tot, char *failOut, si
 	tot->hintsTaken += s->nHintsTaken;
 	tot->elections += s->nElections;
 	tot->messages += s->net.sent;
+	tot->compactSeeds += s->nCompactions > 0;
+	tot->compactions += s->nCompactions;
+	tot->compacted += s->nCompacted;
+	tot->compactHeld += s->nCompactHeld;
+	tot->compactHeldByWiped += s->nCompactHeldByWiped;
 	if (s->trace)
 		printf("seed %llu: %u nodes, %llu steps, %llu proposals accepted, %llu acknowledged, %llu reads, %llu leaders, %llu crashes (%llu wiped disks, %llu vote floors lifted), %llu hints (%llu taken), messages %llu sent %llu delivered %llu dropped %llu duplicated\n",
 			   (unsigned long long) seed, s->nNodes, (unsigned long long) s->step,
@@ -863,6 +904,11 @@ run_seed(const sim_options *o, uint64_t seed, sim_totals *tot, char *failOut, si
 			   (unsigned long long) s->nHintsTaken, (unsigned long long) s->net.sent,
 			   (unsigned long long) s->net.delivered, (unsigned long long) s->net.dropped,
 			   (unsigned long long) s->net.duplicated);
+	if (s->trace)
+		printf("seed %llu: %llu compactions (%llu entries), %llu held back by a member behind (%llu by a wiped one)\n",
+			   (unsigned long long) seed, (unsigned long long) s->nCompactions,
+			   (unsigned long long) s->nCompacted, (unsigned long long) s->nCompactHeld,
+			   (unsigned long long) s->nCompactHeldByWiped);
 	sim_teardown(s);
 	tot->regressions += s->nRegressions;	/* summed over the nodes at teardown */
 	if (ok && s->liveAllocs != 0)
@@ -986,6 +1032,10 @@ main(int argc, char **argv)
 		   (unsigned long long) tot.hints,
 		   (unsigned long long) tot.hintsTaken, (unsigned long long) tot.messages,
 		   now_seconds() - t0);
+	printf("sim: compaction in %llu seeds: %llu compactions, %llu entries compacted, %llu attempts held back by a member behind (%llu by one whose disk was wiped)\n",
+		   (unsigned long long) tot.compactSeeds, (unsigned long long) tot.compactions,
+		   (unsigned long long) tot.compacted, (unsigned long long) tot.compactHeld,
+		   (unsigned long long) tot.compactHeldByWiped);
 	printf("sim: %llu passed, %llu failed\n", (unsigned long long) passed, (unsigned long long) failed);
 	return failed ? 1 : 0;
 }

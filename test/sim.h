@@ -34,6 +34,21 @@
  *   high-water mark gives it (raft.h, raft_vote_floor); the mark is kept
  *   apart from the disk and survives.
  *
+ *   Log compaction (most seeds, from a random step on): now and then a
+ *   host compacts its node's log, in memory (raft_compact) and then on its
+ *   disk, up to a safe point computed with the checker's global knowledge
+ *   (sim_check_safe_point): at most what it applied and made durable, and
+ *   at most what EVERY member's durable log holds matching the committed
+ *   log, down or up (in half the seeds, on a leader, also at most its
+ *   matchIndex of every follower, as the product's host), minus a random
+ *   retention.  Nodes compact at different times and to different points.  A crashed node comes back
+ *   from its compacted disk (raft_node_restore).  A wiped disk holds
+ *   nothing, so while a wiped node is behind no one compacts past what it
+ *   holds, as in the product.  Once anything was compacted no disk is
+ *   wiped any more: a node that lost its disk would need entries no log
+ *   holds, which only InstallSnapshot could give it (not implemented), and
+ *   the heal phase rightly requires every node to catch up.
+ *
  *   The checker (sim_check.c) checks Raft's safety properties after every
  *   step, and some of them inside the host loop where the evidence is
  *   (votes, persisted entries, applied entries).  A violation stops the
@@ -215,9 +230,12 @@ typedef struct sim_sm_entry
 typedef struct sim_disk
 {
 	raft_hard_state hs;
-	sim_disk_entry *log;		/* log[i - 1] is index i */
-	size_t		nLog;
+	sim_disk_entry *log;		/* log[i] is index lastIncludedIndex + 1 + i */
+	size_t		nLog;			/* entries held (the last index is lastIncludedIndex + nLog) */
 	size_t		capLog;
+	raft_index	lastIncludedIndex;	/* compacted away up to here; 0 none */
+	raft_term	lastIncludedTerm;
+	uint64_t	lastIncludedChain;	/* the chain there, for Log Matching checks */
 	raft_index	applied;		/* persisted atomically with sm */
 	sim_sm_entry *sm;			/* the state machine: sm[i - 1] for i <= applied */
 	size_t		capSm;
@@ -237,6 +255,7 @@ typedef struct sim_node
 	raft_vote_floor mark;
 	raft_vote_floor floor;
 	bool		floorPending;
+	bool		wiped;			/* its disk was lost once (statistics) */
 	unsigned	incarnation;
 	unsigned	tickWeight;		/* relative tick rate in this epoch */
 	uint64_t	ticks;			/* of this incarnation */
@@ -245,7 +264,39 @@ typedef struct sim_node
 	raft_status last;			/* status at the previous check */
 	raft_index	obsCommit;		/* commit index recorded as committed */
 	raft_term	leaderTerm;		/* term in which it was seen leading, 0 none */
+
+	/* what the host compacted the core's log to (raft_compact), this incarnation */
+	raft_index	compacted;
+	raft_term	compactedTerm;
 } sim_node;
+
+/* The disk's last index, and its entry at index (NULL if compacted or absent). */
+static inline raft_index
+sim_disk_last_index(const sim_disk *d)
+{
+	return d->lastIncludedIndex + d->nLog;
+}
+
+static inline const sim_disk_entry *
+sim_disk_entry_at(const sim_disk *d, raft_index index)
+{
+	if (index <= d->lastIncludedIndex || index > sim_disk_last_index(d))
+		return NULL;
+	return &d->log[index - d->lastIncludedIndex - 1];
+}
+
+/* Chain of the disk's prefix through index: 0 at 0, kept at lastIncludedIndex; 0 if unknown. */
+static inline uint64_t
+sim_disk_chain_at(const sim_disk *d, raft_index index)
+{
+	const sim_disk_entry *de = sim_disk_entry_at(d, index);
+
+	if (de != NULL)
+		return de->chain;
+	if (index != 0 && index == d->lastIncludedIndex)
+		return d->lastIncludedChain;
+	return 0;
+}
 
 /* ---------------------------------------------------------------------
  * Client side: proposals and reads
@@ -348,6 +399,13 @@ typedef struct sim
 	bool		crashActions;	/* crash nodes between steps in this epoch */
 	bool		healing;		/* no faults, no deferral */
 
+	/* log compaction (sim_node_compact) */
+	bool		compaction;		/* this seed compacts ... */
+	uint64_t	compactFrom;	/* ... from this step on */
+	unsigned	compactRetention;	/* at most this many entries kept below the safe point */
+	bool		anyCompacted;	/* some log was compacted: no more wiped disks */
+	bool		compactByLeader;	/* a leader also stays within its matchIndex of every follower */
+
 	/* client */
 	sim_proposal *props;
 	size_t		nProps;
@@ -377,6 +435,10 @@ typedef struct sim
 	uint64_t	nHints;			/* raft_leader_unreachable calls */
 	uint64_t	nHintsTaken;	/* ... that made a follower forget its leader */
 	uint64_t	nElections;
+	uint64_t	nCompactions;	/* raft_compact calls that dropped entries */
+	uint64_t	nCompacted;		/* entries they dropped */
+	uint64_t	nCompactHeld;	/* attempts held back by a member behind (nothing to drop) */
+	uint64_t	nCompactHeldByWiped;	/* ... of them by a node whose disk was wiped */
 
 	/* failure: sim_fail() longjmps here */
 	jmp_buf		failJmp;
@@ -416,6 +478,8 @@ void		sim_node_step(sim *s, sim_node *n, const raft_message *m);
 bool		sim_node_propose(sim *s, sim_node *n, bool heal);
 void		sim_node_forward(sim *s, sim_node *n);
 bool		sim_node_read_index(sim *s, sim_node *n, bool heal);
+void		sim_node_compact(sim *s, sim_node *n);
+raft_term	sim_node_term_at(const sim_node *n, raft_index index);
 void		sim_node_leader_unreachable(sim *s, sim_node *n, raft_node_id leader, const char *why);
 void		sim_disk_free(sim_disk *d);
 raft_term	sim_disk_term_at(const sim_disk *d, raft_index index);
@@ -434,5 +498,9 @@ void		sim_check_read_state(sim *s, sim_node *n, const raft_read_state *rs);
 void		sim_check_leader_observed(sim *s, sim_node *n, raft_term term);
 void		sim_check_reserve_index(sim *s, raft_index index);
 void		sim_check_reserve_term(sim *s, raft_term term);
+raft_index	sim_check_held_index(const sim *s, const sim_node *n);
+void		sim_check_leader_needs_compacted(sim *s, sim_node *leader);
+raft_index	sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
+								 raft_node_id *limiter);
 
 #endif							/* RAFT_SIM_H */

@@ -44,6 +44,21 @@
  *                          completing, logs not converging (sim.c)
  *   [memory-leak]          the core's allocator has live blocks after every
  *                          node was destroyed (sim.c)
+ *   [prev-log-term]        a leader's AppendEntries names a term at
+ *                          prevLogIndex other than its log has there (0
+ *                          above index 0 included; a compacted index has
+ *                          the committed entry's term)
+ *   [compaction]           a node compacted past its lastApplied or its
+ *                          durable log (in memory or on its disk); anything
+ *                          compacted anywhere that some member's durable log
+ *                          does not hold (it would need compacted entries);
+ *                          the core's log not starting where the host
+ *                          compacted it; raft_compact not refusing what it
+ *                          must refuse (past lastApplied, during a ready
+ *                          batch), or changing more than the log's start
+ *                          (sim_node.c); in the heal phase, the stable
+ *                          leader needing a compacted entry for a follower,
+ *                          which is why that one does not catch up (sim.c)
  *
  * How the properties are made cheap enough to check after every step:
  *   - Log Matching is checked globally and across time.  Each persisted
@@ -63,6 +78,10 @@
  *   - The disk of a node without a pending ready batch mirrors its log (the
  *     host persisted everything); that mirror is checked cheaply each step
  *     (last index and term) and fully every SIM_FULL_CHECK_EVERY steps.
+ *   - A compacted disk keeps the chain at its lastIncludedIndex, so Log
+ *     Matching and Leader Completeness still compare whole prefixes.
+ *     Whether every member holds what was compacted anywhere is one chain
+ *     compare per node, at the highest compacted index.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +175,46 @@ sim_check_leader_observed(sim *s, sim_node *n, raft_term term)
 }
 
 /*
+ * The term a leader's AppendEntries names at prevLogIndex must be the one
+ * its log has there (for a compacted index: the committed entry's), and
+ * not 0 above index 0, which no log matches.  Only messages of the
+ * leader's current term, still leading: its log does not change under
+ * them (Leader Append-Only; compaction keeps the terms).  A wrong term
+ * could be accepted by a follower holding another entry of that term
+ * there; term 0 is refused by every follower that holds the entry, and
+ * the leader takes the refusal for a follower that went back.
+ */
+static void
+check_prev_log_term(sim *s, sim_node *n, const raft_message *m)
+{
+	const sim_checker *ck = &s->ck;
+	raft_term	truth;
+
+	if (m->prevLogIndex == 0)
+	{
+		if (m->prevLogTerm != 0)
+			sim_fail(s, "prev-log-term", "n%llu: AppendEntries to n%llu names term %llu at index 0",
+					 ID(n->id), ID(m->to), ID(m->prevLogTerm));
+		return;
+	}
+	if (m->prevLogTerm == 0)
+		sim_fail(s, "prev-log-term", "n%llu, leader of term %llu, sends n%llu an AppendEntries naming term 0 at prevLogIndex %llu (compacted to %llu)",
+				 ID(n->id), ID(m->term), ID(m->to), ID(m->prevLogIndex), ID(n->compacted));
+	if (m->prevLogIndex < n->compacted)
+	{
+		if (m->prevLogIndex >= ck->capIndex || !ck->committed[m->prevLogIndex].set)
+			return;
+		truth = ck->committed[m->prevLogIndex].term;
+	}
+	else
+		truth = sim_node_term_at(n, m->prevLogIndex);
+	if (truth != m->prevLogTerm)
+		sim_fail(s, "prev-log-term", "n%llu, leader of term %llu, sends n%llu an AppendEntries naming term %llu at prevLogIndex %llu, where its log has term %llu (compacted to %llu)",
+				 ID(n->id), ID(m->term), ID(m->to), ID(m->prevLogTerm), ID(m->prevLogIndex),
+				 ID(truth), ID(n->compacted));
+}
+
+/*
  * A ready batch must be well formed: entries contiguous and attached to the
  * durable log, terms never decreasing, the hard state never going back, and
  * no second vote in a term.
@@ -182,9 +241,12 @@ sim_check_ready(sim *s, sim_node *n, const raft_ready *rd)
 	{
 		raft_index	first = rd->entries[0].index;
 
-		if (rd->entries == NULL || first == 0 || first > d->nLog + 1)
-			sim_fail(s, "host-protocol", "n%llu: ready entries start at %llu but the durable log ends at %zu",
-					 ID(n->id), ID(first), d->nLog);
+		if (rd->entries == NULL || first == 0 || first > sim_disk_last_index(d) + 1)
+			sim_fail(s, "host-protocol", "n%llu: ready entries start at %llu but the durable log ends at %llu",
+					 ID(n->id), ID(first), ID(sim_disk_last_index(d)));
+		if (first <= d->lastIncludedIndex || first <= n->compacted)
+			sim_fail(s, "compaction", "n%llu: ready entries start at %llu, in the compacted prefix (disk %llu, memory %llu)",
+					 ID(n->id), ID(first), ID(d->lastIncludedIndex), ID(n->compacted));
 		for (i = 0; i < rd->nEntries; i++)
 		{
 			const raft_entry *e = &rd->entries[i];
@@ -210,6 +272,8 @@ sim_check_ready(sim *s, sim_node *n, const raft_ready *rd)
 		if (m->from != n->id)
 			sim_fail(s, "host-protocol", "n%llu: ready message %s claims to be from n%llu",
 					 ID(n->id), sim_msg_type_name(m->type), ID(m->from));
+		if (m->type == RAFT_MSG_APPEND_ENTRIES && rd->role == RAFT_LEADER && m->term == termNow)
+			check_prev_log_term(s, n, m);
 		if (m->type == RAFT_MSG_APPEND_ENTRIES && m->nEntries > 1)
 		{
 			size_t		bytes = 0,
@@ -242,25 +306,28 @@ sim_check_persist(sim *s, sim_node *n, const raft_entry *e, size_t count)
 	raft_get_status(n->raft, &st);
 	if (st.role != RAFT_LEADER)
 		return;
-	for (k = 0; k < count && e[k].index <= d->nLog; k++)
+	for (k = 0; k < count && e[k].index <= sim_disk_last_index(d); k++)
 	{
-		const sim_disk_entry *de = &d->log[e[k].index - 1];
+		const sim_disk_entry *de = sim_disk_entry_at(d, e[k].index);
 
+		if (de == NULL)
+			sim_fail(s, "compaction", "n%llu persists entry %llu, compacted on its disk (to %llu)",
+					 ID(n->id), ID(e[k].index), ID(d->lastIncludedIndex));
 		if (de->term != e[k].term ||
 			de->hash != sim_entry_hash(e[k].type, e[k].data, e[k].len))
 			sim_fail(s, "leader-append-only", "n%llu, leader of term %llu, overwrites its entry %llu (term %llu) with term %llu",
 					 ID(n->id), ID(st.currentTerm), ID(e[k].index), ID(de->term), ID(e[k].term));
 	}
-	if (last < d->nLog)
-		sim_fail(s, "leader-append-only", "n%llu, leader of term %llu, deletes its entries %llu..%zu",
-				 ID(n->id), ID(st.currentTerm), ID(last + 1), d->nLog);
+	if (last < sim_disk_last_index(d))
+		sim_fail(s, "leader-append-only", "n%llu, leader of term %llu, deletes its entries %llu..%llu",
+				 ID(n->id), ID(st.currentTerm), ID(last + 1), ID(sim_disk_last_index(d)));
 }
 
 /* Log Matching, across all nodes and all time (see the header comment). */
 void
 sim_check_entry_stored(sim *s, sim_node *n, raft_index index)
 {
-	const sim_disk_entry *de = &n->disk.log[index - 1];
+	const sim_disk_entry *de = sim_disk_entry_at(&n->disk, index);
 	sim_seen_slot *slot;
 	uint32_t	i;
 
@@ -325,9 +392,9 @@ sim_check_sent_after_persist(sim *s, sim_node *n, const raft_message *m)
 			break;
 		case RAFT_MSG_APPEND_ENTRIES_RESULT:
 			/* likewise an acknowledgement of an earlier term is stale and harmless */
-			if (m->success && d->hs.currentTerm == m->term && m->matchIndex > d->nLog)
-				sim_fail(s, "durability", "n%llu acknowledges index %llu to n%llu but has only %zu entries durable",
-						 ID(n->id), ID(m->matchIndex), ID(m->to), d->nLog);
+			if (m->success && d->hs.currentTerm == m->term && m->matchIndex > sim_disk_last_index(d))
+				sim_fail(s, "durability", "n%llu acknowledges index %llu to n%llu but has only %llu entries durable",
+						 ID(n->id), ID(m->matchIndex), ID(m->to), ID(sim_disk_last_index(d)));
 			break;
 		default:
 			break;
@@ -368,10 +435,12 @@ sim_check_apply(sim *s, sim_node *n, const raft_entry *e, raft_index commitIndex
 	if (e->index > commitIndex)
 		sim_fail(s, "applied-le-commit", "n%llu applies entry %llu beyond its commitIndex %llu",
 				 ID(n->id), ID(e->index), ID(commitIndex));
-	if (e->index > d->nLog || d->log[e->index - 1].term != e->term || d->log[e->index - 1].hash != hash)
-		sim_fail(s, "durability", "n%llu applies entry %llu/%llu that is not in its durable log (durable: %zu entries, term there %llu)",
-				 ID(n->id), ID(e->index), ID(e->term), d->nLog,
-				 ID(sim_disk_term_at(d, e->index)));
+	if (sim_disk_entry_at(d, e->index) == NULL ||
+		sim_disk_entry_at(d, e->index)->term != e->term ||
+		sim_disk_entry_at(d, e->index)->hash != hash)
+		sim_fail(s, "durability", "n%llu applies entry %llu/%llu that is not in its durable log (durable: %llu..%llu, term there %llu)",
+				 ID(n->id), ID(e->index), ID(e->term), ID(d->lastIncludedIndex + 1),
+				 ID(sim_disk_last_index(d)), ID(sim_disk_term_at(d, e->index)));
 
 	/* a forwarded command: exactly what was sent */
 	if (e->type == RAFT_ENTRY_NORMAL && e->len > 1 && ((const char *) e->data)[0] == 'f')
@@ -468,12 +537,26 @@ observe_commit(sim *s, sim_node *n, const raft_status *st)
 	sim_checker *ck = &s->ck;
 	raft_index	i;
 
+	const sim_disk *d = &n->disk;
+
 	sim_check_reserve_index(s, st->commitIndex);
-	for (i = n->obsCommit + 1; i <= st->commitIndex; i++)
+	/* a compacted prefix: its last chain covers it (compared if seen committed) */
+	if (d->lastIncludedIndex > n->obsCommit && d->lastIncludedIndex <= st->commitIndex &&
+		ck->committed[d->lastIncludedIndex].set &&
+		ck->committed[d->lastIncludedIndex].chain != d->lastIncludedChain)
+		sim_fail(s, "state-machine-safety", "n%llu compacted a log through %llu/%llu that differs from the committed one (%llu/%llu seen on n%llu)",
+				 ID(n->id), ID(d->lastIncludedIndex), ID(d->lastIncludedTerm),
+				 ID(d->lastIncludedIndex), ID(ck->committed[d->lastIncludedIndex].term),
+				 ID(ck->committed[d->lastIncludedIndex].node));
+	for (i = (n->obsCommit > d->lastIncludedIndex ? n->obsCommit : d->lastIncludedIndex) + 1;
+		 i <= st->commitIndex; i++)
 	{
-		const sim_disk_entry *de = &n->disk.log[i - 1];
+		const sim_disk_entry *de = sim_disk_entry_at(d, i);
 		sim_fixed_entry *c = &ck->committed[i];
 
+		if (de == NULL)
+			sim_fail(s, "host-protocol", "n%llu: committed index %llu is not on its disk (%llu..%llu)",
+					 ID(n->id), ID(i), ID(d->lastIncludedIndex + 1), ID(sim_disk_last_index(d)));
 		if (!c->set)
 		{
 			c->set = true;
@@ -514,13 +597,21 @@ check_leader_completeness(sim *s, sim_node *n, const raft_status *st)
 	if (need == 0)
 		return;
 	c = &ck->committed[need];
-	if (need > n->disk.nLog)
-		sim_fail(s, "leader-completeness", "n%llu leads term %llu with %zu entries, but %llu/%llu was committed (seen on n%llu at term %llu)",
-				 ID(n->id), ID(st->currentTerm), n->disk.nLog, ID(need), ID(c->term),
-				 ID(c->node), ID(c->obsTerm));
-	if (n->disk.log[need - 1].chain != c->chain)
+	if (need > sim_disk_last_index(&n->disk))
+		sim_fail(s, "leader-completeness", "n%llu leads term %llu with %llu entries, but %llu/%llu was committed (seen on n%llu at term %llu)",
+				 ID(n->id), ID(st->currentTerm), ID(sim_disk_last_index(&n->disk)), ID(need),
+				 ID(c->term), ID(c->node), ID(c->obsTerm));
+	/* below a compacted start, the chain kept there covers need */
+	if (need < n->disk.lastIncludedIndex)
+	{
+		need = n->disk.lastIncludedIndex;
+		c = &ck->committed[need];
+		if (!c->set)
+			return;
+	}
+	if (sim_disk_chain_at(&n->disk, need) != c->chain)
 		sim_fail(s, "leader-completeness", "n%llu leads term %llu but its log up to %llu (term there %llu) differs from the committed one (%llu/%llu seen on n%llu at term %llu)",
-				 ID(n->id), ID(st->currentTerm), ID(need), ID(n->disk.log[need - 1].term),
+				 ID(n->id), ID(st->currentTerm), ID(need), ID(sim_disk_term_at(&n->disk, need)),
 				 ID(need), ID(c->term), ID(c->node), ID(c->obsTerm));
 }
 
@@ -529,24 +620,37 @@ static void
 check_log_mirror(sim *s, sim_node *n)
 {
 	const sim_disk *d = &n->disk;
+	raft_index	last = sim_disk_last_index(d);
 	raft_entry	e;
-	size_t		i;
+	raft_index	i;
 
-	for (i = 0; i < d->nLog; i++)
+	/* the disk may keep entries the core compacted, never the reverse */
+	for (i = d->lastIncludedIndex + 1; i <= last; i++)
 	{
-		const sim_disk_entry *de = &d->log[i];
+		const sim_disk_entry *de = sim_disk_entry_at(d, i);
 
-		if (!raft_log_entry(n->raft, i + 1, &e))
-			sim_fail(s, "host-protocol", "n%llu: raft_log_entry(%zu) missing, the durable log has %zu entries",
-					 ID(n->id), i + 1, d->nLog);
-		if (e.index != i + 1 || e.term != de->term || e.type != de->type || e.len != de->len ||
+		if (i <= n->compacted)
+		{
+			if (raft_log_entry(n->raft, i, &e))
+				sim_fail(s, "compaction", "n%llu: raft_log_entry(%llu) present, but the log was compacted to %llu",
+						 ID(n->id), ID(i), ID(n->compacted));
+			continue;
+		}
+		if (!raft_log_entry(n->raft, i, &e))
+			sim_fail(s, "host-protocol", "n%llu: raft_log_entry(%llu) missing, the durable log holds %llu..%llu (compacted to %llu)",
+					 ID(n->id), ID(i), ID(d->lastIncludedIndex + 1), ID(last), ID(n->compacted));
+		if (e.index != i || e.term != de->term || e.type != de->type || e.len != de->len ||
 			(e.len > 0 && memcmp(e.data, de->data, e.len) != 0))
-			sim_fail(s, "host-protocol", "n%llu: entry %zu in the core (%llu/%llu) differs from the one it handed to the host (term %llu)",
-					 ID(n->id), i + 1, ID(e.index), ID(e.term), ID(de->term));
+			sim_fail(s, "host-protocol", "n%llu: entry %llu in the core (%llu/%llu) differs from the one it handed to the host (term %llu)",
+					 ID(n->id), ID(i), ID(e.index), ID(e.term), ID(de->term));
 	}
-	if (raft_log_entry(n->raft, d->nLog + 1, &e))
-		sim_fail(s, "host-protocol", "n%llu: the core has entry %zu that it never handed to the host",
-				 ID(n->id), d->nLog + 1);
+	for (i = 1; i <= d->lastIncludedIndex; i++)
+		if (raft_log_entry(n->raft, i, &e))
+			sim_fail(s, "compaction", "n%llu: raft_log_entry(%llu) present, but the disk was compacted to %llu (memory to %llu)",
+					 ID(n->id), ID(i), ID(d->lastIncludedIndex), ID(n->compacted));
+	if (raft_log_entry(n->raft, last + 1, &e))
+		sim_fail(s, "host-protocol", "n%llu: the core has entry %llu that it never handed to the host",
+				 ID(n->id), ID(last + 1));
 }
 
 void
@@ -574,6 +678,161 @@ trace_changes(sim *s, const sim_node *n, const raft_status *st)
 				  raft_role_name(st->role), ID(st->currentTerm), ID(st->leader));
 	if (st->commitIndex != o->commitIndex)
 		sim_trace(s, "  n%llu: commit %llu -> %llu", ID(n->id), ID(o->commitIndex), ID(st->commitIndex));
+}
+
+/*
+ * The highest index n's durable log holds matching the committed log (as
+ * far as the checker saw it committed): the prefix through it is committed
+ * and is every member's.  A compacted prefix counts as held (it was
+ * applied).  A wiped disk holds nothing until it catches up.
+ */
+raft_index
+sim_check_held_index(const sim *s, const sim_node *n)
+{
+	const sim_checker *ck = &s->ck;
+	const sim_disk *d = &n->disk;
+	raft_index	i = sim_disk_last_index(d);
+
+	if (i > ck->maxCommit)
+		i = ck->maxCommit;
+	for (; i > d->lastIncludedIndex; i--)
+		if (ck->committed[i].set && ck->committed[i].chain == sim_disk_entry_at(d, i)->chain)
+			return i;
+	return d->lastIncludedIndex;
+}
+
+/*
+ * How far n's host may compact: what n applied and made durable, and what
+ * every member's durable log holds (sim_check_held_index), up or down; so
+ * no member ever needs an entry that was compacted anywhere (raft.h's
+ * contract for raft_compact).  In half the seeds (compactByLeader), on a
+ * leader, also no further than its matchIndex of every follower, as the
+ * product's host (it posts the lowest matchIndex the leader knows); in the
+ * others a leader may compact past what it knows a follower holds, and
+ * must still serve that follower.  *limiter is the node that sets it.
+ */
+raft_index
+sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
+					 raft_node_id *limiter)
+{
+	raft_index	safe = st->lastApplied < st->stableIndex ? st->lastApplied : st->stableIndex;
+	unsigned	i;
+
+	*limiter = n->id;
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		raft_index	held = sim_check_held_index(s, &s->nodes[i]);
+
+		if (held < safe)
+		{
+			safe = held;
+			*limiter = s->nodes[i].id;
+		}
+	}
+	if (st->role == RAFT_LEADER && s->compactByLeader)
+	{
+		raft_progress pr;
+
+		for (i = 0; i < s->nNodes; i++)
+			if (raft_get_progress(n->raft, i, &pr) && pr.id != n->id && pr.matchIndex < safe)
+			{
+				safe = pr.matchIndex;
+				*limiter = pr.id;
+			}
+	}
+	return safe;
+}
+
+/*
+ * A leader that needs, for a live follower, an entry it compacted (its
+ * nextIndex points into its compacted prefix): while the network still
+ * loses and reorders, this may last until the next heartbeat answer; in
+ * the heal phase it is the reason a follower does not converge.
+ */
+void
+sim_check_leader_needs_compacted(sim *s, sim_node *leader)
+{
+	raft_progress pr;
+	unsigned	k;
+
+	for (k = 0; k < s->nNodes; k++)
+		if (raft_get_progress(leader->raft, k, &pr) && pr.id != leader->id &&
+			pr.nextIndex <= leader->compacted)
+			sim_fail(s, "compaction", "n%llu, leader compacted to %llu, needs entry %llu for n%llu (%s, matchIndex %llu), whose durable log holds %llu of the committed log",
+					 ID(leader->id), ID(leader->compacted), ID(pr.nextIndex),
+					 ID(pr.id), pr.state == RAFT_PROGRESS_PROBE ? "probe" : "replicate",
+					 ID(pr.matchIndex), ID(sim_check_held_index(s, &s->nodes[pr.id])));
+}
+
+/*
+ * A live node's compaction: the core's log starts where the host compacted
+ * it, and neither it nor the disk went past what was applied and durable.
+ */
+static void
+check_compacted(sim *s, sim_node *n, const raft_status *st)
+{
+	const sim_disk *d = &n->disk;
+	raft_entry	e;
+
+	if (n->compacted > 0 && raft_log_entry(n->raft, n->compacted, &e))
+		sim_fail(s, "compaction", "n%llu: the core still holds entry %llu, compacted by its host",
+				 ID(n->id), ID(n->compacted));
+	if (n->compacted < st->lastLogIndex && !raft_log_entry(n->raft, n->compacted + 1, &e))
+		sim_fail(s, "compaction", "n%llu: the core lacks entry %llu (its host compacted to %llu, the log ends at %llu)",
+				 ID(n->id), ID(n->compacted + 1), ID(n->compacted), ID(st->lastLogIndex));
+	if (n->compacted > st->lastApplied || n->compacted > d->applied)
+		sim_fail(s, "compaction", "n%llu compacted its log to %llu past its lastApplied %llu (applied on disk %llu)",
+				 ID(n->id), ID(n->compacted), ID(st->lastApplied), ID(d->applied));
+	if (n->compacted > st->stableIndex)
+		sim_fail(s, "compaction", "n%llu compacted its log to %llu past its stableIndex %llu",
+				 ID(n->id), ID(n->compacted), ID(st->stableIndex));
+	if (d->lastIncludedIndex > n->compacted || d->lastIncludedIndex > d->applied)
+		sim_fail(s, "compaction", "n%llu: its disk is compacted to %llu, memory to %llu, applied %llu",
+				 ID(n->id), ID(d->lastIncludedIndex), ID(n->compacted), ID(d->applied));
+}
+
+/*
+ * Nothing compacted anywhere (in memory or on a disk, of a node up or
+ * down) is missing from any member's durable log: no member can ever need
+ * a compacted entry.  One compare per node, at the highest compacted index:
+ * chains compare whole prefixes.
+ */
+static void
+check_compaction_held_everywhere(sim *s)
+{
+	const sim_checker *ck = &s->ck;
+	raft_index	top = 0;
+	raft_node_id topNode = RAFT_NONE;
+	unsigned	i;
+
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		const sim_node *n = &s->nodes[i];
+		raft_index	c = n->disk.lastIncludedIndex;
+
+		if (n->raft != NULL && n->compacted > c)
+			c = n->compacted;
+		if (c > top)
+		{
+			top = c;
+			topNode = n->id;
+		}
+	}
+	if (top == 0 || top >= ck->capIndex || !ck->committed[top].set)
+		return;
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		const sim_node *n = &s->nodes[i];
+		const sim_disk *d = &n->disk;
+
+		if (top <= d->lastIncludedIndex)
+			continue;
+		if (sim_disk_chain_at(d, top) != ck->committed[top].chain)
+			sim_fail(s, "compaction", "n%llu compacted its log through %llu, but n%llu (%s) holds only %llu of the committed log on its disk (%llu..%llu): it needs compacted entries",
+					 ID(topNode), ID(top), ID(n->id), n->raft != NULL ? "up" : "down",
+					 ID(sim_check_held_index(s, n)), ID(d->lastIncludedIndex + 1),
+					 ID(sim_disk_last_index(d)));
+	}
 }
 
 /* Everything that must hold between two steps, for every live node. */
@@ -629,10 +888,12 @@ sim_check_step(sim *s)
 				sim_fail(s, "host-protocol", "n%llu: term %llu vote %llu in the core, but the host was given term %llu vote %llu",
 						 ID(n->id), ID(st.currentTerm), ID(st.votedFor),
 						 ID(d->hs.currentTerm), ID(d->hs.votedFor));
-			if (st.lastLogIndex != d->nLog || st.lastLogTerm != sim_disk_term_at(d, d->nLog))
-				sim_fail(s, "host-protocol", "n%llu: log ends at %llu/%llu in the core, but the host was given %zu/%llu",
-						 ID(n->id), ID(st.lastLogIndex), ID(st.lastLogTerm), d->nLog,
-						 ID(sim_disk_term_at(d, d->nLog)));
+			if (st.lastLogIndex != sim_disk_last_index(d) ||
+				st.lastLogTerm != sim_disk_term_at(d, sim_disk_last_index(d)))
+				sim_fail(s, "host-protocol", "n%llu: log ends at %llu/%llu in the core, but the host was given %llu/%llu",
+						 ID(n->id), ID(st.lastLogIndex), ID(st.lastLogTerm),
+						 ID(sim_disk_last_index(d)),
+						 ID(sim_disk_term_at(d, sim_disk_last_index(d))));
 			if (st.lastApplied != d->applied)
 				sim_fail(s, "host-protocol", "n%llu: core says lastApplied %llu, the host applied %llu",
 						 ID(n->id), ID(st.lastApplied), ID(d->applied));
@@ -660,6 +921,8 @@ sim_check_step(sim *s)
 							 ID(n->id), ID(pr.id), ID(pr.matchIndex), ID(st.lastLogIndex));
 			}
 		}
+		check_compacted(s, n, &st);
 		n->last = st;
 	}
+	check_compaction_held_everywhere(s);
 }

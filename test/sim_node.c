@@ -19,7 +19,8 @@
  *   raft_advance
  *
  * A crash destroys the raft_node: only the disk remains, and a restart
- * builds a new node from it with raft_node_create.  After a core call the
+ * builds a new node from it with raft_node_restore (its log may start after
+ * a compacted prefix: sim_node_compact).  After a core call the
  * host may also leave the ready batch for later (an epoch's deferral rate),
  * so the core sees several calls between two batches, as a busy host would
  * make.
@@ -43,28 +44,71 @@
 raft_term
 sim_disk_term_at(const sim_disk *d, raft_index index)
 {
-	if (index == 0 || index > d->nLog)
-		return 0;
-	return d->log[index - 1].term;
+	const sim_disk_entry *de = sim_disk_entry_at(d, index);
+
+	if (de != NULL)
+		return de->term;
+	if (index != 0 && index == d->lastIncludedIndex)
+		return d->lastIncludedTerm;
+	return 0;
 }
 
+/* Delete the entries from index `from` on (never a compacted one). */
 static void
 disk_truncate(sim_disk *d, raft_index from)
 {
-	while (d->nLog >= from && d->nLog > 0)
+	while (sim_disk_last_index(d) >= from && d->nLog > 0)
 	{
 		free(d->log[d->nLog - 1].data);
 		d->nLog--;
 	}
 }
 
+/* Drop the entries up to and including upto, keeping the last one's term and chain. */
+static void
+disk_compact(sim_disk *d, raft_index upto)
+{
+	const sim_disk_entry *last = sim_disk_entry_at(d, upto);
+	size_t		k,
+				i;
+
+	if (last == NULL)
+		return;
+	d->lastIncludedTerm = last->term;
+	d->lastIncludedChain = last->chain;
+	k = (size_t) (upto - d->lastIncludedIndex);
+	for (i = 0; i < k; i++)
+		free(d->log[i].data);
+	memmove(d->log, d->log + k, (d->nLog - k) * sizeof(sim_disk_entry));
+	d->nLog -= k;
+	d->lastIncludedIndex = upto;
+}
+
 void
 sim_disk_free(sim_disk *d)
 {
-	disk_truncate(d, 1);
+	disk_truncate(d, d->lastIncludedIndex + 1);
 	free(d->log);
 	free(d->sm);
 	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Term of the entry at index in n's running core: from raft_log_entry, or
+ * the term the host kept for the index it compacted to; 0 if unknown.
+ */
+raft_term
+sim_node_term_at(const sim_node *n, raft_index index)
+{
+	raft_entry	e;
+
+	if (n->raft == NULL || index == 0)
+		return 0;
+	if (index == n->compacted)
+		return n->compactedTerm;
+	if (!raft_log_entry(n->raft, index, &e))
+		return 0;
+	return e.term;
 }
 
 /* Persist entries the way raft.h says: delete >= entries[0].index, store. */
@@ -83,7 +127,7 @@ disk_store(sim *s, sim_node *n, const raft_entry *e, size_t count)
 	for (k = 0; k < count; k++)
 	{
 		sim_disk_entry *de = &d->log[d->nLog];
-		uint64_t	prevChain = d->nLog > 0 ? d->log[d->nLog - 1].chain : 0;
+		uint64_t	prevChain = sim_disk_chain_at(d, sim_disk_last_index(d));
 
 		de->term = e[k].term;
 		de->type = e[k].type;
@@ -97,7 +141,7 @@ disk_store(sim *s, sim_node *n, const raft_entry *e, size_t count)
 		de->hash = sim_entry_hash(e[k].type, e[k].data, e[k].len);
 		de->chain = sim_chain(prevChain, e[k].term, de->hash);
 		d->nLog++;
-		sim_check_entry_stored(s, n, d->nLog);
+		sim_check_entry_stored(s, n, sim_disk_last_index(d));
 	}
 }
 
@@ -132,29 +176,37 @@ sim_node_start(sim *s, sim_node *n)
 		entries = sim_xmalloc(n->disk.nLog * sizeof(raft_entry));
 		for (i = 0; i < n->disk.nLog; i++)
 		{
-			entries[i].index = i + 1;
+			entries[i].index = n->disk.lastIncludedIndex + 1 + i;
 			entries[i].term = n->disk.log[i].term;
 			entries[i].type = n->disk.log[i].type;
 			entries[i].len = n->disk.log[i].len;
 			entries[i].data = n->disk.log[i].data;
 		}
 	}
-	rc = raft_node_create(&cfg, &n->disk.hs, entries, n->disk.nLog, n->disk.applied, &n->raft);
+	/* raft_node_create when nothing was compacted, which is the same call */
+	rc = raft_node_restore(&cfg, &n->disk.hs, n->disk.lastIncludedIndex, n->disk.lastIncludedTerm,
+						   entries, n->disk.nLog, n->disk.applied, &n->raft);
 	free(entries);
 	if (rc != RAFT_OK)
-		sim_fail(s, "core-api", "raft_node_create(n%llu, term %llu, %zu entries, applied %llu): %s",
+		sim_fail(s, "core-api", "raft_node_restore(n%llu, term %llu, compacted to %llu/%llu, %zu entries, applied %llu): %s",
 				 (unsigned long long) n->id, (unsigned long long) n->disk.hs.currentTerm,
+				 (unsigned long long) n->disk.lastIncludedIndex,
+				 (unsigned long long) n->disk.lastIncludedTerm,
 				 n->disk.nLog, (unsigned long long) n->disk.applied, sim_rc(rc));
 	n->incarnation++;
 	n->ticks = 0;
 	n->leaderTerm = 0;
 	n->obsCommit = 0;			/* re-observe: what it applied is committed */
+	n->compacted = n->disk.lastIncludedIndex;
+	n->compactedTerm = n->disk.lastIncludedTerm;
 	raft_get_status(n->raft, &n->last);
-	SIM_TRACE(s, "START n%llu (incarnation %u): term %llu vote %llu, log %zu (last term %llu), applied %llu",
+	SIM_TRACE(s, "START n%llu (incarnation %u): term %llu vote %llu, log %llu..%llu (last term %llu), applied %llu",
 			  (unsigned long long) n->id, n->incarnation,
 			  (unsigned long long) n->disk.hs.currentTerm,
-			  (unsigned long long) n->disk.hs.votedFor, n->disk.nLog,
-			  (unsigned long long) sim_disk_term_at(&n->disk, n->disk.nLog),
+			  (unsigned long long) n->disk.hs.votedFor,
+			  (unsigned long long) n->disk.lastIncludedIndex + 1,
+			  (unsigned long long) sim_disk_last_index(&n->disk),
+			  (unsigned long long) sim_disk_term_at(&n->disk, sim_disk_last_index(&n->disk)),
 			  (unsigned long long) n->disk.applied);
 	if (n->last.commitIndex < n->disk.applied)
 		sim_fail(s, "applied-le-commit", "n%llu restarted with applied %llu but commitIndex %llu",
@@ -171,7 +223,10 @@ sim_node_start(sim *s, sim_node *n)
 /*
  * May n's disk be lost at this restart?  Only if the nodes held back by a
  * floor, with n, stay a minority: a majority of them could elect nobody,
- * which is the data loss Raft does not survive, not a fault to test.
+ * which is the data loss Raft does not survive, not a fault to test.  And
+ * only while no log was compacted anywhere: a node that lost its disk
+ * needs every entry from index 1, and without InstallSnapshot only a log
+ * that still holds them could give it them (see sim.h).
  */
 bool
 sim_node_may_wipe(const sim *s, const sim_node *n)
@@ -179,6 +234,8 @@ sim_node_may_wipe(const sim *s, const sim_node *n)
 	unsigned	i,
 				held = 1;
 
+	if (s->anyCompacted)
+		return false;
 	for (i = 1; i <= s->nNodes; i++)
 		if (&s->nodes[i] != n && s->nodes[i].floorPending)
 			held++;
@@ -193,13 +250,15 @@ sim_node_may_wipe(const sim *s, const sim_node *n)
 void
 sim_node_wipe(sim *s, sim_node *n)
 {
-	SIM_TRACE(s, "WIPE n%llu: disk lost (term %llu, log %zu, applied %llu); floor term %llu index %llu",
+	SIM_TRACE(s, "WIPE n%llu: disk lost (term %llu, log %llu, applied %llu); floor term %llu index %llu",
 			  (unsigned long long) n->id, (unsigned long long) n->disk.hs.currentTerm,
-			  n->disk.nLog, (unsigned long long) n->disk.applied,
+			  (unsigned long long) sim_disk_last_index(&n->disk),
+			  (unsigned long long) n->disk.applied,
 			  (unsigned long long) n->mark.term, (unsigned long long) n->mark.index);
 	sim_disk_free(&n->disk);
 	n->floor = n->mark;
 	n->floorPending = true;
+	n->wiped = true;
 	s->nWipes++;
 }
 
@@ -257,10 +316,12 @@ sim_node_crash(sim *s, sim_node *n, const char *where)
 	n->raft = NULL;
 	s->nCrashes++;
 	s->nRegressions += st.followerRegressions;
-	SIM_TRACE(s, "CRASH n%llu (%s): disk keeps term %llu vote %llu, log %zu, applied %llu",
+	SIM_TRACE(s, "CRASH n%llu (%s): disk keeps term %llu vote %llu, log %llu..%llu, applied %llu",
 			  (unsigned long long) n->id, where,
 			  (unsigned long long) n->disk.hs.currentTerm,
-			  (unsigned long long) n->disk.hs.votedFor, n->disk.nLog,
+			  (unsigned long long) n->disk.hs.votedFor,
+			  (unsigned long long) n->disk.lastIncludedIndex + 1,
+			  (unsigned long long) sim_disk_last_index(&n->disk),
 			  (unsigned long long) n->disk.applied);
 	if (st.role == RAFT_LEADER)
 		tell_survivors(s, n);
@@ -392,6 +453,14 @@ sim_node_process_ready(sim *s, sim_node *n)
 		if (s->trace)
 			trace_ready(s, n, &rd);
 		sim_check_ready(s, n, &rd);
+		if (s->compaction && sim_rng_permille(&s->rng, 20))
+		{
+			/* the batch points into the log: no compaction until raft_advance */
+			rc = raft_compact(n->raft, st.lastApplied);
+			if (rc != RAFT_EBUSY)
+				sim_fail(s, "compaction", "n%llu: raft_compact(%llu) with a ready batch out returned %s, not RAFT_EBUSY",
+						 (unsigned long long) n->id, (unsigned long long) st.lastApplied, sim_rc(rc));
+		}
 		if (crash_point(s, n, "after raft_ready_get"))
 			return;
 
@@ -412,8 +481,8 @@ sim_node_process_ready(sim *s, sim_node *n)
 			return;
 		if (n->disk.hs.currentTerm > n->mark.term)
 			n->mark.term = n->disk.hs.currentTerm;
-		if (n->disk.nLog > n->mark.index)
-			n->mark.index = n->disk.nLog;
+		if (sim_disk_last_index(&n->disk) > n->mark.index)
+			n->mark.index = sim_disk_last_index(&n->disk);
 		if (crash_point(s, n, "after persisting, before sending"))
 			return;
 
@@ -632,4 +701,134 @@ sim_node_read_index(sim *s, sim_node *n, bool heal)
 			  (unsigned long long) r->required);
 	sim_node_after_call(s, n);
 	return true;
+}
+
+/*
+ * The host compacts n's log: in memory first (raft_compact), then on its
+ * disk (a crash may come in between; the disk may also keep a few more
+ * entries than memory, as a host may).  The point is the safe point
+ * (sim_check_safe_point: applied and durable here, and held, matching the
+ * committed log, by every member's durable log), minus a random
+ * retention.  Now and then the host also asks for what it must not have
+ * (past lastApplied), which the core must refuse without changing
+ * anything, or for what is already compacted, which does nothing.
+ */
+void
+sim_node_compact(sim *s, sim_node *n)
+{
+	sim_disk   *d = &n->disk;
+	raft_status before,
+				after;
+	raft_index	safe,
+				upto,
+				retention = 0;
+	raft_node_id limiter;
+	raft_entry	e;
+	unsigned	r = (unsigned) sim_rng_below(&s->rng, 100);
+	int			rc;
+
+	raft_get_status(n->raft, &before);
+	if (r < 5)
+	{
+		/* too far: not yet applied (nor, maybe, durable) */
+		upto = before.lastApplied + 1 + sim_rng_below(&s->rng, 4);
+		rc = raft_compact(n->raft, upto);
+		raft_get_status(n->raft, &after);
+		SIM_TRACE(s, "compact n%llu to %llu (applied %llu): %s", (unsigned long long) n->id,
+				  (unsigned long long) upto, (unsigned long long) before.lastApplied, sim_rc(rc));
+		if (rc != RAFT_EINVAL)
+			sim_fail(s, "compaction", "n%llu: raft_compact(%llu) with lastApplied %llu, stableIndex %llu returned %s, not RAFT_EINVAL",
+					 (unsigned long long) n->id, (unsigned long long) upto,
+					 (unsigned long long) before.lastApplied,
+					 (unsigned long long) before.stableIndex, sim_rc(rc));
+		if ((before.lastApplied < before.lastLogIndex &&
+			 !raft_log_entry(n->raft, before.lastApplied + 1, &e)) ||
+			after.lastLogIndex != before.lastLogIndex || after.lastApplied != before.lastApplied ||
+			after.commitIndex != before.commitIndex || after.stableIndex != before.stableIndex)
+			sim_fail(s, "compaction", "n%llu: a refused raft_compact(%llu) changed the node (entry %llu %s, last %llu -> %llu, applied %llu -> %llu)",
+					 (unsigned long long) n->id, (unsigned long long) upto,
+					 (unsigned long long) before.lastApplied + 1,
+					 raft_log_entry(n->raft, before.lastApplied + 1, &e) ? "kept" : "dropped",
+					 (unsigned long long) before.lastLogIndex, (unsigned long long) after.lastLogIndex,
+					 (unsigned long long) before.lastApplied, (unsigned long long) after.lastApplied);
+		return;
+	}
+	if (r < 8)
+	{
+		/* already compacted: nothing happens */
+		upto = sim_rng_below(&s->rng, n->compacted + 1);
+		rc = raft_compact(n->raft, upto);
+		SIM_TRACE(s, "compact n%llu to %llu (compacted to %llu): %s", (unsigned long long) n->id,
+				  (unsigned long long) upto, (unsigned long long) n->compacted, sim_rc(rc));
+		if (rc != RAFT_OK)
+			sim_fail(s, "compaction", "n%llu: raft_compact(%llu), compacted to %llu already, returned %s",
+					 (unsigned long long) n->id, (unsigned long long) upto,
+					 (unsigned long long) n->compacted, sim_rc(rc));
+		return;
+	}
+
+	safe = sim_check_safe_point(s, n, &before, &limiter);
+	if (s->compactRetention > 0)
+		retention = sim_rng_below(&s->rng, s->compactRetention + 1);
+	upto = safe > retention ? safe - retention : 0;
+	if (upto <= n->compacted)
+	{
+		if (safe <= n->compacted && limiter != n->id)
+		{
+			s->nCompactHeld++;
+			if (s->nodes[limiter].wiped)
+				s->nCompactHeldByWiped++;
+		}
+		SIM_TRACE(s, "compact n%llu: nothing to drop (compacted to %llu, safe point %llu set by n%llu, retention %llu)",
+				  (unsigned long long) n->id, (unsigned long long) n->compacted,
+				  (unsigned long long) safe, (unsigned long long) limiter,
+				  (unsigned long long) retention);
+		return;
+	}
+	if (!raft_log_entry(n->raft, upto, &e))
+		sim_fail(s, "compaction", "n%llu: entry %llu (applied %llu, compacted to %llu) is not in the log",
+				 (unsigned long long) n->id, (unsigned long long) upto,
+				 (unsigned long long) before.lastApplied, (unsigned long long) n->compacted);
+	rc = raft_compact(n->raft, upto);
+	SIM_TRACE(s, "compact n%llu to %llu/%llu (safe point %llu set by n%llu, retention %llu): %s",
+			  (unsigned long long) n->id, (unsigned long long) upto, (unsigned long long) e.term,
+			  (unsigned long long) safe, (unsigned long long) limiter,
+			  (unsigned long long) retention, sim_rc(rc));
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "n%llu: raft_compact(%llu) with lastApplied %llu, stableIndex %llu: %s",
+				 (unsigned long long) n->id, (unsigned long long) upto,
+				 (unsigned long long) before.lastApplied,
+				 (unsigned long long) before.stableIndex, sim_rc(rc));
+	raft_get_status(n->raft, &after);
+	if (after.lastLogIndex != before.lastLogIndex || after.lastLogTerm != before.lastLogTerm ||
+		after.commitIndex != before.commitIndex || after.lastApplied != before.lastApplied ||
+		after.stableIndex != before.stableIndex || after.currentTerm != before.currentTerm ||
+		after.role != before.role)
+		sim_fail(s, "compaction", "n%llu: raft_compact(%llu) changed more than the log's start: last %llu/%llu commit %llu applied %llu stable %llu -> last %llu/%llu commit %llu applied %llu stable %llu",
+				 (unsigned long long) n->id, (unsigned long long) upto,
+				 (unsigned long long) before.lastLogIndex, (unsigned long long) before.lastLogTerm,
+				 (unsigned long long) before.commitIndex, (unsigned long long) before.lastApplied,
+				 (unsigned long long) before.stableIndex,
+				 (unsigned long long) after.lastLogIndex, (unsigned long long) after.lastLogTerm,
+				 (unsigned long long) after.commitIndex, (unsigned long long) after.lastApplied,
+				 (unsigned long long) after.stableIndex);
+	if (sim_disk_term_at(d, upto) != e.term)
+		sim_fail(s, "host-protocol", "n%llu: entry %llu has term %llu in the core, %llu on the disk",
+				 (unsigned long long) n->id, (unsigned long long) upto,
+				 (unsigned long long) e.term, (unsigned long long) sim_disk_term_at(d, upto));
+	s->nCompactions++;
+	s->nCompacted += upto - n->compacted;
+	s->anyCompacted = true;
+	n->compacted = upto;
+	n->compactedTerm = e.term;
+	if (crash_point(s, n, "after compacting in memory, before the disk"))
+		return;
+	if (sim_rng_permille(&s->rng, 200))
+	{
+		raft_index	keep = sim_rng_below(&s->rng, 11);
+
+		upto = upto - d->lastIncludedIndex > keep ? upto - keep : d->lastIncludedIndex;
+	}
+	if (upto > d->lastIncludedIndex)
+		disk_compact(d, upto);
 }

@@ -2851,6 +2851,895 @@ test_rule_leader_lowers_match_on_any_answer_showing_a_shorter_log(void)
 	cl_free(c);
 }
 
+/* ---------------------------------------------------------------------
+ * Log compaction (raft_compact)
+ * --------------------------------------------------------------------- */
+
+/* Does node id's in-memory log hold index? */
+static bool
+holds(cluster *c, raft_node_id id, raft_index index)
+{
+	raft_entry	e;
+
+	return raft_log_entry(c->node[id].raft, index, &e);
+}
+
+/* Does node id hold index with this term and data? */
+static bool
+holds_entry(cluster *c, raft_node_id id, raft_index index, raft_term term, const char *data)
+{
+	raft_entry	e;
+
+	return raft_log_entry(c->node[id].raft, index, &e) && e.index == index &&
+		e.term == term && cl_entry_data_is(&e, data);
+}
+
+/* Did the node keep everything raft_status shows (a refusal changes nothing)? */
+static bool
+same_status(const raft_status *a, const raft_status *b)
+{
+	return a->currentTerm == b->currentTerm && a->votedFor == b->votedFor &&
+		a->role == b->role && a->leader == b->leader &&
+		a->commitIndex == b->commitIndex && a->lastApplied == b->lastApplied &&
+		a->lastLogIndex == b->lastLogIndex && a->lastLogTerm == b->lastLogTerm &&
+		a->stableIndex == b->stableIndex;
+}
+
+/*
+ * raft_compact drops only what was handed out for apply (lastApplied) and
+ * is durable (stableIndex): RAFT_EINVAL past either, RAFT_EINVAL for no
+ * node, RAFT_EBUSY while a ready batch is out (the host holds pointers
+ * into the log); at or below what was already compacted it does nothing.
+ * A refusal changes nothing.
+ */
+static void
+test_rule_compact_refuses_unapplied_undurable_and_busy(void)
+{
+	cluster    *c;
+	raft_node  *n;
+	raft_status before;
+	raft_ready	rd;
+	raft_message m;
+	raft_entry	e;
+	const raft_message *r;
+
+	CHECK(raft_compact(NULL, 1) == RAFT_EINVAL);
+
+	/* durable 1..4, applied 1..2 */
+	c = cl_new(3);
+	cl_seed_entry(c, 1, 1, "a", true);
+	cl_seed_entry(c, 1, 1, "b", true);
+	cl_seed_entry(c, 1, 1, "c", false);
+	cl_seed_entry(c, 1, 1, "d", false);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	n = c->node[1].raft;
+	before = cl_status(c, 1);
+	REQUIRE(before.lastApplied == 2);
+	REQUIRE(before.stableIndex == 4);
+	CHECK(raft_compact(n, 3) == RAFT_EINVAL);
+	CHECK(raft_compact(n, 4) == RAFT_EINVAL);
+	CHECK(raft_compact(n, 5) == RAFT_EINVAL);	/* past the log */
+	CHECK(raft_compact(n, RAFT_MAX_INDEX) == RAFT_EINVAL);
+	CHECK(holds_entry(c, 1, 1, 1, "a"));
+	CHECK(holds_entry(c, 1, 3, 1, "c"));
+	{
+		raft_status now = cl_status(c, 1);
+
+		CHECK(same_status(&before, &now));
+	}
+	CHECK(raft_compact(n, 0) == RAFT_OK);	/* nothing to do */
+	CHECK(holds(c, 1, 1));
+	CHECK(raft_compact(n, 2) == RAFT_OK);
+	CHECK(!holds(c, 1, 1));
+	CHECK(!holds(c, 1, 2));
+	CHECK(holds_entry(c, 1, 3, 1, "c"));
+	/* at or below what was compacted: nothing, not even a refusal */
+	CHECK(raft_compact(n, 1) == RAFT_OK);
+	CHECK(raft_compact(n, 2) == RAFT_OK);
+	CHECK(holds_entry(c, 1, 3, 1, "c"));
+	CHECK(raft_compact(n, 3) == RAFT_EINVAL);
+
+	/* once 3..4 are committed and applied they may go too */
+	m = msg_append(2, 1, 1, 4, 1, 4, NULL, 0);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	REQUIRE(cl_status(c, 1).lastApplied == 4);
+	CHECK(raft_compact(n, 4) == RAFT_OK);
+	CHECK(!holds(c, 1, 4));
+	CHECK(c->violations == 0);
+	cl_free(c);
+
+	/* a leader's new entry is neither durable nor applied; a batch is out: busy */
+	c = cl_new(3);
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	n = c->node[1].raft;
+	REQUIRE(cl_status(c, 1).lastApplied == 2);
+	CHECK(raft_propose(n, "b", 1, NULL, NULL) == RAFT_OK);	/* index 3 */
+	CHECK(raft_compact(n, 3) == RAFT_EINVAL);
+	REQUIRE(raft_ready_get(n, &rd) == RAFT_OK);
+	before = cl_status(c, 1);
+	CHECK(raft_compact(n, 1) == RAFT_EBUSY);
+	CHECK(raft_compact(n, 2) == RAFT_EBUSY);
+	CHECK(holds(c, 1, 1));
+	CHECK(rd.nEntries == 1 && rd.entries[0].index == 3 && cl_entry_data_is(&rd.entries[0], "b"));
+	cl_host_batch(c, 1, &rd);
+	CHECK(raft_advance(n, &rd) == RAFT_OK);
+	CHECK(raft_compact(n, 2) == RAFT_OK);
+	CHECK(!holds(c, 1, 2));
+	cl_process(c, 1);
+	cl_deliver_all(c);
+	CHECK(cl_applied_data(c, 2, "b"));
+	CHECK(cl_status(c, 1).lastApplied == 3);
+	CHECK(raft_compact(n, 3) == RAFT_OK);
+	CHECK(c->violations == 0);
+	cl_free(c);
+
+	/*
+	 * Durable on its own: only a leader breaking Raft can replace an
+	 * applied entry (a forged AppendEntries here), which leaves lastApplied
+	 * above stableIndex; the entry that is not durable yet stays.
+	 */
+	c = cl_new(3);
+	cl_seed_entry(c, 1, 1, "a", true);
+	cl_seed_entry(c, 1, 1, "b", true);
+	cl_seed_entry(c, 1, 1, "c", true);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	n = c->node[1].raft;
+	memset(&e, 0, sizeof(e));
+	e.index = 2;
+	e.term = 2;
+	m = msg_append(2, 1, 2, 1, 1, 0, &e, 1);
+	CHECK(raft_step(n, &m) == RAFT_OK);
+	before = cl_status(c, 1);
+	REQUIRE(before.lastApplied == 3);
+	REQUIRE(before.stableIndex == 1);
+	CHECK(raft_compact(n, 2) == RAFT_EINVAL);
+	CHECK(holds_entry(c, 1, 2, 2, ""));
+	CHECK(raft_compact(n, 1) == RAFT_OK);
+	CHECK(!holds(c, 1, 1));
+	CHECK(holds(c, 1, 2));
+	cl_free(c);
+}
+
+/*
+ * After raft_compact(upto) the log holds upto + 1 .. last only, each entry
+ * with its term and data; the last index and term stay what they were,
+ * also when everything was compacted; commitIndex and lastApplied do not
+ * move; and a compacted log takes new entries after its last one.
+ */
+static void
+test_rule_compact_drops_entries_up_to_upto_only(void)
+{
+	static const char *data[] = {"a", "b", "c", "d", "e", "f"};
+	static const raft_term terms[] = {1, 1, 2, 2, 3, 3};
+	cluster    *c = cl_new(3);
+	raft_node  *n;
+	raft_status before,
+				now;
+	raft_message m;
+	raft_entry	e;
+	raft_index	i;
+	const raft_message *r;
+
+	for (i = 0; i < 6; i++)
+		cl_seed_entry(c, 1, terms[i], data[i], true);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	n = c->node[1].raft;
+	before = cl_status(c, 1);
+	REQUIRE(before.lastLogIndex == 6 && before.lastLogTerm == 3 && before.lastApplied == 6);
+
+	CHECK(raft_compact(n, 3) == RAFT_OK);
+	for (i = 1; i <= 3; i++)
+		CHECK(!holds(c, 1, i));
+	for (i = 4; i <= 6; i++)
+		CHECK(holds_entry(c, 1, i, terms[i - 1], data[i - 1]));
+	CHECK(!holds(c, 1, 7));
+	now = cl_status(c, 1);
+	CHECK(same_status(&before, &now));
+
+	/* below or at the compacted point: nothing moves */
+	CHECK(raft_compact(n, 1) == RAFT_OK);
+	CHECK(raft_compact(n, 3) == RAFT_OK);
+	CHECK(holds_entry(c, 1, 4, 2, "d"));
+	CHECK(!holds(c, 1, 3));
+
+	/* everything: an empty log that still ends at 6, term 3 */
+	CHECK(raft_compact(n, 6) == RAFT_OK);
+	for (i = 0; i <= 7; i++)
+		CHECK(!holds(c, 1, i));
+	now = cl_status(c, 1);
+	CHECK(same_status(&before, &now));
+	CHECK(raft_compact(n, 7) == RAFT_EINVAL);
+
+	/* it goes on after 6: the consistency check at 6 uses the term kept */
+	memset(&e, 0, sizeof(e));
+	e.index = 7;
+	e.term = 3;
+	e.len = 1;
+	e.data = "g";
+	m = msg_append(2, 1, 3, 6, 3, 7, &e, 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 7);
+	CHECK(holds_entry(c, 1, 7, 3, "g"));
+	CHECK(cl_status(c, 1).lastLogIndex == 7);
+	CHECK(cl_applied_data(c, 1, "g"));
+	CHECK(raft_compact(n, 7) == RAFT_OK);
+	CHECK(!holds(c, 1, 7));
+	CHECK(cl_status(c, 1).lastLogTerm == 3);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A log compacted to nothing is as up to date as it was (§5.4.1 compares
+ * last terms, then lengths): RequestVote is judged with the term of the
+ * last compacted entry, and the node's own candidacy announces it.
+ */
+static void
+test_rule_compacted_empty_log_judges_votes_by_last_included_term(void)
+{
+	raft_term	log[] = {1, 2, 2};
+	cluster    *c = cl_new(3);
+	raft_message m;
+	const raft_message *r;
+	size_t		i;
+
+	for (i = 0; i < 3; i++)
+		cl_seed_entry(c, 1, log[i], "", true);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	CHECK(raft_compact(c->node[1].raft, 3) == RAFT_OK);
+	REQUIRE(!holds(c, 1, 3));
+
+	/* longer, but its last term is older */
+	m = msg_vote(2, 1, 3, 10, 1);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	/* same last term, shorter */
+	m = msg_vote(3, 1, 4, 2, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->voteGranted);
+	/* same last term, same length */
+	m = msg_vote(2, 1, 5, 3, 2);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	/* later last term, shorter */
+	m = msg_vote(3, 1, 6, 1, 3);
+	r = ask(c, &m, RAFT_MSG_REQUEST_VOTE_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->voteGranted);
+	CHECK(cl_status(c, 1).votedFor == 3);
+
+	/* its own candidacy: last index 3, last term 2 */
+	cl_drop_all(c);
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	r = cl_find_msg(c, 1, 2, RAFT_MSG_REQUEST_VOTE);
+	REQUIRE(r != NULL);
+	CHECK(r->term == 7);
+	CHECK(r->lastLogIndex == 3);
+	CHECK(r->lastLogTerm == 2);
+
+	/* and it wins, and appends after 3 */
+	m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, 2, 1, 7);
+	m.voteGranted = true;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_is_leader(c, 1));
+	CHECK(holds_entry(c, 1, 4, 7, ""));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* The first AppendEntries node 1 queued for `to` carrying entries; NULL if none. */
+static const raft_message *
+append_with_entries(cluster *c, raft_node_id to)
+{
+	size_t		i;
+
+	for (i = 0; i < c->qn; i++)
+		if (cl_msg_matches(&c->q[i].m, 1, to, RAFT_MSG_APPEND_ENTRIES) && c->q[i].m.nEntries > 0)
+			return &c->q[i].m;
+	return NULL;
+}
+
+/*
+ * A leader whose log was compacted goes on replicating to up-to-date
+ * followers: the AppendEntries after its compacted prefix names
+ * prevLogIndex = its lastIncludedIndex with that entry's term, and a
+ * follower that compacted to the same index (or past the leader) accepts
+ * it by the term it kept.  Heartbeats keep passing (no follower is taken
+ * for one that went back), and everything commits everywhere.
+ */
+static void
+test_rule_compacted_leader_replicates_to_up_to_date_followers(void)
+{
+	cluster    *c = cl_new(3);
+	const raft_message *m;
+	raft_term	term;
+	raft_index	x = 0;
+	raft_node_id id;
+
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	term = cl_status(c, 1).currentTerm;
+	REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	REQUIRE(cl_propose(c, 1, "b", NULL) == RAFT_OK);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	for (id = 1; id <= 3; id++)
+		REQUIRE(cl_status(c, id).lastApplied == 3);
+
+	/* the leader alone compacts 1..3 */
+	CHECK(raft_compact(c->node[1].raft, 3) == RAFT_OK);
+	cl_drop_all(c);
+	REQUIRE(cl_propose(c, 1, "c", &x) == RAFT_OK);
+	REQUIRE(x == 4);
+	for (id = 2; id <= 3; id++)
+	{
+		m = append_with_entries(c, id);
+		REQUIRE(m != NULL);
+		CHECK(m->prevLogIndex == 3);
+		CHECK(m->prevLogTerm == term);
+		CHECK(m->nEntries == 1 && m->entries[0].index == 4);
+	}
+	cl_deliver_all(c);
+	for (id = 1; id <= 3; id++)
+		CHECK(cl_applied_data(c, id, "c"));
+
+	/* the followers compact past the leader: to 4, the leader's log starts after 3 */
+	CHECK(raft_compact(c->node[2].raft, 4) == RAFT_OK);
+	CHECK(raft_compact(c->node[3].raft, 4) == RAFT_OK);
+	cl_drop_all(c);
+	REQUIRE(cl_propose(c, 1, "d", &x) == RAFT_OK);
+	m = append_with_entries(c, 2);
+	REQUIRE(m != NULL);
+	CHECK(m->prevLogIndex == 4);
+	cl_deliver_all(c);
+	for (id = 1; id <= 3; id++)
+	{
+		CHECK(cl_applied_data(c, id, "d"));
+		CHECK(holds_entry(c, id, 5, term, "d"));
+		CHECK(!holds(c, id, 3));
+	}
+
+	/* everyone compacts everything; heartbeats, then more entries */
+	for (id = 1; id <= 3; id++)
+		CHECK(raft_compact(c->node[id].raft, 5) == RAFT_OK);
+	cl_run(c, 4 * CL_HEARTBEAT);
+	REQUIRE(cl_propose(c, 1, "e", &x) == RAFT_OK);
+	CHECK(x == 6);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	for (id = 1; id <= 3; id++)
+	{
+		CHECK(cl_applied_data(c, id, "e"));
+		CHECK(cl_status(c, id).commitIndex == 6);
+		CHECK(cl_status(c, id).currentTerm == term);
+	}
+	CHECK(cl_is_leader(c, 1));
+	CHECK(progress_of(c, 2).matchIndex == 6);
+	CHECK(progress_of(c, 3).matchIndex == 6);
+	CHECK(cl_status(c, 1).followerRegressions == 0);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A follower that compacted through 3 takes an AppendEntries whose
+ * prevLogIndex is 3 by the term it kept, and refuses one whose
+ * prevLogTerm there is another (only a broken leader sends that).  One
+ * whose prevLogIndex is below 3 is answered as replication.c does: a
+ * success matching through 3 (what it compacted was committed, so the
+ * leader has it too), its entries unused, the log untouched.
+ */
+static void
+test_rule_compacted_follower_answers_append_at_and_below_its_start(void)
+{
+	cluster    *c = cl_new(3);
+	raft_entry	ents[6];
+	raft_term	ones[6] = {1, 1, 1, 1, 1, 1};
+	raft_message m;
+	const raft_message *r;
+	raft_index	i;
+
+	for (i = 0; i < 5; i++)
+		cl_seed_entry(c, 1, 1, "", true);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	REQUIRE(raft_compact(c->node[1].raft, 3) == RAFT_OK);
+
+	/* below the start: 2..6 from prevLogIndex 1 */
+	make_entries(ents, 2, ones, 5);
+	m = msg_append(2, 1, 1, 1, 1, 5, ents, 5);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 3);
+	CHECK(r->lastLogIndex == 5);
+	CHECK(cl_status(c, 1).lastLogIndex == 5);
+	CHECK(!holds(c, 1, 3));
+
+	/* at index 0 */
+	m = msg_append(2, 1, 1, 0, 0, 5, ents, 0);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 3);
+
+	/* at the start: 4..6 after 3 */
+	make_entries(ents, 4, ones, 3);
+	m = msg_append(2, 1, 1, 3, 1, 6, ents, 3);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(r->success);
+	CHECK(r->matchIndex == 6);
+	CHECK(holds(c, 1, 6));
+	CHECK(cl_status(c, 1).commitIndex == 6);
+
+	/* at the start with another term */
+	make_entries(ents, 4, (raft_term[]) {2}, 1);
+	m = msg_append(2, 1, 2, 3, 2, 6, ents, 1);
+	r = ask(c, &m, RAFT_MSG_APPEND_ENTRIES_RESULT);
+	REQUIRE(r != NULL);
+	CHECK(!r->success);
+	CHECK(r->rejectedIndex == 3);
+	CHECK(holds_entry(c, 1, 4, 1, ""));
+	CHECK(cl_status(c, 1).lastLogIndex == 6);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * What a leader sends (to one follower, or to all): AppendEntries, those
+ * with entries, and those whose prevLogTerm is not the term the leader's
+ * log has at prevLogIndex (0 above index 0 included: no log matches it).
+ * The leader's disk in cluster.h is never compacted and is written before
+ * a batch's messages leave, so it holds the truth.
+ */
+typedef struct prev_term_watch
+{
+	raft_node_id leader;
+	raft_node_id to;			/* RAFT_NONE: any */
+	unsigned	appends;
+	unsigned	withEntries;
+	unsigned	wrong;
+} prev_term_watch;
+
+static void
+prev_term_on_send(cluster *c, const raft_message *m, void *arg)
+{
+	prev_term_watch *w = arg;
+	const cl_log *truth = &c->node[w->leader].log;
+	raft_term	t;
+
+	if (m->from != w->leader || m->type != RAFT_MSG_APPEND_ENTRIES ||
+		(w->to != RAFT_NONE && m->to != w->to))
+		return;
+	w->appends++;
+	if (m->nEntries > 0)
+		w->withEntries++;
+	t = m->prevLogIndex >= 1 && m->prevLogIndex <= truth->n ?
+		truth->e[m->prevLogIndex - 1].term : 0;
+	if (t == m->prevLogTerm && (m->prevLogIndex == 0 || t != 0))
+		return;
+	if (w->wrong == 0)
+		fprintf(stderr, "  AppendEntries %llu -> %llu: prevLogIndex %llu, prevLogTerm %llu (the term there is %llu)\n",
+				(unsigned long long) m->from, (unsigned long long) m->to,
+				(unsigned long long) m->prevLogIndex, (unsigned long long) m->prevLogTerm,
+				(unsigned long long) t);
+	w->wrong++;
+}
+
+/*
+ * A follower that needs entries the leader compacted cannot be served
+ * (no InstallSnapshot yet): the leader leaves it be.  Nothing crashes, no
+ * entry is sent to it and no AppendEntries it gets says anything false
+ * about the leader's log; it keeps following the leader (no election),
+ * and the others still replicate and commit.
+ */
+static void
+test_rule_leader_leaves_alone_a_follower_that_needs_compacted_entries(void)
+{
+	cluster    *c = cl_new(3);
+	prev_term_watch w = {1, 3, 0, 0, 0};
+	raft_status leader;
+	raft_progress pr;
+	raft_index	x = 0;
+
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));	/* everyone holds the no-op at 1 */
+	REQUIRE(cl_status(c, 3).lastLogIndex == 1);
+
+	/* node 3 is down while 2..4 commit; 1 and 2 compact them */
+	cl_crash(c, 3);
+	REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	REQUIRE(cl_propose(c, 1, "b", NULL) == RAFT_OK);
+	REQUIRE(cl_propose(c, 1, "c", NULL) == RAFT_OK);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	REQUIRE(cl_status(c, 1).lastApplied == 4);
+	REQUIRE(cl_status(c, 2).lastApplied == 4);
+	CHECK(raft_compact(c->node[1].raft, 4) == RAFT_OK);
+	CHECK(raft_compact(c->node[2].raft, 4) == RAFT_OK);
+	leader = cl_status(c, 1);
+
+	/* node 3 comes back needing 2..4 */
+	c->onSend = prev_term_on_send;
+	c->onSendArg = &w;
+	REQUIRE(cl_start(c, 3) == RAFT_OK);
+	cl_run(c, 3 * CL_ELECTION_MAX);
+	REQUIRE(cl_propose(c, 1, "x", &x) == RAFT_OK);
+	cl_run(c, 3 * CL_ELECTION_MAX);
+
+	CHECK(w.appends > 0);		/* heartbeats: it is not forgotten */
+	CHECK(w.withEntries == 0);
+	CHECK(w.wrong == 0);
+	CHECK(cl_is_leader(c, 1));
+	CHECK(cl_status(c, 1).currentTerm == leader.currentTerm);
+	CHECK(cl_status(c, 3).currentTerm == leader.currentTerm);
+	CHECK(cl_status(c, 3).leader == 1);
+	CHECK(cl_status(c, 3).lastLogIndex == 1);
+	CHECK(!cl_applied_data(c, 3, "x"));
+	CHECK(cl_applied_data(c, 1, "x"));
+	CHECK(cl_applied_data(c, 2, "x"));
+	CHECK(cl_status(c, 1).commitIndex == x);
+	pr = progress_of(c, 3);
+	CHECK(pr.nextIndex <= 4);	/* it needs 2..4 */
+	CHECK(pr.inflight == 0);
+	CHECK(pr.matchIndex == 1);	/* what it holds, not taken for gone back */
+	CHECK(!pr.regressed);
+	CHECK(cl_status(c, 1).followerRegressions == 0);
+	pr = progress_of(c, 2);
+	CHECK(pr.matchIndex == x);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Nodes compact at different times and to different points (each host
+ * applies the compaction point when it gets to it, keeps what it likes).
+ * A new leader whose log starts after 4 must serve a follower that
+ * compacted only to 2 and holds everything: that follower answers a
+ * heartbeat from before its start with its start (2), below the leader's;
+ * the leader must not take it for one that needs 3..4, even when the
+ * probe that would have settled it was lost.  Every AppendEntries names
+ * the term the leader's log has at prevLogIndex.
+ */
+static void
+test_rule_leader_serves_a_follower_that_compacted_less(void)
+{
+	cluster    *c = cl_new(3);
+	prev_term_watch w = {2, RAFT_NONE, 0, 0, 0};
+	raft_index	x = 0;
+	raft_node_id id;
+	size_t		k;
+	unsigned	t;
+
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	for (k = 0; k < 4; k++)
+		REQUIRE(cl_propose(c, 1, "a", NULL) == RAFT_OK);
+	cl_run(c, 2 * CL_HEARTBEAT);
+	for (id = 1; id <= 3; id++)
+		REQUIRE(cl_status(c, id).lastApplied == 5);
+	CHECK(raft_compact(c->node[1].raft, 4) == RAFT_OK);
+	CHECK(raft_compact(c->node[2].raft, 4) == RAFT_OK);
+	CHECK(raft_compact(c->node[3].raft, 2) == RAFT_OK);
+
+	/* node 2 takes over; its probe to node 3 is lost */
+	c->onSend = prev_term_on_send;
+	c->onSendArg = &w;
+	REQUIRE(cl_campaign(c, 2) == RAFT_OK);
+	REQUIRE(cl_deliver_first(c, 2, 1, RAFT_MSG_REQUEST_VOTE));
+	REQUIRE(cl_deliver_first(c, 1, 2, RAFT_MSG_REQUEST_VOTE_RESULT));
+	REQUIRE(cl_is_leader(c, 2));
+	k = queued_at(c, 2, 3, RAFT_MSG_APPEND_ENTRIES);
+	REQUIRE(k < c->qn);
+	{
+		cl_msg		lost = cl_take(c, k);
+
+		cl_msg_free(&lost);
+	}
+	cl_drop_all(c);				/* node 3's vote, whatever else */
+
+	/* heartbeats, answered; then a new entry */
+	for (t = 0; t < 6 * CL_HEARTBEAT; t++)
+	{
+		cl_tick(c, 2);
+		cl_deliver_all(c);
+	}
+	REQUIRE(cl_propose(c, 2, "x", &x) == RAFT_OK);
+	for (t = 0; t < 4 * CL_HEARTBEAT; t++)
+		cl_tick_all(c);
+
+	CHECK(w.appends > 0);
+	CHECK(w.wrong == 0);
+	CHECK(cl_is_leader(c, 2));
+	CHECK(cl_applied_data(c, 3, "x"));
+	CHECK(cl_status(c, 3).lastLogIndex == x);
+	CHECK(cl_status(c, 2).followerRegressions == 0);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A heartbeat names the term its leader's log has at the prevLogIndex it
+ * names.  To a follower marked regressed it names regressedFrom (what the
+ * follower had acknowledged): with regressedFrom's term, not matchIndex's,
+ * else a follower holding another entry of matchIndex's term at
+ * regressedFrom would take it for a match, and one that only sent a stale
+ * answer would refuse it instead of settling the mark.
+ */
+static void
+test_rule_heartbeat_names_the_term_at_its_prev_log_index(void)
+{
+	raft_term	log[] = {1, 1, 1};
+	cluster    *c = cl_new(5);
+	raft_message m;
+	const raft_message *hb;
+	raft_progress pr;
+	raft_index	x = 0;
+	size_t		i;
+	unsigned	t;
+
+	for (i = 0; i < 3; i++)
+		cl_seed_entry(c, 1, log[i], "", false);
+	REQUIRE(cl_start(c, 1) == RAFT_OK);
+	CHECK(cl_campaign(c, 1) == RAFT_OK);
+	for (i = 2; i <= 3; i++)
+	{
+		m = msg_simple(RAFT_MSG_REQUEST_VOTE_RESULT, (raft_node_id) i, 1, 2);
+		m.voteGranted = true;
+		CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	}
+	REQUIRE(cl_is_leader(c, 1));	/* its no-op at 4, term 2 */
+	REQUIRE(cl_propose(c, 1, "x", &x) == RAFT_OK);
+	REQUIRE(x == 5);
+
+	/* node 2 acknowledges 5, then a stale answer of its (matching 3 of 3) arrives */
+	m = msg_simple(RAFT_MSG_APPEND_ENTRIES_RESULT, 2, 1, 2);
+	m.success = true;
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	m.matchIndex = 3;
+	m.lastLogIndex = 3;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	pr = progress_of(c, 2);
+	REQUIRE(pr.regressed && pr.regressedFrom == 5 && pr.matchIndex == 3);
+
+	/* the next heartbeat asks about 5, with 5's term */
+	cl_drop_all(c);
+	for (t = 0; t < 2 * CL_HEARTBEAT && cl_count_msgs(c, 1, 2, RAFT_MSG_APPEND_ENTRIES) == 0; t++)
+		cl_tick(c, 1);
+	hb = cl_find_msg(c, 1, 2, RAFT_MSG_APPEND_ENTRIES);
+	REQUIRE(hb != NULL);
+	CHECK(hb->prevLogIndex == 5);
+	CHECK(hb->prevLogTerm == 2);
+
+	/* node 2 still holds 5: its answer settles the mark */
+	m.matchIndex = 5;
+	m.lastLogIndex = 5;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(!progress_of(c, 2).regressed);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/* An allocator that counts live bytes and can refuse realloc. */
+typedef struct bytes_alloc
+{
+	long		live;
+	size_t		bytes;
+	bool		failRealloc;
+	unsigned	reallocFailures;
+} bytes_alloc;
+
+#define BA_HEADER 16			/* keeps max_align_t alignment */
+
+static void *
+ba_malloc(void *ctx, size_t size)
+{
+	bytes_alloc *ba = ctx;
+	char	   *p = malloc(size + BA_HEADER);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	ba->live++;
+	ba->bytes += size;
+	return p + BA_HEADER;
+}
+
+static void *
+ba_realloc(void *ctx, void *ptr, size_t size)
+{
+	bytes_alloc *ba = ctx;
+	char	   *h;
+	size_t		old;
+
+	if (ptr == NULL)
+		return ba_malloc(ctx, size);
+	if (ba->failRealloc)
+	{
+		ba->reallocFailures++;
+		return NULL;
+	}
+	h = (char *) ptr - BA_HEADER;
+	memcpy(&old, h, sizeof(old));
+	h = realloc(h, size + BA_HEADER);
+	if (h == NULL)
+		return NULL;
+	memcpy(h, &size, sizeof(size));
+	ba->bytes = ba->bytes - old + size;
+	return h + BA_HEADER;
+}
+
+static void
+ba_free(void *ctx, void *ptr)
+{
+	bytes_alloc *ba = ctx;
+	char	   *h;
+	size_t		size;
+
+	if (ptr == NULL)
+		return;
+	h = (char *) ptr - BA_HEADER;
+	memcpy(&size, h, sizeof(size));
+	ba->live--;
+	ba->bytes -= size;
+	free(h);
+}
+
+/* A one-member cluster's leader using alloc, with entries 2..n + 1 ("i<index>") applied. */
+static raft_node *
+long_log_leader(const raft_allocator *alloc, unsigned n)
+{
+	static const raft_node_id one[] = {1};
+	raft_config cfg;
+	raft_node  *node = NULL;
+	char		buf[32];
+	unsigned	k;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.id = 1;
+	cfg.voters = one;
+	cfg.nVoters = 1;
+	cfg.electionTickMin = CL_ELECTION_MIN;
+	cfg.electionTickMax = CL_ELECTION_MAX;
+	cfg.heartbeatTick = CL_HEARTBEAT;
+	cfg.allocator = alloc;
+	if (raft_node_create(&cfg, NULL, NULL, 0, 0, &node) != RAFT_OK)
+		return NULL;
+	if (raft_campaign(node) != RAFT_OK)
+	{
+		raft_node_destroy(node);
+		return NULL;
+	}
+	drain_ready(node);
+	for (k = 0; k < n; k++)
+	{
+		snprintf(buf, sizeof(buf), "i%u", k + 2);
+		if (raft_propose(node, buf, strlen(buf), NULL, NULL) != RAFT_OK)
+		{
+			raft_node_destroy(node);
+			return NULL;
+		}
+		if (k % 100 == 99)
+			drain_ready(node);
+	}
+	drain_ready(node);
+	return node;
+}
+
+/* Does node hold from .. to, each with its "i<index>" (the no-op at 1 has no data)? */
+static bool
+holds_numbered(raft_node *node, raft_index from, raft_index to)
+{
+	raft_index	i;
+
+	for (i = from; i <= to; i++)
+	{
+		raft_entry	e;
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "i%llu", (unsigned long long) i);
+		if (!raft_log_entry(node, i, &e) || e.index != i ||
+			!cl_entry_data_is(&e, i == 1 ? "" : buf))
+		{
+			fprintf(stderr, "  entry %llu missing or wrong\n", (unsigned long long) i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Compaction gives memory back: a long log compacted to a few entries
+ * shrinks its entry array (a little compaction keeps it), and the log is
+ * the same as before, taking new entries.  When the shrinking realloc
+ * fails, raft_compact still succeeds with the larger array and nothing is
+ * lost.  No leak either way.
+ */
+static void
+test_rule_compact_gives_memory_back_and_survives_a_failed_shrink(void)
+{
+	bytes_alloc ba;
+	raft_allocator alloc = {ba_malloc, ba_realloc, ba_free, &ba};
+	raft_node  *n;
+	raft_status st;
+	size_t		before,
+				data;
+	int			pass;
+	char		buf[32];
+	raft_index	i;
+
+	for (pass = 0; pass < 2; pass++)
+	{
+		bool		failShrink = pass == 1;
+
+		memset(&ba, 0, sizeof(ba));
+		n = long_log_leader(&alloc, 1000);
+		REQUIRE(n != NULL);
+		raft_get_status(n, &st);
+		REQUIRE(st.lastApplied == 1001);
+		REQUIRE(st.stableIndex == 1001);
+
+		/* a little: the array stays, only the data of 2..11 goes */
+		before = ba.bytes;
+		CHECK(raft_compact(n, 11) == RAFT_OK);
+		data = 0;
+		for (i = 2; i <= 11; i++)
+			data += (size_t) snprintf(buf, sizeof(buf), "i%llu", (unsigned long long) i);
+		CHECK(before - ba.bytes == data);
+		CHECK(holds_numbered(n, 12, 1001));
+
+		/* most of it: 10 entries left of an array of 1001 or more */
+		before = ba.bytes;
+		data = 0;
+		for (i = 12; i <= 991; i++)
+			data += (size_t) snprintf(buf, sizeof(buf), "i%llu", (unsigned long long) i);
+		ba.failRealloc = failShrink;
+		CHECK(raft_compact(n, 991) == RAFT_OK);
+		ba.failRealloc = false;
+		if (failShrink)
+		{
+			CHECK(ba.reallocFailures == 1);
+			CHECK(before - ba.bytes == data);
+		}
+		else
+		{
+			CHECK(ba.reallocFailures == 0);
+			CHECK(before - ba.bytes >= data + (1001 - 64) * sizeof(raft_entry));
+		}
+		CHECK(!raft_log_entry(n, 991, &(raft_entry) {0}));
+		CHECK(holds_numbered(n, 992, 1001));
+		raft_get_status(n, &st);
+		CHECK(st.lastLogIndex == 1001);
+		CHECK(st.commitIndex == 1001);
+
+		/* it goes on: 300 more, compacted again */
+		for (i = 1002; i <= 1301; i++)
+		{
+			snprintf(buf, sizeof(buf), "i%llu", (unsigned long long) i);
+			CHECK(raft_propose(n, buf, strlen(buf), NULL, NULL) == RAFT_OK);
+		}
+		drain_ready(n);
+		CHECK(holds_numbered(n, 992, 1301));
+		raft_get_status(n, &st);
+		CHECK(st.lastApplied == 1301);
+		CHECK(raft_compact(n, 1290) == RAFT_OK);
+		CHECK(holds_numbered(n, 1291, 1301));
+		CHECK(!raft_log_entry(n, 1290, &(raft_entry) {0}));
+		raft_node_destroy(n);
+		CHECK(ba.live == 0);
+		CHECK(ba.bytes == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -2901,5 +3790,14 @@ main(void)
 	RUN_TEST(test_rule_vote_floor_needs_a_leaders_match_not_a_long_log);
 	RUN_TEST(test_rule_leader_does_not_count_match_a_follower_lost);
 	RUN_TEST(test_rule_leader_lowers_match_on_any_answer_showing_a_shorter_log);
+	RUN_TEST(test_rule_compact_refuses_unapplied_undurable_and_busy);
+	RUN_TEST(test_rule_compact_drops_entries_up_to_upto_only);
+	RUN_TEST(test_rule_compacted_empty_log_judges_votes_by_last_included_term);
+	RUN_TEST(test_rule_compacted_leader_replicates_to_up_to_date_followers);
+	RUN_TEST(test_rule_compacted_follower_answers_append_at_and_below_its_start);
+	RUN_TEST(test_rule_leader_leaves_alone_a_follower_that_needs_compacted_entries);
+	RUN_TEST(test_rule_leader_serves_a_follower_that_compacted_less);
+	RUN_TEST(test_rule_heartbeat_names_the_term_at_its_prev_log_index);
+	RUN_TEST(test_rule_compact_gives_memory_back_and_survives_a_failed_shrink);
 	return test_summary("test_rules");
 }

@@ -97,6 +97,38 @@ raft_log_truncate(const raft_allocator *a, raft_log *log, raft_index from)
 }
 
 void
+raft_log_compact(const raft_allocator *a, raft_log *log, raft_index upto)
+{
+	size_t		k;
+	size_t		i;
+	raft_term	t;
+
+	if (upto <= log->lastIncludedIndex || upto > raft_log_last_index(log))
+		return;
+	t = raft_log_term_at(log, upto);
+	k = (size_t) (upto - log->lastIncludedIndex);
+	for (i = 0; i < k; i++)
+		raft_free(a, (void *) log->entries[i].data);
+	memmove(log->entries, log->entries + k, (log->n - k) * sizeof(raft_entry));
+	log->n -= k;
+	log->lastIncludedIndex = upto;
+	log->lastIncludedTerm = t;
+
+	/* give the memory back: a log that was long stays bounded once compacted */
+	if (log->cap > 64 && log->n < log->cap / 4)
+	{
+		size_t		newcap = log->n * 2 > 64 ? log->n * 2 : 64;
+		raft_entry *p = raft_realloc(a, log->entries, newcap * sizeof(raft_entry));
+
+		if (p != NULL)			/* else keep the larger array: nothing is lost */
+		{
+			log->entries = p;
+			log->cap = newcap;
+		}
+	}
+}
+
+void
 raft_log_free(const raft_allocator *a, raft_log *log)
 {
 	raft_log_truncate(a, log, log->lastIncludedIndex + 1);

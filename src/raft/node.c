@@ -722,6 +722,27 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 	return true;
 }
 
+int
+raft_compact(raft_node *node, raft_index upto)
+{
+	if (node == NULL)
+		return RAFT_EINVAL;
+	/* the host still holds pointers into the log (raft_ready) */
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (upto <= node->log.lastIncludedIndex)
+		return RAFT_OK;
+	/*
+	 * Only what was applied and is durable: compacted entries are never
+	 * handed out again, and an entry the host has not made durable may be
+	 * all there is of it.
+	 */
+	if (upto > node->lastApplied || upto > node->stableIndex)
+		return RAFT_EINVAL;
+	raft_log_compact(&node->alloc, &node->log, upto);
+	return RAFT_OK;
+}
+
 bool
 raft_log_entry(const raft_node *node, raft_index index, raft_entry *out)
 {

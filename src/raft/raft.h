@@ -382,6 +382,18 @@ int			raft_node_restore(const raft_config *config,
 							  raft_node **out);
 void		raft_node_destroy(raft_node *node);
 
+/*
+ * Drop the log's entries up to and including upto from memory (the host
+ * keeps or removes its durable copy as it likes).  upto must have been
+ * handed out for apply and be durable (RAFT_EINVAL otherwise); RAFT_EBUSY
+ * while a raft_ready is outstanding; nothing to do below what was already
+ * compacted.  The host chooses upto so that no member needs those entries
+ * any more (every member's log holds them): a follower that does need them
+ * cannot be caught up from the log (InstallSnapshot is not implemented), the
+ * leader leaves it be.
+ */
+int			raft_compact(raft_node *node, raft_index upto);
+
 int			raft_tick(raft_node *node);
 int			raft_step(raft_node *node, const raft_message *m);
 

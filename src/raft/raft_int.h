@@ -67,6 +67,8 @@ int			raft_log_append(const raft_allocator *a, raft_log *log,
 							const void *data, uint32_t len);
 /* Remove entries with index >= from. */
 void		raft_log_truncate(const raft_allocator *a, raft_log *log, raft_index from);
+/* Drop entries up to and including upto (lastIncludedIndex < upto <= last). */
+void		raft_log_compact(const raft_allocator *a, raft_log *log, raft_index upto);
 void		raft_log_free(const raft_allocator *a, raft_log *log);
 /* First index holding term, scanning back from index; the conflict hint. */
 raft_index	raft_log_first_index_of_term(const raft_log *log, raft_index index);

@@ -64,7 +64,16 @@ send_heartbeat(raft_node *node, raft_peer_progress *pr)
 	m.to = pr->id;
 	/* a follower that seemed to go back is asked about what it had */
 	m.prevLogIndex = pr->regressed ? pr->regressedFrom : pr->matchIndex;
-	m.prevLogTerm = raft_log_term_at(&node->log, pr->matchIndex);
+
+	/*
+	 * Below our log's start we know no term: ask about the start itself,
+	 * which every member holds (raft_compact's contract); one that does not
+	 * refuses, and is left be as before.
+	 */
+	if (m.prevLogIndex < node->log.lastIncludedIndex)
+		m.prevLogIndex = node->log.lastIncludedIndex;
+	/* the term of the entry it names (not of matchIndex: they differ for a regressed follower) */
+	m.prevLogTerm = raft_log_term_at(&node->log, m.prevLogIndex);
 	m.leaderCommit = node->commitIndex;
 	m.readSeq = node->readSeq;
 	note_sent_commit(pr, &m);

@@ -1,0 +1,203 @@
+/*
+ * compaction.c — a bounded log (issue 15, first part).
+ *
+ * Entries are removed from raft_ext.log, and from the Raft worker's memory,
+ * once they are applied on this node and held durably by EVERY member, and
+ * are older than the newest raft_ext.log_keep_entries applied ones.  "Held
+ * by every member" is what only the leader knows (its matchIndex of each
+ * member), so the leader's apply worker posts it as a log entry ("RP": the
+ * safe index S = the lowest matchIndex, its own durable index included, and
+ * the retention), and every node that applies that entry at index K removes
+ * its own entries up to min(S, K - 1) - keep: the same rule everywhere,
+ * applied in log order, in the apply transaction that also records where the
+ * log now starts (raft_ext.apply_state.log_start_index / _term, read back at
+ * start: raft_node_restore).  Then the Raft worker drops the same entries
+ * from memory (raft_compact).
+ *
+ * Why it is safe: an entry is removed only when every member's log holds it
+ * (matchIndex is durable on the member, and a committed entry is never
+ * truncated), so no leader, now or later, has to send it again — unless a
+ * member loses its state (a wiped or restored data directory): such a
+ * member cannot be caught up from a compacted log, the leader leaves it be
+ * (raft_peers shows it behind), and it is rebuilt from a copy of a healthy
+ * node (README "Repairing a node") until snapshots exist.  A member that is
+ * down holds compaction back (its matchIndex does not move): the log then
+ * grows until it is back.
+ *
+ * Removal is incremental: one entry removes at most RAFT_COMPACT_BATCH rows,
+ * and the leader posts one at a time.
+ *
+ * Locking: raft_shared->compact_to has one writer (the apply worker) and
+ * one reader (the Raft worker); the status snapshot is read under
+ * status_lock.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#include "checks.h"
+#include "compaction.h"
+#include "payload.h"
+#include "raft/raft.h"
+#include "shmem.h"
+
+int			raft_ext_log_keep_entries = 100000;
+
+/* at most this many rows removed by one entry: no long transaction, no bloat spike */
+#define RAFT_COMPACT_BATCH 10000
+/* a posted entry not seen applied after this long was lost (a leader change): post again */
+#define RAFT_COMPACT_REPOST_MS 5000
+
+/* the leader's apply worker */
+static uint64 raft_compact_posted_target = 0;	/* what the last posted entry would remove up to */
+static TimestampTz raft_compact_posted_at = 0;
+/* where this node's log started after the last compaction it applied (pacing only) */
+static uint64 raft_compact_pacing_start = 0;
+
+/* the Raft worker */
+static uint64 raft_compact_in_memory_to = 0;
+
+/* Where this node's log starts: entries up to it were removed (SPI connected). */
+static uint64
+raft_compaction_log_start(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT log_start_index FROM raft_ext.apply_state", true, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "raft_ext: could not read raft_ext.apply_state");
+	return (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * The lowest index every member is known to hold durably, from the
+ * leader's view of its followers (0: not known for every member).
+ */
+static uint64
+raft_compaction_safe_index(void)
+{
+	uint64		safe = PG_UINT64_MAX;
+	int			i;
+
+	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
+	if (raft_shared->status.role != RAFT_LEADER || raft_shared->status.npeers == 0)
+		safe = 0;
+	for (i = 0; safe != 0 && i < raft_shared->status.npeers; i++)
+	{
+		const RaftPeerStatus *p = &raft_shared->status.peers[i];
+
+		if (!p->has_progress || p->regressed_from != 0)
+			safe = 0;
+		else if (p->match_index < safe)
+			safe = p->match_index;
+	}
+	LWLockRelease(raft_shared->status_lock);
+	return safe == PG_UINT64_MAX ? 0 : safe;
+}
+
+void
+raft_compaction_after_apply(uint64 applied)
+{
+	uint32		keep = (uint32) raft_ext_log_keep_entries;
+	uint64		safe;
+	uint64		target;
+	uint64		start;
+	TimestampTz now;
+	StringInfoData buf;
+
+	if (raft_ext_log_keep_entries <= 0)
+		return;
+	safe = Min(raft_compaction_safe_index(), applied);
+	if (safe <= keep)
+		return;
+	target = safe - keep;
+	start = raft_compact_pacing_start;
+	now = GetCurrentTimestamp();
+	/* one at a time: the last one applied (or lost) first */
+	if (raft_compact_posted_target > start &&
+		!TimestampDifferenceExceeds(raft_compact_posted_at, now, RAFT_COMPACT_REPOST_MS))
+		return;
+	/* worth an entry: a quarter of the retention, or a full batch */
+	if (target < start + Max(1, Min(keep / 4, RAFT_COMPACT_BATCH)))
+		return;
+
+	initStringInfo(&buf);
+	raft_payload_begin(&buf, 'P');
+	pq_sendint64(&buf, safe);
+	pq_sendint32(&buf, keep);
+	raft_checks_post(buf.data, buf.len);
+	pfree(buf.data);
+	raft_compact_posted_target = Min(target, start + RAFT_COMPACT_BATCH);
+	raft_compact_posted_at = now;
+}
+
+void
+raft_compaction_apply(uint64 index, StringInfo msg)
+{
+	uint64		safe = (uint64) pq_getmsgint64(msg);
+	uint32		keep = pq_getmsgint(msg, 4);
+	uint64		start = raft_compaction_log_start();
+	uint64		target;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+	bool		isnull;
+	uint64		term;
+
+	/* only what this node has applied: the entries before this one */
+	target = Min(safe, index - 1);
+	if (target <= keep)
+		return;
+	target -= keep;
+	if (target > start + RAFT_COMPACT_BATCH)
+		target = start + RAFT_COMPACT_BATCH;
+	if (target <= start)
+		return;
+
+	values[0] = Int64GetDatum((int64) target);
+	if (SPI_execute_with_args("SELECT term FROM raft_ext.log WHERE index = $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "raft_ext: could not read raft_ext.log");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("raft_ext: log entry %llu, to be compacted, is missing from raft_ext.log",
+						(unsigned long long) target)));
+	term = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	values[0] = Int64GetDatum((int64) start);
+	values[1] = Int64GetDatum((int64) target);
+	if (SPI_execute_with_args("DELETE FROM raft_ext.log WHERE index > $1 AND index <= $2",
+							  2, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "raft_ext: could not compact raft_ext.log");
+	values[0] = Int64GetDatum((int64) target);
+	values[1] = Int64GetDatum((int64) term);
+	if (SPI_execute_with_args("UPDATE raft_ext.apply_state SET log_start_index = $1, log_start_term = $2",
+							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "raft_ext: could not record where the log starts");
+
+	/*
+	 * If this transaction aborts, the Raft worker may already have dropped
+	 * these entries from memory: harmless, the table still has them (a
+	 * restart loads them), and the entry is applied again.
+	 */
+	raft_compact_pacing_start = target;
+	pg_atomic_write_u64(&raft_shared->compact_to, target);
+	raft_shmem_wake_raft_worker();
+}
+
+void
+raft_compaction_in_memory(void *node)
+{
+	uint64		to = pg_atomic_read_u64(&raft_shared->compact_to);
+
+	if (to <= raft_compact_in_memory_to)
+		return;
+	/* EBUSY / EINVAL: a ready is outstanding or apply was not handed it yet; next loop */
+	if (raft_compact((raft_node *) node, (raft_index) to) == RAFT_OK)
+		raft_compact_in_memory_to = to;
+}

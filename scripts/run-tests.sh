@@ -111,6 +111,21 @@ sum_closing_lines() {
 		END { printf "%d %d %d\n", p, f, n }' "$1"
 }
 
+# record_closing SUITE LOG RC WHAT [NOTE]: record what LOG's closing lines say;
+# a failure too when WHAT (the command) printed none, or exited non-zero with
+# no failure counted.
+record_closing() {
+	local p f n
+	read -r p f n < <(sum_closing_lines "$2")
+	if [ "$n" -eq 0 ]; then
+		record "$1" "$p" 1 "$4 (exit $3) reported no 'N passed, N failed' line"
+	elif [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
+		record "$1" "$p" 1 "$4 exited $3, see above"
+	else
+		record "$1" "$p" "$f" "${5:-}"
+	fi
+}
+
 # ---------------------------------------------------------------------------
 step "1. dependencies"
 if ! bash "$ROOT/scripts/install-deps.sh"; then
@@ -173,14 +188,8 @@ step "3. core tests (make -k -C test check)"
 if [ -f test/Makefile ] && { compgen -G 'test/test_*.c' || compgen -G 'test/sim*.c'; } >/dev/null; then
 	"$MAKE" -k -C test check 2>&1 | tee "$WORK/core.log"
 	rc=${PIPESTATUS[0]}
-	read -r p f n < <(sum_closing_lines "$WORK/core.log")
-	if [ "$n" -eq 0 ]; then
-		record core "$p" 1 "make -k -C test check (exit $rc) reported no 'N passed, N failed' line"
-	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		record core "$p" 1 "make -k -C test check exited $rc, see above"
-	else
-		record core "$p" "$f" "$n suites"
-	fi
+	record_closing core "$WORK/core.log" "$rc" "make -k -C test check" \
+		"$(sum_closing_lines "$WORK/core.log" | cut -d' ' -f3) suites"
 else
 	echo "no core tests: test/ has no test_*.c nor sim*.c"
 	note core "no tests in test/"
@@ -209,12 +218,7 @@ fi
 step "3c. PGXN metadata (test/check_meta.py: META.json against the Meta Spec, and its self-test)"
 python3 test/check_meta.py --self-test 2>&1 | tee "$WORK/meta.log"
 rc=${PIPESTATUS[0]}
-read -r p f _ <<<"$(sum_closing_lines "$WORK/meta.log")"
-if [ "${p:-0}" -eq 0 ] && [ "${f:-0}" -eq 0 ]; then
-	record meta 0 1 "check_meta.py (exit $rc) printed no count"
-else
-	record meta "$p" "$((f + (rc != 0 && f == 0 ? 1 : 0)))"
-fi
+record_closing meta "$WORK/meta.log" "$rc" "test/check_meta.py"
 
 # ---------------------------------------------------------------------------
 step "4. install"
@@ -312,14 +316,7 @@ fi
 step "6b. Debian package (scripts/check-version.sh, scripts/test-deb.sh)"
 bash scripts/check-version.sh 2>&1 | tee "$WORK/version.log"
 rc=${PIPESTATUS[0]}
-read -r p f n < <(sum_closing_lines "$WORK/version.log")
-if [ "$n" -eq 0 ]; then
-	record version 0 1 "scripts/check-version.sh (exit $rc) reported no 'N passed, N failed' line"
-elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-	record version "$p" 1 "scripts/check-version.sh exited $rc"
-else
-	record version "$p" "$f"
-fi
+record_closing version "$WORK/version.log" "$rc" "scripts/check-version.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: installing a package needs root"
 	note deb "skipped: installing a package needs root"
@@ -333,14 +330,8 @@ else
 	timeout -k 30 300 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PG_CONFIG="$PG_CONFIG" MAKE="$MAKE" \
 		bash scripts/test-deb.sh 2>&1 | tee "$WORK/deb.log"
 	rc=${PIPESTATUS[0]}
-	read -r p f n < <(sum_closing_lines "$WORK/deb.log")
-	if [ "$n" -eq 0 ]; then
-		record deb 0 1 "scripts/test-deb.sh (exit $rc) reported no 'deb: N passed, N failed' line"
-	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		record deb "$p" 1 "scripts/test-deb.sh exited $rc"
-	else
-		record deb "$p" "$f" "make deb, apt-get install, a 3-node cluster, apt-get remove"
-	fi
+	record_closing deb "$WORK/deb.log" "$rc" "scripts/test-deb.sh" \
+		"make deb, apt-get install, a 3-node cluster, apt-get remove"
 	# Even if it was killed before it could clean up: no package, the tree's
 	# build installed, for the steps that follow.
 	if [ "$(dpkg-query -W -f '${db:Status-Status}' postgresql-15-raft-ext 2>/dev/null)" = installed ]; then

@@ -152,6 +152,24 @@ raft_query_to_outcome(DestReceiver *receiver, RaftOutcome *o)
 	MemoryContextSwitchTo(old);
 }
 
+void
+raft_query_require_rows(const RaftOutcome *o, const char *fname)
+{
+	if (!o->has_result)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("%s: log entry %llu came back without its rows",
+						fname, (unsigned long long) o->index)));
+	if (o->result_too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: the result of log entry %llu is larger than raft_ext.max_query_result",
+						fname, (unsigned long long) o->index),
+				 errdetail("The statement was applied on every node and returned %llu rows; they were not kept.",
+						   (unsigned long long) o->result_rows),
+				 errhint("Read them with an ordinary SELECT, or raise raft_ext.max_query_result.")));
+}
+
 /* ---------------------------------------------------------------------
  * raft_query(sql text [, VARIADIC params "any"]) RETURNS SETOF record
  * --------------------------------------------------------------------- */
@@ -198,19 +216,7 @@ raft_query_call(FunctionCallInfo fcinfo, uint8 flags)
 						   o->has_rows ? " " : "",
 						   o->has_rows ? psprintf("%llu", (unsigned long long) o->rows) : ""),
 				 errhint("Read what it wrote with an ordinary SELECT.")));
-	if (!o->has_result)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("raft_query: log entry %llu came back without its rows",
-						(unsigned long long) o->index)));
-	if (o->result_too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("raft_query: the result of log entry %llu is larger than raft_ext.max_query_result",
-						(unsigned long long) o->index),
-				 errdetail("The statement was applied on every node and returned %llu rows; they were not kept.",
-						   (unsigned long long) o->result_rows),
-				 errhint("Read them with an ordinary SELECT, or raise raft_ext.max_query_result.")));
+	raft_query_require_rows(o, "raft_query");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	desc = rsinfo->setDesc;
 	if (o->result_ncols == 0)

@@ -26,4 +26,7 @@ extern int	raft_ext_max_query_result;
 extern DestReceiver *raft_query_receiver(MemoryContext cxt, uint32 limit_kb);
 extern void raft_query_to_outcome(DestReceiver *receiver, RaftOutcome *o);
 
+/* The outcome carries the rows its caller asked for; else an error naming fname. */
+extern void raft_query_require_rows(const RaftOutcome *o, const char *fname);
+
 #endif							/* RAFT_EXT_QUERY_H */

@@ -59,6 +59,7 @@
 #include "outcome.h"
 #include "params.h"
 #include "payload.h"
+#include "query.h"
 #include "route.h"
 #include "submit.h"
 
@@ -221,19 +222,7 @@ raft_route_submit(RaftRouteState *s)
 	estate->es_processed = o->has_rows ? o->rows : 0;
 	if (ps->hasReturning)
 	{
-		if (!o->has_result)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("raft_ext.route_writes: log entry %llu came back without its rows",
-							(unsigned long long) o->index)));
-		if (o->result_too_large)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("raft_ext.route_writes: the RETURNING rows of log entry %llu are larger than raft_ext.max_query_result",
-							(unsigned long long) o->index),
-					 errdetail("The statement was applied on every node and returned %llu rows; they were not kept.",
-							   (unsigned long long) o->result_rows),
-					 errhint("Read them with an ordinary SELECT, or raise raft_ext.max_query_result.")));
+		raft_query_require_rows(o, "raft_ext.route_writes");
 		if (o->result_nkept > 0 && o->result_ncols != desc->natts)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),

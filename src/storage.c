@@ -143,15 +143,20 @@ raft_storage_load(RaftStoredState *out)
 		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	out->last_applied = raft_storage_get_last_applied();
-	ret = SPI_execute("SELECT log_start_index, log_start_term FROM raft_ext.apply_state", true, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("raft_ext: raft_ext.apply_state must hold exactly one row")));
-	out->log_start_index = (uint64)
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	out->log_start_term = (uint64)
-		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/* where the log starts came with 1.2: an older extension was never compacted */
+	if (get_attnum(get_relname_relid("apply_state", get_namespace_oid("raft_ext", false)),
+				   "log_start_index") != InvalidAttrNumber)
+	{
+		ret = SPI_execute("SELECT log_start_index, log_start_term FROM raft_ext.apply_state", true, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("raft_ext: raft_ext.apply_state must hold exactly one row")));
+		out->log_start_index = (uint64)
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		out->log_start_term = (uint64)
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
 
 	out->entries = MemoryContextAlloc(callercxt, cap * sizeof(raft_entry));
 	{

@@ -24,8 +24,10 @@
  * top level), a write to a temporary table (local), and a write in a
  * transaction block: it would commit on every node as soon as it is
  * applied, and could not be rolled back with the transaction, so it is
- * refused (25001) — never applied locally.  Whatever is not routed meets the
- * write guard (guard.c), which refuses it.
+ * refused (25001) — never applied locally; so is a second write before one
+ * Sync of the extended protocol (a pipeline: one transaction).  A routed
+ * write takes raft_submit(text)'s EXECUTE grant.  Whatever is not routed
+ * meets the write guard (guard.c), which refuses it.
  *
  * Locking: none (through submit.c).
  */

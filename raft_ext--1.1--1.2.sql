@@ -234,30 +234,16 @@ GRANT SELECT ON raft_peers TO pg_monitor;
 
 -- raft_submit with parameters: $1 .. $n are bound on every node with the
 -- caller's values and types (src/params.c), never spliced into the text.
--- Whoever may call raft_submit(text) may call this one too.
+-- Whoever may call raft_submit(text) may call this one too (the grant is carried over below).
 CREATE FUNCTION raft_submit(sql text, VARIADIC params "any")
 RETURNS TABLE (log_index bigint, term bigint, command_tag text, rows bigint)
 AS 'MODULE_PATHNAME', 'raft_ext_sql_submit'
 LANGUAGE C VOLATILE ROWS 1;
 REVOKE ALL ON FUNCTION raft_submit(text, "any") FROM PUBLIC;
-DO $params$
-DECLARE
-    g text;
-BEGIN
-    FOR g IN
-        SELECT DISTINCT a.grantee::regrole::text
-          FROM pg_proc p, aclexplode(p.proacl) a
-         WHERE p.oid = 'raft_submit(text)'::regprocedure
-           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_submit(text, "any") TO %s', g);
-    END LOOP;
-END
-$params$;
 
 -- raft_query: the rows a statement returns (RETURNING, or a SELECT run as
 -- an entry), as applied: SELECT * FROM raft_query('INSERT ... RETURNING id', ...) AS r(id int).
--- Whoever may call raft_submit(text) may call it.
+-- Whoever may call raft_submit(text) may call it (the grant is carried over below).
 CREATE FUNCTION raft_query(sql text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'raft_ext_sql_query'
@@ -267,20 +253,6 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'raft_ext_sql_query'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION raft_query(text), raft_query(text, "any") FROM PUBLIC;
-DO $query$
-DECLARE
-    g text;
-BEGIN
-    FOR g IN
-        SELECT DISTINCT a.grantee::regrole::text
-          FROM pg_proc p, aclexplode(p.proacl) a
-         WHERE p.oid = 'raft_submit(text)'::regprocedure
-           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_query(text), raft_query(text, "any") TO %s', g);
-    END LOOP;
-END
-$query$;
 
 -- Idempotent submission: an entry carrying a request id already applied
 -- (within raft_ext.request_id_retention, by the entries' stamps) is not
@@ -335,7 +307,9 @@ $$;
 REVOKE ALL ON FUNCTION raft_submit_once(text, text), raft_submit_once(text, text, "any"),
     raft_query_once(text, text), raft_query_once(text, text, "any"),
     raft_outcome(bigint), raft_outcome(text) FROM PUBLIC;
-DO $once$
+-- Whoever may call raft_submit(text) may call every function added with 1.2
+-- that submits or looks up entries: the same grant, carried over once.
+DO $grants$
 DECLARE
     g text;
 BEGIN
@@ -345,12 +319,13 @@ BEGIN
          WHERE p.oid = 'raft_submit(text)'::regprocedure
            AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
     LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_submit_once(text, text), raft_submit_once(text, text, "any"), '
+        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_submit(text, "any"), raft_query(text), raft_query(text, "any"), '
+                       'raft_submit_once(text, text), raft_submit_once(text, text, "any"), '
                        'raft_query_once(text, text), raft_query_once(text, text, "any"), '
                        'raft_outcome(bigint), raft_outcome(text) TO %s', g);
     END LOOP;
 END
-$once$;
+$grants$;
 
 -- A bounded log (issue 15, src/compaction.c): entries up to log_start_index
 -- were removed from raft_ext.log (applied here, held by every member);

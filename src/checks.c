@@ -507,7 +507,7 @@ raft_checks_after_apply(uint64 applied)
 	LWLockRelease(raft_shared->status_lock);
 	if (!leader)
 		return;
-	raft_compaction_after_apply(applied);
+	raft_compaction_after_apply(applied, now);
 	/* a posted check that never came back (a leader change ate it): again */
 	if (raft_check_posted_to > raft_check_applied_to &&
 		TimestampDifferenceExceeds(raft_check_posted_at, now, RAFT_CHECK_REPOST_MS))

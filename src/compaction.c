@@ -101,29 +101,32 @@ raft_compaction_safe_index(void)
 }
 
 void
-raft_compaction_after_apply(uint64 applied)
+raft_compaction_after_apply(uint64 applied, TimestampTz now)
 {
 	uint32		keep = (uint32) raft_ext_log_keep_entries;
+	uint64		start = raft_compact_pacing_start;
+	uint64		step = Max(1, Min(keep / 4, RAFT_COMPACT_BATCH));
 	uint64		safe;
 	uint64		target;
-	uint64		start;
-	TimestampTz now;
 	StringInfoData buf;
 
-	if (raft_ext_log_keep_entries <= 0)
+	/*
+	 * Called after every batch the leader applies: decide on what this
+	 * worker knows (the target is at most applied - keep) before reading
+	 * the shared status.
+	 */
+	if (raft_ext_log_keep_entries <= 0 || applied < start + step + keep)
+		return;
+	/* one at a time: the last one applied (or lost) first */
+	if (raft_compact_posted_target > start &&
+		!TimestampDifferenceExceeds(raft_compact_posted_at, now, RAFT_COMPACT_REPOST_MS))
 		return;
 	safe = Min(raft_compaction_safe_index(), applied);
 	if (safe <= keep)
 		return;
 	target = safe - keep;
-	start = raft_compact_pacing_start;
-	now = GetCurrentTimestamp();
-	/* one at a time: the last one applied (or lost) first */
-	if (raft_compact_posted_target > start &&
-		!TimestampDifferenceExceeds(raft_compact_posted_at, now, RAFT_COMPACT_REPOST_MS))
-		return;
 	/* worth an entry: a quarter of the retention, or a full batch */
-	if (target < start + Max(1, Min(keep / 4, RAFT_COMPACT_BATCH)))
+	if (target < start + step)
 		return;
 
 	initStringInfo(&buf);

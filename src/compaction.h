@@ -11,12 +11,13 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
 extern int	raft_ext_log_keep_entries;
 
 /* The leader's apply worker, after applying up to applied: post a compaction entry when due. */
-extern void raft_compaction_after_apply(uint64 applied);
+extern void raft_compaction_after_apply(uint64 applied, TimestampTz now);
 
 /* Apply a "P" entry (in the apply transaction, SPI connected). */
 extern void raft_compaction_apply(uint64 index, StringInfo msg);

@@ -102,7 +102,7 @@ typedef enum raft_entry_type
 {
 	RAFT_ENTRY_NORMAL = 0,		/* opaque command from raft_propose() */
 	RAFT_ENTRY_NOOP = 1,		/* appended by every new leader (§5.4.2, §8) */
-	RAFT_ENTRY_CONFIG = 2		/* reserved for membership changes */
+	RAFT_ENTRY_CONFIG = 2		/* a configuration: raft_configuration_encode() */
 } raft_entry_type;
 
 #define RAFT_ENTRY_TYPE_MAX RAFT_ENTRY_CONFIG
@@ -325,11 +325,87 @@ typedef struct raft_vote_floor
 	raft_index	index;
 } raft_vote_floor;
 
+/* ---------------------------------------------------------------------
+ * Membership (membership.c)
+ *
+ * The configuration is the set of members: voters, which vote and count
+ * in every majority, and learners, which receive the log but neither vote,
+ * stand for election nor count.  It changes one server at a time (thesis
+ * §4.1, "single-server changes") through RAFT_ENTRY_CONFIG entries whose
+ * data is the whole new configuration (raft_configuration_encode).  Every
+ * node uses the LATEST configuration in its log, committed or not, from the
+ * moment it appends it, and the one before again if a new leader truncates
+ * that entry away; a node whose log holds none uses the one it was created
+ * with (raft_config.members: the bootstrap configuration, or what the host
+ * kept as of the log's compacted start or an installed snapshot).
+ *
+ * A leader accepts a change (raft_propose_change) only
+ *   - when no configuration entry in its log is uncommitted (one at a time:
+ *     any two majorities of consecutive configurations then overlap);
+ *   - after it has committed an entry of its own term: without this, two
+ *     leaders of different terms can each append a change that the other
+ *     never saw and both commit, with disjoint majorities (Ongaro, raft-dev,
+ *     "bug in single-server membership changes", 2015);
+ *   - and not during a leadership transfer.
+ * A new server joins as a learner and is promoted once it has caught up,
+ * so that adding it never makes a majority wait for a server that is far
+ * behind.  A leader that removes itself goes on replicating until the
+ * entry commits, not counting itself in majorities, then hands over (a
+ * TimeoutNow to the most caught-up voter) and steps down.  A node that is
+ * not a voter in its own configuration never campaigns and grants no
+ * vote; one that is not a member at all (removed, or started empty to be
+ * added) follows whatever leader contacts it and otherwise stays quiet.
+ * --------------------------------------------------------------------- */
+#define RAFT_MAX_MEMBERS 256
+#define RAFT_MAX_ADDRESS_BYTES 4096
+
+typedef struct raft_member
+{
+	raft_node_id id;
+	bool		voter;			/* false: a learner */
+	uint32_t	addressLen;		/* <= RAFT_MAX_ADDRESS_BYTES */
+	const char *address;		/* opaque to the core: how the host reaches it */
+} raft_member;
+
+typedef enum raft_change_type
+{
+	RAFT_CHANGE_ADD_LEARNER = 1,	/* a new member, without a vote */
+	RAFT_CHANGE_PROMOTE = 2,	/* learner -> voter */
+	RAFT_CHANGE_REMOVE = 3		/* voter or learner; the leader itself too */
+} raft_change_type;
+
+/*
+ * Encoding of a configuration (an entry's data): version byte 1, count,
+ * then per member id, voter (1 byte 0/1), addressLen, address bytes;
+ * varints as on the wire.  Members in increasing id order, no duplicate,
+ * no RAFT_NONE id, at most RAFT_MAX_MEMBERS, at least one voter; anything
+ * else is RAFT_EMALFORMED (decode) or RAFT_EINVAL (encode).  Decoded
+ * addresses point INTO buf; free *out with the allocator (NULL: libc).
+ */
+size_t		raft_configuration_encoded_size(const raft_member *members, size_t n);
+int			raft_configuration_encode(const raft_member *members, size_t n,
+									  uint8_t *buf, size_t cap, size_t *written);
+int			raft_configuration_decode(const uint8_t *buf, size_t len,
+									  const raft_allocator *alloc,
+									  raft_member **out, size_t *n);
+
 typedef struct raft_config
 {
-	raft_node_id id;			/* this node; must be among voters */
-	const raft_node_id *voters; /* every member, this node included */
+	raft_node_id id;			/* this node */
+
+	/*
+	 * The configuration to start from (see Membership): either voters (ids
+	 * only, every one a voter, this node included; the simple form) or
+	 * members (voters and learners, with addresses), not both.  members may
+	 * be empty (nMembers 0, members NULL, voters NULL): a server started to
+	 * be added to a cluster, which learns its configuration from its
+	 * leader's log.  The latest RAFT_ENTRY_CONFIG entry in the log, if any,
+	 * overrides it.
+	 */
+	const raft_node_id *voters;
 	size_t		nVoters;
+	const raft_member *members;
+	size_t		nMembers;
 
 	/* election timeout is drawn uniformly from [electionTickMin, electionTickMax) */
 	unsigned	electionTickMin;
@@ -393,6 +469,46 @@ void		raft_node_destroy(raft_node *node);
  * leader leaves it be.
  */
 int			raft_compact(raft_node *node, raft_index upto);
+
+/*
+ * Leader only: append a configuration change (see Membership).  address
+ * (addressLen bytes) is the new member's, for RAFT_CHANGE_ADD_LEARNER, and
+ * ignored otherwise.  On success *index and *term say where the entry went,
+ * as raft_propose.  RAFT_ENOTLEADER; RAFT_EBUSY while a change is
+ * uncommitted, before the leader's first commit in its term, or during a
+ * leadership transfer; RAFT_EINVAL adding a member, promoting a non-learner,
+ * removing a non-member or the last voter, an address too long, or more
+ * than RAFT_MAX_MEMBERS.
+ */
+int			raft_propose_change(raft_node *node, raft_change_type type,
+								raft_node_id id,
+								const void *address, uint32_t addressLen,
+								raft_index *index, raft_term *term);
+
+/*
+ * The operator's way out when a majority is lost for good: append, on this
+ * node, a configuration entry holding members (normally this node alone, a
+ * voter) at currentTerm, after the last entry of its log, whatever its role
+ * and whether or not it knows a leader.  The node then uses that
+ * configuration; alone in it, it elects itself and commits its whole log,
+ * including entries the lost members never committed, and entries the lost
+ * members committed without it are lost.  This breaks Raft's guarantees by
+ * design; never call it while the lost members may come back.  RAFT_EINVAL
+ * for a configuration without this node as a voter.
+ */
+int			raft_force_configuration(raft_node *node,
+									 const raft_member *members, size_t n);
+
+/*
+ * The configuration the node uses now: copies up to cap members into out
+ * (addresses stay valid until the next call that changes the node) and
+ * returns how many there are.  *index is the log index of the entry it came
+ * from (0: the one the node was created with), *committed whether that
+ * entry is known committed.  Either pointer may be NULL.
+ */
+size_t		raft_get_configuration(const raft_node *node, raft_member *out,
+								   size_t cap, raft_index *index,
+								   bool *committed);
 
 int			raft_tick(raft_node *node);
 int			raft_step(raft_node *node, const raft_message *m);
@@ -524,6 +640,7 @@ typedef struct raft_progress
 	bool		regressed;
 	raft_index	regressedFrom;
 	uint64_t	regressions;
+	bool		voter;			/* false: a learner */
 } raft_progress;
 
 typedef struct raft_status
@@ -539,7 +656,11 @@ typedef struct raft_status
 	raft_term	lastLogTerm;
 	raft_index	stableIndex;	/* last entry the host confirmed durable */
 	raft_node_id transferTarget;
-	size_t		nVoters;
+	size_t		nVoters;		/* in the configuration it uses now */
+	size_t		nMembers;		/* voters and learners */
+	bool		isVoter;		/* this node is a voter of it */
+	raft_index	configIndex;	/* raft_get_configuration's index */
+	bool		configCommitted;	/* ... and committed */
 	raft_vote_floor voteFloor;	/* the floor it was restored with; {0, 0}: none or lifted */
 	bool		voteFloorHeld;	/* the floor still applies: pass it again at a restart */
 	uint64_t	followerRegressions;	/* as leader: followers found to have gone back (raft_progress) */
@@ -547,7 +668,7 @@ typedef struct raft_status
 
 void		raft_get_status(const raft_node *node, raft_status *out);
 
-/* Leader only (false elsewhere): progress of voter number i (0-based). */
+/* Leader only (false elsewhere): progress of member number i (0-based; voters and learners). */
 bool		raft_get_progress(const raft_node *node, size_t i, raft_progress *out);
 
 /* Entry at index, if the log holds it.  data stays valid until the next call that changes the node. */

@@ -333,3 +333,8 @@ $grants$;
 ALTER TABLE raft_ext.apply_state
     ADD COLUMN log_start_index bigint NOT NULL DEFAULT 0,
     ADD COLUMN log_start_term  bigint NOT NULL DEFAULT 0;
+
+-- Outcomes are kept for raft_ext.outcome_retention (src/compaction.c): each
+-- row carries its entry's stamp, the leader's clock at submission (NULL for
+-- rows recorded before 1.2; they go with the first older rows after them).
+ALTER TABLE raft_ext.outcome ADD COLUMN applied_at timestamptz;

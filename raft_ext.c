@@ -168,6 +168,14 @@ _PG_init(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("raft_ext.outcome_retention",
+							"How long an applied entry's outcome stays in raft_ext.outcome (0: forever).",
+							"At least as long as raft_ext.request_id_retention; removed in log order, on every node alike; the leader's value counts.",
+							&raft_ext_outcome_retention,
+							86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("raft_ext.route_writes",
 							 "Transparent mode: submit ordinary INSERT, UPDATE, DELETE and MERGE on the replicated database through the log.",
 							 "Autocommit statements only; a write in a transaction block is refused.",

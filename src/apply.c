@@ -655,6 +655,9 @@ raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
 	ErrorContextCallback errcb;
 
 	st->term = e->term;
+	/* the entry's stamp goes with its outcome: outcomes are kept for a time */
+	if (e->type == RAFT_ENTRY_NORMAL)
+		(void) raft_payload_get_stamp(e->payload, e->len, &st->outcome.stamp);
 	errcb.callback = raft_apply_error_context;
 	errcb.arg = st;
 	errcb.previous = error_context_stack;
@@ -719,9 +722,12 @@ raft_apply_xact(RaftApplyState *st, int n)
 		/*
 		 * An outcome check compares the outcomes recorded in raft_ext.outcome
 		 * with the leader's: record this batch's so far first, or it would
-		 * find the entries it covers missing here.
+		 * find the entries it covers missing here.  So does an outcome
+		 * removal ("O"): every node must see the same rows, wherever its
+		 * batches happen to end.
 		 */
-		if (raft_payload_kind(entries[i].payload, entries[i].len) == 'C' && noutcomes > 0)
+		if ((raft_payload_kind(entries[i].payload, entries[i].len) == 'C' ||
+			 raft_payload_kind(entries[i].payload, entries[i].len) == 'O') && noutcomes > 0)
 		{
 			raft_storage_record_outcomes(outcomes, noutcomes);
 			noutcomes = 0;

@@ -439,6 +439,9 @@ raft_checks_apply(uint64 index, const char *payload, Size len, TimestampTz stamp
 		case 'P':
 			raft_compaction_apply(index, &msg);
 			return false;
+		case 'O':
+			raft_outcomes_apply(stamp, &msg);
+			return false;
 		case 'K':
 			raft_skip_apply_decision(index, &msg, o);
 			return true;
@@ -508,6 +511,7 @@ raft_checks_after_apply(uint64 applied)
 	if (!leader)
 		return;
 	raft_compaction_after_apply(applied, now);
+	raft_outcomes_after_apply(applied, now);
 	/* a posted check that never came back (a leader change ate it): again */
 	if (raft_check_posted_to > raft_check_applied_to &&
 		TimestampDifferenceExceeds(raft_check_posted_at, now, RAFT_CHECK_REPOST_MS))

@@ -27,6 +27,21 @@
  * Removal is incremental: one entry removes at most RAFT_COMPACT_BATCH rows,
  * and the leader posts one at a time.
  *
+ * Outcomes (raft_ext.outcome) are kept for a time, not a count: a client
+ * that lost its connection looks its entry up by index or request id for
+ * as long as raft_ext.outcome_retention (and at least as long as request
+ * ids are remembered, since a retry's answer is the original outcome).
+ * Each outcome row carries its entry's stamp (the leader's clock at
+ * submission, the same on every node, never going back in log order).  The
+ * leader posts an "O" entry with the retention; every node applying it
+ * removes, in log order, the longest prefix of its outcomes (at most
+ * RAFT_OUTCOME_BATCH rows) older than the "O" entry's own stamp minus the
+ * retention: a decision made from the entries alone, so every node removes
+ * the same rows at the same place.  The leader posts one when entries were
+ * applied since the last one, at most once a minute (or once per
+ * retention, when shorter), and again within a second while the last one
+ * found a full batch.
+ *
  * Locking: raft_shared->compact_to has one writer (the apply worker) and
  * one reader (the Raft worker); the status snapshot is read under
  * status_lock.
@@ -45,8 +60,10 @@
 #include "payload.h"
 #include "raft/raft.h"
 #include "shmem.h"
+#include "submit.h"
 
 int			raft_ext_log_keep_entries = 100000;
+int			raft_ext_outcome_retention = 86400;
 
 /* at most this many rows removed by one entry: no long transaction, no bloat spike */
 #define RAFT_COMPACT_BATCH 10000
@@ -61,6 +78,17 @@ static uint64 raft_compact_pacing_start = 0;
 
 /* the Raft worker */
 static uint64 raft_compact_in_memory_to = 0;
+
+/* outcomes removed by one entry, and how often the leader looks */
+#define RAFT_OUTCOME_BATCH 10000
+#define RAFT_OUTCOME_INTERVAL_MS 60000
+#define RAFT_OUTCOME_REPOST_MS 1000
+
+/* the leader's apply worker */
+static uint64 raft_outcomes_posted_applied = 0; /* applied index when it last posted */
+static TimestampTz raft_outcomes_posted_at = 0;
+/* every node: the last "O" entry applied here removed a full batch (more to do) */
+static bool raft_outcomes_more = false;
 
 /* Where this node's log starts: entries up to it were removed (SPI connected). */
 static uint64
@@ -203,4 +231,87 @@ raft_compaction_in_memory(void *node)
 	/* EBUSY / EINVAL: a ready is outstanding or apply was not handed it yet; next loop */
 	if (raft_compact((raft_node *) node, (raft_index) to) == RAFT_OK)
 		raft_compact_in_memory_to = to;
+}
+
+void
+raft_outcomes_after_apply(uint64 applied, TimestampTz now)
+{
+	StringInfoData buf;
+	uint32		retention;
+
+	if (raft_ext_outcome_retention <= 0)
+		return;
+	if (raft_outcomes_posted_at == 0)
+	{
+		/* a new leader (or a restarted one) waits an interval first */
+		raft_outcomes_posted_at = now;
+		raft_outcomes_posted_applied = applied;
+		return;
+	}
+	/* a full batch last time: go on soon; else only after new entries, once an interval */
+	if (raft_outcomes_more)
+	{
+		if (!TimestampDifferenceExceeds(raft_outcomes_posted_at, now, RAFT_OUTCOME_REPOST_MS))
+			return;
+	}
+	else if (applied <= raft_outcomes_posted_applied + 1 ||
+			 !TimestampDifferenceExceeds(raft_outcomes_posted_at, now,
+										 Min(RAFT_OUTCOME_INTERVAL_MS,
+											 (int64) raft_ext_outcome_retention * 1000)))
+		return;
+	/* a retry's answer is the original outcome: keep it while its request id is */
+	retention = (uint32) Max(raft_ext_outcome_retention, raft_ext_request_id_retention);
+	initStringInfo(&buf);
+	raft_payload_begin(&buf, 'O');
+	/* posted entries go through raft_forward, which stamps nothing: the poster does */
+	(void) raft_payload_set_stamp(buf.data, buf.len, now);
+	pq_sendint32(&buf, retention);
+	raft_checks_post(buf.data, buf.len);
+	pfree(buf.data);
+	raft_outcomes_posted_applied = applied;
+	raft_outcomes_posted_at = now;
+	raft_outcomes_more = false;
+}
+
+void
+raft_outcomes_apply(TimestampTz stamp, StringInfo msg)
+{
+	uint32		retention = pq_getmsgint(msg, 4);
+	Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	Datum		upto;
+	Datum		full;
+
+	if (stamp == 0 || retention == 0)
+		return;
+
+	/*
+	 * The longest prefix, in log order, of at most RAFT_OUTCOME_BATCH rows,
+	 * ending with a row older than the cutoff and holding no row that is
+	 * not (rows recorded before outcomes had a stamp, NULL, go with the
+	 * older rows after them).  Reads at most one batch through the primary
+	 * key, whatever the table's size.
+	 */
+	values[0] = TimestampTzGetDatum(stamp - (TimestampTz) retention * USECS_PER_SEC);
+	values[1] = Int32GetDatum(RAFT_OUTCOME_BATCH);
+	if (SPI_execute_with_args("WITH head AS (SELECT log_index, applied_at FROM raft_ext.outcome "
+							  "                ORDER BY log_index LIMIT $2), "
+							  "     young AS (SELECT min(log_index) AS i FROM head WHERE applied_at >= $1) "
+							  "SELECT max(h.log_index), count(*) = $2 "
+							  "FROM head h, young y "
+							  "WHERE h.applied_at < $1 AND (y.i IS NULL OR h.log_index < y.i)",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "raft_ext: could not read raft_ext.outcome");
+	upto = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	full = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	types[0] = INT8OID;
+	values[0] = upto;
+	if (SPI_execute_with_args("DELETE FROM raft_ext.outcome WHERE log_index <= $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "raft_ext: could not remove old outcomes");
+	raft_outcomes_more = !isnull && DatumGetBool(full);
 }

@@ -28,6 +28,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
@@ -52,6 +53,7 @@ typedef struct RaftOutcome
 {
 	uint64		index;			/* the entry: log index and term */
 	uint64		term;
+	TimestampTz stamp;			/* the entry's (leader's clock); 0: none */
 	char	   *command_tag;	/* NULL for errors */
 	bool		has_rows;
 	uint64		rows;

@@ -243,8 +243,15 @@ typedef struct RaftStorageInserter
  */
 static Oid	raft_storage_log_relid = InvalidOid;
 
+/*
+ * ncolumns: what this version writes; oldcolumns: what an older version of
+ * the extension's tables has (a node whose binaries were updated before its
+ * ALTER EXTENSION ... UPDATE); the caller's values go in column order, the
+ * newer columns last.
+ */
 static void
-raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname, int ncolumns)
+raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname, int ncolumns,
+						   int oldcolumns)
 {
 	RangeTblEntry *rte;
 
@@ -257,7 +264,8 @@ raft_storage_inserter_open(RaftStorageInserter *ins, const char *relname, int nc
 			ereport(FATAL,
 					(errmsg("raft_ext: extension raft_ext was dropped or re-created; restarting the worker")));
 	}
-	if (RelationGetDescr(ins->rel)->natts != ncolumns)
+	if (RelationGetDescr(ins->rel)->natts != ncolumns &&
+		RelationGetDescr(ins->rel)->natts != oldcolumns)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("raft_ext: table raft_ext.%s has %d columns, expected %d",
@@ -313,7 +321,7 @@ raft_storage_append(const raft_entry *entries, size_t n)
 	RaftStorageInserter ins;
 	size_t		i;
 
-	raft_storage_inserter_open(&ins, "log", 4);
+	raft_storage_inserter_open(&ins, "log", 4, 4);
 	for (i = 0; i < n; i++)
 	{
 		const raft_entry *e = &entries[i];
@@ -561,11 +569,12 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 
 	if (n == 0)
 		return;
-	raft_storage_inserter_open(&ins, "outcome", 8);
+	/* applied_at came with 1.2 */
+	raft_storage_inserter_open(&ins, "outcome", 9, 8);
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[8];
-		bool		nulls[8] = {false, false, false, false, false, false, false, false};
+		Datum		values[9];
+		bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 
 		values[0] = Int64GetDatum((int64) o[i]->index);
 		values[1] = Int64GetDatum((int64) o[i]->term);
@@ -577,6 +586,8 @@ raft_storage_record_outcomes(const RaftOutcome *const *o, int n)
 		values[5] = raft_storage_text_or_null(o[i]->message, &nulls[5]);
 		values[6] = raft_storage_text_or_null(o[i]->detail, &nulls[6]);
 		values[7] = raft_storage_text_or_null(o[i]->hint, &nulls[7]);
+		values[8] = TimestampTzGetDatum(o[i]->stamp);
+		nulls[8] = o[i]->stamp == 0;
 		raft_storage_inserter_put(&ins, values, nulls);
 	}
 	raft_storage_inserter_close(&ins);

@@ -363,6 +363,33 @@ raft_members_count_applied(void)
 /* ---------------------------------------------------------------------
  * Lookups for backends
  * --------------------------------------------------------------------- */
+bool
+raft_members_is_member(int node_id, bool *voter)
+{
+	bool		published;
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
+	published = raft_shared->status.config_published;
+	for (i = 0; i < raft_shared->status.npeers; i++)
+		if (raft_shared->status.peers[i].node_id == node_id)
+		{
+			found = true;
+			if (voter)
+				*voter = raft_shared->status.peers[i].voter;
+			break;
+		}
+	LWLockRelease(raft_shared->status_lock);
+	if (!published && !raft_ext_join && raft_conf_peer_index(node_id) >= 0)
+	{
+		found = true;
+		if (voter)
+			*voter = true;
+	}
+	return found;
+}
+
 char *
 raft_members_conninfo(int node_id, bool *voter)
 {
@@ -566,7 +593,7 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 	int			addrlen;
 	char	   *req;
 	bool		voter = false;
-	char	   *current;
+	bool		is_member;
 	RaftStatusSnapshot *st = palloc(sizeof(RaftStatusSnapshot));
 	RaftRequestResult r;
 	bool		done = false;
@@ -594,13 +621,13 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 
 	/* what the leader knows now decides; the core checks again */
 	raft_request_status(st);
-	current = raft_members_conninfo(node_id, &voter);
+	is_member = raft_members_is_member(node_id, &voter);
 	for (i = 0; i < st->npeers; i++)
 		if (st->peers[i].voter)
 			nvoters++;
 	if (type == RAFT_CHANGE_ADD_LEARNER)
 	{
-		if (current != NULL)
+		if (is_member)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("raft_add_node: node %d is already a member (%s)", node_id,
@@ -621,7 +648,7 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 	}
 	else
 	{
-		if (current == NULL)
+		if (!is_member)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("raft_remove_node: node %d is not a member", node_id),

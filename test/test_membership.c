@@ -366,8 +366,9 @@ test_learner_not_counted_in_commit(void)
 	cl_free(c);
 }
 
+/* A learner never campaigns; asked for its vote, it answers on the log (membership.c). */
 static void
-test_learner_never_campaigns_nor_grants(void)
+test_learner_never_campaigns_answers_votes_on_the_log(void)
 {
 	cluster    *c = with_learner(false, false);
 	raft_status before = cl_status(c, 4);
@@ -391,29 +392,40 @@ test_learner_never_campaigns_nor_grants(void)
 	CHECK(cl_status(c, 4).role == RAFT_FOLLOWER && cl_status(c, 4).currentTerm == before.currentTerm);
 	cl_drop_all(c);
 
-	/* a vote request from a voter: refused */
+	/*
+	 * Asked (by a candidate whose configuration would make it a voter), it
+	 * answers on the log alone: behind, refused; up to date, granted.
+	 */
 	memset(&m, 0, sizeof(m));
 	m.type = RAFT_MSG_REQUEST_VOTE;
 	m.from = 2;
 	m.to = 4;
 	m.term = before.currentTerm + 5;
+	m.lastLogIndex = 1;
+	m.lastLogTerm = 1;
+	CHECK(cl_step(c, 4, &m) == RAFT_OK);
+	{
+		const raft_message *r = cl_find_msg(c, 4, 2, RAFT_MSG_REQUEST_VOTE_RESULT);
+
+		CHECK(r != NULL && !r->voteGranted);
+	}
+	cl_drop_all(c);
 	m.lastLogIndex = before.lastLogIndex + 10;
 	m.lastLogTerm = before.currentTerm + 4;
 	CHECK(cl_step(c, 4, &m) == RAFT_OK);
 	{
 		const raft_message *r = cl_find_msg(c, 4, 2, RAFT_MSG_REQUEST_VOTE_RESULT);
 
-		CHECK(r != NULL && !r->voteGranted);
-		CHECK(cl_status(c, 4).votedFor == RAFT_NONE);
+		CHECK(r != NULL && r->voteGranted);
+		CHECK(cl_status(c, 4).votedFor == 2);
 	}
-	m.type = RAFT_MSG_PRE_VOTE;
-	m.term = before.currentTerm + 6;
-	CHECK(cl_step(c, 4, &m) == RAFT_OK);
-	{
-		const raft_message *r = cl_find_msg(c, 4, 2, RAFT_MSG_PRE_VOTE_RESULT);
-
-		CHECK(r != NULL && !r->voteGranted);
-	}
+	/* still never campaigns */
+	CHECK(cl_status(c, 4).role == RAFT_FOLLOWER && !cl_status(c, 4).isVoter);
+	cl_drop_all(c);
+	for (t = 0; t < 200; t++)
+		cl_tick(c, 4);
+	CHECK(cl_count_msgs(c, 4, 0, RAFT_MSG_REQUEST_VOTE) == 0 &&
+		  cl_count_msgs(c, 4, 0, RAFT_MSG_PRE_VOTE) == 0);
 	cl_drop_all(c);
 	CHECK(c->violations == 0);
 	cl_free(c);
@@ -516,17 +528,24 @@ test_removed_voter(void)
 	cl_free(c);
 }
 
-/* A removed node that appended its removal never campaigns. */
+/*
+ * A removed voter that appended its removal may stand while that is
+ * uncommitted (the previous configuration may need it), not counting its
+ * own vote; once it knows it committed, it never campaigns.
+ */
 static void
 test_removed_node_that_knows_never_campaigns(void)
 {
-	cluster    *c = mk(3, true, false);
+	cluster    *c = mk(3, false, false);
 	raft_index	idx = 0;
+	raft_term	term;
 	size_t		k;
 	unsigned	t;
 	bool		sent = false;
+	raft_message hb;
 
 	cl_elect(c, 1);
+	term = cl_status(c, 1).currentTerm;
 	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
 	/* hand it the entry anyway, as a copy of what its peer got */
 	for (k = 0; k < c->qn; k++)
@@ -542,15 +561,77 @@ test_removed_node_that_knows_never_campaigns(void)
 			break;
 		}
 	REQUIRE(sent);
-	CHECK(!cl_status(c, 3).isVoter && cl_status(c, 3).nMembers == 2);
+	CHECK(!cl_status(c, 3).isVoter && cl_status(c, 3).nMembers == 2 && !cl_status(c, 3).configCommitted);
 	cl_deliver_all(c);
+	cl_drop_all(c);
+	/*
+	 * uncommitted as far as it knows: it stands, asking the voters {1, 2}
+	 * only, and always with a poll first (pre-vote is off here)
+	 */
+	CHECK(cl_campaign(c, 3) == RAFT_OK);
+	CHECK(cl_status(c, 3).role == RAFT_PRE_CANDIDATE);
+	CHECK(cl_count_msgs(c, 3, 1, RAFT_MSG_PRE_VOTE) == 1 &&
+		  cl_count_msgs(c, 3, 2, RAFT_MSG_PRE_VOTE) == 1 &&
+		  cl_count_msgs(c, 3, 3, RAFT_MSG_PRE_VOTE) == 0 &&
+		  cl_count_msgs(c, 3, 0, RAFT_MSG_REQUEST_VOTE) == 0);
+	cl_drop_all(c);
+	/* told the commit (a heartbeat of the leader of a later term, say): never again */
+	memset(&hb, 0, sizeof(hb));
+	hb.type = RAFT_MSG_APPEND_ENTRIES;
+	hb.from = 1;
+	hb.to = 3;
+	hb.term = cl_status(c, 3).currentTerm;
+	hb.prevLogIndex = idx;
+	hb.prevLogTerm = term;
+	hb.leaderCommit = idx;
+	CHECK(cl_step(c, 3, &hb) == RAFT_OK);
+	CHECK(cl_status(c, 3).configCommitted && cl_status(c, 3).role == RAFT_FOLLOWER);
+	cl_drop_all(c);
 	cl_isolate(c, 3, true);
 	for (t = 0; t < 200; t++)
 		cl_tick(c, 3);
 	CHECK(cl_count_msgs(c, 3, 0, RAFT_MSG_PRE_VOTE) == 0 &&
 		  cl_count_msgs(c, 3, 0, RAFT_MSG_REQUEST_VOTE) == 0);
-	CHECK(cl_status(c, 3).role == RAFT_FOLLOWER);
+	CHECK(cl_campaign(c, 3) == RAFT_OK && cl_status(c, 3).role == RAFT_FOLLOWER);
 	cl_drop_all(c);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A leader that removed itself and lost its follower before the removal
+ * committed (check-quorum) stands again: {1, 2} removing 1, only 1 holds
+ * the entry, 2 (still on {1, 2}) cannot win without 1, whose log is
+ * longer.  1 asks the new configuration's voter, wins without counting
+ * itself, commits its removal and hands over.
+ */
+static void
+test_removed_leader_stands_again_until_committed(void)
+{
+	cluster    *c = cl_new(2);
+	raft_index	idx = 0;
+	unsigned	t;
+
+	cl_set_options(c, true, true);
+	cl_start_all(c);
+	cl_elect(c, 1);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 1, &idx) == RAFT_OK);
+	cl_drop_all(c);
+	cl_isolate(c, 1, true);
+	for (t = 0; t < 3 * CL_ELECTION_MAX && cl_is_leader(c, 1); t++)
+		cl_tick(c, 1);
+	CHECK(!cl_is_leader(c, 1) && !cl_status(c, 1).configCommitted);
+	cl_drop_all(c);
+	cl_heal(c);
+	for (t = 0; t < 20 * CL_ELECTION_MAX; t++)
+	{
+		cl_tick_all(c);
+		if (cl_is_leader(c, 2) && cl_status(c, 2).configCommitted && cl_status(c, 2).nVoters == 1)
+			break;
+	}
+	CHECK(cl_is_leader(c, 2) && cl_status(c, 2).nVoters == 1 && cl_status(c, 2).configIndex == idx);
+	CHECK(cl_status(c, 1).configCommitted && !cl_status(c, 1).isVoter);
+	CHECK(cl_count_leaders(c) == 1);
 	CHECK(c->violations == 0);
 	cl_free(c);
 }
@@ -750,20 +831,12 @@ test_non_member_messages(void)
 
 	cl_elect(c, 1);
 	before = cl_status(c, 2);
-	/* a vote request from a non-member does not touch a member's term */
+	/* a proposal from a non-member: ignored */
 	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_REQUEST_VOTE;
-	m.from = 4;
-	m.to = 2;
-	m.term = before.currentTerm + 3;
-	m.lastLogIndex = 100;
-	m.lastLogTerm = before.currentTerm + 2;
-	CHECK(cl_step(c, 2, &m) == RAFT_OK);
-	CHECK(cl_status(c, 2).currentTerm == before.currentTerm && c->qn == 0);
-	m.type = RAFT_MSG_PRE_VOTE;
-	CHECK(cl_step(c, 2, &m) == RAFT_OK && c->qn == 0);
 	m.type = RAFT_MSG_PROPOSE;
+	m.from = 4;
 	m.to = 1;
+	m.term = before.currentTerm;
 	CHECK(cl_step(c, 1, &m) == RAFT_OK);
 	CHECK(cl_status(c, 1).lastLogIndex == cl_status(c, 2).lastLogIndex);
 	/* ... but the empty node 4 takes its leader's AppendEntries (it is not in 4's configuration) */
@@ -801,6 +874,60 @@ test_non_member_messages(void)
 		m.entries = &e;
 		CHECK(raft_step(c->node[2].raft, &m) == RAFT_EINVAL);
 	}
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Vote requests from a node outside the configuration: dropped before the
+ * term rules when the candidate's log lacks our configuration's entry (a
+ * removed node that never got its removal), taken when it holds it (a
+ * server added by an entry we may not have seen).
+ */
+static void
+test_non_member_vote_requests(void)
+{
+	cluster    *c = mk(5, false, false);
+	raft_index	idx = 0;
+	raft_term	t;
+	raft_message m;
+
+	cl_elect(c, 1);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	cl_deliver_all(c);
+	t = cl_status(c, 2).currentTerm;
+	REQUIRE(cl_status(c, 2).configIndex == idx);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_REQUEST_VOTE;
+	m.from = 3;
+	m.to = 2;
+	m.term = t + 3;
+	m.lastLogIndex = idx - 1;
+	m.lastLogTerm = t;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).currentTerm == t && c->qn == 0);
+	m.type = RAFT_MSG_PRE_VOTE;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK && c->qn == 0);
+	/* an older term with a longer log does not make up for it */
+	m.lastLogIndex = idx + 100;
+	m.lastLogTerm = t - 1;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK && c->qn == 0);
+	/* holding the entry that removed it (it may stand then): still dropped */
+	m.type = RAFT_MSG_REQUEST_VOTE;
+	m.lastLogIndex = cl_status(c, 2).lastLogIndex;
+	m.lastLogTerm = t;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).currentTerm == t && c->qn == 0);
+	/* a node never in our configurations, holding the entry (added by one we lack): taken, granted */
+	m.from = 5;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).currentTerm == t + 3);
+	{
+		const raft_message *r = cl_find_msg(c, 2, 5, RAFT_MSG_REQUEST_VOTE_RESULT);
+
+		CHECK(r != NULL && r->voteGranted);
+	}
+	cl_drop_all(c);
 	CHECK(c->violations == 0);
 	cl_free(c);
 }
@@ -888,17 +1015,19 @@ main(void)
 	RUN_TEST(test_change_refusals);
 	RUN_TEST(test_learner_catches_up_from_empty_and_is_promoted);
 	RUN_TEST(test_learner_not_counted_in_commit);
-	RUN_TEST(test_learner_never_campaigns_nor_grants);
+	RUN_TEST(test_learner_never_campaigns_answers_votes_on_the_log);
 	RUN_TEST(test_check_quorum_counts_voters_only);
 	RUN_TEST(test_read_index_needs_voters);
 	RUN_TEST(test_removed_voter);
 	RUN_TEST(test_removed_node_that_knows_never_campaigns);
+	RUN_TEST(test_removed_leader_stands_again_until_committed);
 	RUN_TEST(test_leader_removal_hands_over);
 	RUN_TEST(test_config_reverts_on_truncation);
 	RUN_TEST(test_compaction_keeps_configuration);
 	RUN_TEST(test_forced_configuration_lone_survivor);
 	RUN_TEST(test_forced_configuration_on_leader);
 	RUN_TEST(test_non_member_messages);
+	RUN_TEST(test_non_member_vote_requests);
 	RUN_TEST(test_change_out_of_memory);
 	return test_summary("test_membership");
 }

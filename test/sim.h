@@ -49,6 +49,18 @@
  *   holds, which only InstallSnapshot could give it (not implemented), and
  *   the heal phase rightly requires every node to catch up.
  *
+ *   Membership (8 seeds of 10): now and then a leader adds a learner (a
+ *   new node id, up to SIM_MAX_NODES, or a node whose removal committed,
+ *   back under its old id with its disk wiped; either starts with an empty
+ *   configuration; only while nothing was compacted), promotes a learner
+ *   that caught up, removes a voter or a learner, or removes itself; most
+ *   tries come from a leader that has not committed an entry of its term
+ *   yet, which the core must refuse.  Removed nodes keep running, ticking
+ *   and campaigning.  A disk keeps the configuration in effect at its
+ *   compacted start, and a restart passes it to raft_node_restore.  "Every
+ *   node" in the heal phase, the compaction safe point and the wipe rule
+ *   mean the members in play (sim_members_now, sim_floors_ok).
+ *
  *   The checker (sim_check.c) checks Raft's safety properties after every
  *   step, and some of them inside the host loop where the evidence is
  *   (votes, persisted entries, applied entries).  A violation stops the

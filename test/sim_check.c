@@ -48,6 +48,17 @@
  *                          prevLogIndex other than its log has there (0
  *                          above index 0 included; a compacted index has
  *                          the committed entry's term)
+ *   [commit-majority]      a leader's commit index moved to an entry that
+ *                          a majority of the VOTERS of the configuration it
+ *                          uses does not hold durably (learners never
+ *                          count; a wiped voter whose vote floor covers the
+ *                          index does)
+ *   [removed-disrupts]     a member that knows a node was removed (its
+ *                          configuration comes from the committed entry
+ *                          that removed it, or a later one, and leaves it
+ *                          out) had its term raised by that node's message,
+ *                          other than one it sent as that term's leader
+ *                          (sim_net.c)
  *   [compaction]           a node compacted past its lastApplied or its
  *                          durable log (in memory or on its disk); anything
  *                          compacted anywhere that some member's durable log
@@ -282,8 +293,11 @@ sim_floors_ok(const sim *s, raft_node_id extraHeld, const raft_member *proposed,
  * floor keeps it from undoing it).
  *
  * Injected bug "a learner counted as a voter in the commit majority"
- * (replication.c, raft_maybe_commit counting learners): caught by this
- * check, see the report in the membership commit for the figures.
+ * (raft_maybe_commit taking every member's matchIndex, the quorum still of
+ * the voters): 1813 of seeds 1..3000 failed, 1809 of them here, first seed
+ * 5: "[commit-majority] step 33670 (heal phase): n3, leader of term 126,
+ * commits 122/126 held by only 2 of the 5 voters of its configuration
+ * (entry 10)" (the other 4: 2 state-machine-safety, 2 liveness).
  */
 static void
 check_commit_majority(sim *s, sim_node *n, const raft_status *st)

@@ -932,6 +932,165 @@ test_non_member_vote_requests(void)
 	cl_free(c);
 }
 
+/*
+ * The 2015 counterexample (Ongaro, raft-dev, "bug in single-server
+ * membership changes"), with a learner promoted instead of a server added:
+ * voters {1, 2, 3, 4}, learner 5.  Leader 1 (term T1) promotes 5; only 5
+ * gets the entry.  2 is elected in T2 by {2, 3, 4} without it.  Were 2 to
+ * remove 4 at once, before committing an entry of T2, {2, 3} would commit
+ * that with its no-op (a majority of {1, 2, 3}), and 1 could then be
+ * elected in T3 by {1, 4, 5} (a majority of {1, 2, 3, 4, 5}, none of which
+ * holds T2's entries) and overwrite them.  The core refuses the change
+ * (RAFT_EBUSY) until 2 has committed an entry of T2; then it is safe.
+ */
+static void
+test_2015_counterexample_refused(void)
+{
+	static const raft_node_id four[] = {1, 2, 3, 4};
+	cluster    *c = cl_new(5);
+	raft_index	idx = 0;
+	size_t		k,
+				i;
+	int			rc;
+
+	for (i = 1; i <= 4; i++)
+	{
+		c->node[i].cfg.voters = four;
+		c->node[i].cfg.nVoters = 4;
+	}
+	c->node[5].cfg.voters = NULL;
+	c->node[5].cfg.nVoters = 0;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	CHECK(change(c, 1, RAFT_CHANGE_ADD_LEARNER, 5, NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_run(c, 2);
+	REQUIRE(cl_status(c, 5).nMembers == 5);
+
+	/* T1: promote 5; only 5 gets it */
+	CHECK(change(c, 1, RAFT_CHANGE_PROMOTE, 5, &idx) == RAFT_OK);
+	for (k = 0; k < c->qn;)
+	{
+		if (cl_msg_matches(&c->q[k].m, 1, 5, RAFT_MSG_APPEND_ENTRIES))
+			cl_deliver_at(c, k);
+		else
+			k++;
+	}
+	cl_drop_all(c);
+	CHECK(cl_status(c, 1).commitIndex < idx && cl_status(c, 5).nVoters == 5);
+
+	/* T2: 2 elected by {2, 3, 4}; 4 hears nothing more from it */
+	cl_isolate(c, 1, true);
+	cl_isolate(c, 5, true);
+	cl_campaign(c, 2);
+	for (k = 0; k < c->qn;)
+	{
+		if (c->q[k].m.type == RAFT_MSG_REQUEST_VOTE)
+			cl_deliver_at(c, k);
+		else
+			k++;
+	}
+	c->cut[2][4] = true;		/* 4's vote reaches 2; nothing of 2's reaches 4 */
+	cl_deliver_all(c);
+	REQUIRE(cl_is_leader(c, 2));
+	CHECK(cl_status(c, 2).commitIndex < cl_status(c, 2).lastLogIndex);
+	rc = change(c, 2, RAFT_CHANGE_REMOVE, 4, NULL);
+	CHECK(rc == RAFT_EBUSY);
+	/* what the rule prevents, if it were broken: the scenario plays on */
+	cl_deliver_all(c);
+	cl_run(c, 2);
+	/* T3: 1 stands with {4, 5} */
+	cl_isolate(c, 2, true);
+	cl_isolate(c, 3, true);
+	cl_isolate(c, 1, false);
+	cl_isolate(c, 5, false);
+	cl_cut_link(c, 1, 2, true);
+	cl_cut_link(c, 1, 3, true);
+	cl_cut_link(c, 5, 2, true);
+	cl_cut_link(c, 5, 3, true);
+	cl_cut_link(c, 4, 2, true);
+	cl_cut_link(c, 4, 3, true);
+	cl_drop_all(c);
+	/* 1 still thinks it leads T1: it restarts, and 4 voted in T2, so T3 */
+	cl_crash(c, 1);
+	cl_rc(c, cl_start(c, 1), "restart", 1);
+	for (i = 0; i < 3 && !cl_is_leader(c, 1); i++)
+	{
+		cl_campaign(c, 1);
+		cl_deliver_all(c);
+	}
+	cl_run(c, 3);
+	cl_heal(c);
+	cl_run(c, 3 * CL_ELECTION_MAX);
+	/* with the rule: nothing committed was lost (cluster.h checks every apply) */
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A lone voter wins its election at once but leads only once its vote for
+ * itself is durable: crashing before that, it would win the same term
+ * again and give out the same (index, term) for other contents (the
+ * simulation found it once clusters could shrink to one voter).
+ */
+static void
+test_lone_voter_leads_once_its_vote_is_durable(void)
+{
+	cluster    *c = cl_new(1);
+	raft_index	idx = 0;
+	raft_term	term = 0;
+
+	cl_start_all(c);
+	CHECK(raft_campaign(c->node[1].raft) == RAFT_OK);
+	CHECK(cl_status(c, 1).role == RAFT_CANDIDATE && cl_status(c, 1).currentTerm == 1);
+	CHECK(raft_propose(c->node[1].raft, "x", 1, NULL, NULL) == RAFT_ENOTLEADER);
+	/* the batch holding its vote is lost with the process */
+	cl_crash(c, 1);
+	cl_rc(c, cl_start(c, 1), "restart", 1);
+	CHECK(cl_status(c, 1).currentTerm == 0);
+	CHECK(raft_campaign(c->node[1].raft) == RAFT_OK);
+	cl_process(c, 1);
+	CHECK(cl_is_leader(c, 1) && c->node[1].hs.currentTerm == 1 && c->node[1].hs.votedFor == 1);
+	CHECK(raft_propose(c->node[1].raft, "y", 1, &idx, &term) == RAFT_OK && term == 1);
+	cl_process(c, 1);
+	CHECK(cl_applied_data(c, 1, "y"));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A learner asked for its vote answers on the log: {1} + learner 2, 1
+ * promotes 2 and restarts before 2 heard of it; 1 now needs 2's vote,
+ * which a learner refusing all votes would never give.
+ */
+static void
+test_promoted_learner_votes_before_it_knows(void)
+{
+	cluster    *c = cl_new(2);
+	static const raft_node_id one[] = {1};
+	raft_index	idx = 0;
+
+	c->node[1].cfg.voters = one;
+	c->node[1].cfg.nVoters = 1;
+	c->node[2].cfg.voters = NULL;
+	c->node[2].cfg.nVoters = 0;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	CHECK(change(c, 1, RAFT_CHANGE_ADD_LEARNER, 2, NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_run(c, 2);
+	CHECK(change(c, 1, RAFT_CHANGE_PROMOTE, 2, &idx) == RAFT_OK);
+	cl_drop_all(c);
+	cl_crash(c, 1);
+	cl_rc(c, cl_start(c, 1), "restart", 1);
+	CHECK(cl_status(c, 1).nVoters == 2 && !cl_status(c, 2).isVoter);
+	CHECK(cl_run_until_leader(c, 5 * CL_ELECTION_MAX) == 1);
+	cl_run(c, 2);
+	CHECK(cl_status(c, 2).isVoter && cl_status(c, 1).configCommitted);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 /* Out of memory while a leader takes a new configuration: nothing changed. */
 static int	failAfter = -1;
 
@@ -1013,6 +1172,7 @@ main(void)
 	RUN_TEST(test_change_refused_before_first_commit_of_term);
 	RUN_TEST(test_one_change_at_a_time);
 	RUN_TEST(test_change_refusals);
+	RUN_TEST(test_2015_counterexample_refused);
 	RUN_TEST(test_learner_catches_up_from_empty_and_is_promoted);
 	RUN_TEST(test_learner_not_counted_in_commit);
 	RUN_TEST(test_learner_never_campaigns_answers_votes_on_the_log);
@@ -1028,6 +1188,8 @@ main(void)
 	RUN_TEST(test_forced_configuration_on_leader);
 	RUN_TEST(test_non_member_messages);
 	RUN_TEST(test_non_member_vote_requests);
+	RUN_TEST(test_lone_voter_leads_once_its_vote_is_durable);
+	RUN_TEST(test_promoted_learner_votes_before_it_knows);
 	RUN_TEST(test_change_out_of_memory);
 	return test_summary("test_membership");
 }

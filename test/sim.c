@@ -412,7 +412,7 @@ in_config(const sim_node *n, raft_node_id id, bool voter)
  * needs the log from index 1 (no InstallSnapshot).  RAFT_NONE: none.
  */
 static raft_node_id
-server_to_add(sim *s, const sim_node *leader)
+server_to_add(sim *s, const sim_node *leader, bool *replaced)
 {
 	raft_node_id cand[SIM_MAX_NODES];
 	unsigned	n = 0,
@@ -420,6 +420,7 @@ server_to_add(sim *s, const sim_node *leader)
 	sim_node   *nd;
 	raft_node_id id;
 
+	*replaced = false;
 	if (s->anyCompacted)
 		return RAFT_NONE;
 	for (i = 1; i <= s->nNodes; i++)
@@ -445,7 +446,7 @@ server_to_add(sim *s, const sim_node *leader)
 		sim_node_crash(s, nd, "replaced");
 	sim_node_wipe(s, nd);
 	nd->joiner = true;
-	s->nReplaced++;
+	*replaced = true;
 	SIM_TRACE(s, "REPLACED SERVER n%llu (disk wiped, empty configuration)", ID(id));
 	sim_node_start(s, nd);
 	return id;
@@ -475,6 +476,7 @@ membership_change(sim *s, sim_node *l)
 	char		addr[SIM_ADDR_BYTES];
 	int			rc;
 	bool		busyOk;
+	bool		replaced = false;
 
 	raft_get_status(l->raft, &st);
 	count = raft_get_configuration(l->raft, m, RAFT_MAX_MEMBERS, &cfgIndex, NULL);
@@ -484,7 +486,7 @@ membership_change(sim *s, sim_node *l)
 		if (!st.configCommitted || st.transferTarget != RAFT_NONE)
 			id = SIM_MAX_NODES + 1; /* refused anyway (RAFT_EBUSY): start nothing */
 		else
-			id = server_to_add(s, l);
+			id = server_to_add(s, l, &replaced);
 		if (id == RAFT_NONE)
 			return;
 	}
@@ -562,7 +564,10 @@ membership_change(sim *s, sim_node *l)
 				 ID(st.lastLogIndex));
 	sim_check_reserve_index(s, index);
 	if (type == RAFT_CHANGE_ADD_LEARNER)
+	{
 		s->nAdds++;
+		s->nReplaced += replaced;
+	}
 	else if (type == RAFT_CHANGE_PROMOTE)
 		s->nPromotes++;
 	else

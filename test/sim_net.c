@@ -13,6 +13,13 @@
  * links, checked both at send and at delivery (a message in flight when a
  * partition starts is lost, as on a real network).  A message to a crashed
  * node is lost.
+ *
+ * Delivery also checks that a removed node never disrupts the cluster
+ * ([removed-disrupts]): a member that knows the sender was removed (its
+ * configuration comes from the committed entry that removed it, or a later
+ * one) must not have its term raised by the message, unless the sender
+ * sent it as the leader of that term (a leader that removed itself leads
+ * until that commits).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,7 +20,9 @@
  *
  * A crash destroys the raft_node: only the disk remains, and a restart
  * builds a new node from it with raft_node_restore (its log may start after
- * a compacted prefix: sim_node_compact).  After a core call the
+ * a compacted prefix: sim_node_compact), with the configuration the disk
+ * kept at its compacted start, else the bootstrap voters, else (a server
+ * added later, or one replaced under its old id) none.  After a core call the
  * host may also leave the ready batch for later (an epoch's deferral rate),
  * so the core sees several calls between two batches, as a busy host would
  * make.

@@ -4,7 +4,8 @@
  *
  * raft_step() is where the term rules of Figure 2 ("Rules for Servers",
  * all servers) apply to every message before the per-type handlers in
- * election.c, replication.c and readindex.c see it.
+ * election.c, replication.c and readindex.c see it; before them, what a
+ * node outside our configuration may tell us (heard_from_non_member).
  */
 #include <string.h>
 

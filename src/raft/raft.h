@@ -567,7 +567,11 @@ int			raft_transfer_leadership(raft_node *node, raft_node_id target);
  * Start an election now (skipping pre-vote); for tests and bootstrap.
  * Changing nothing, RAFT_ERANGE at currentTerm RAFT_MAX_TERM or with a
  * full log, RAFT_EFLOOR while a vote floor holds the node back (a node's
- * own election timer skips the election instead).
+ * own election timer skips the election instead).  A learner or a
+ * non-member: nothing, RAFT_OK; a voter its latest, uncommitted,
+ * configuration removed polls first (see Membership).  A lone voter wins
+ * at once but leads only once the batch holding its vote for itself is
+ * durable (raft_advance): before that it is a candidate.
  */
 int			raft_campaign(raft_node *node);
 

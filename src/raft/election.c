@@ -343,6 +343,8 @@ raft_tick_leader(raft_node *node)
 		size_t		i;
 
 		node->heartbeatElapsed = 0;
+		/* removed members that know, or had their time, are no longer sent to */
+		raft_progress_prune_removed(node, true);
 
 		/*
 		 * A follower in REPLICATE whose matchIndex did not move for a whole

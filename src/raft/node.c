@@ -340,12 +340,14 @@ valid_message(const raft_node *node, const raft_message *m)
  * From a node outside our configuration we take what a leader sends (a
  * server being added, or one that does not know its configuration yet,
  * learns it from its leader's log): AppendEntries, TimeoutNow, ReadIndex
- * answers.  A leader ignores answers from non-members, and a candidate
- * their votes.  A vote request, only from a candidate that our
+ * answers.  A leader ignores answers from non-members, except the
+ * AppendEntries answers, at its term or below, of a member its latest
+ * configuration removed while it still replicates to it (progress.c), and
+ * a candidate ignores their votes.  A vote request, only from a candidate that our
  * configuration's entry did not remove and whose log holds that entry and
  * what we know committed: a removed server must not raise our term, whether
- * it does not know it was removed (its leader stopped replicating to it at
- * once, so it lacks that entry and any later one) or knows but not that
+ * it does not know it was removed (it lacks that entry and any later one;
+ * a leader sends it entries only up to that one) or knows but not that
  * the removal committed (it may stand then, membership.c); a server added
  * by an entry we have not seen yet may be one we must vote for.  Dropping
  * these is free: a candidate without our configuration's entry or our
@@ -367,6 +369,13 @@ heard_from_non_member(const raft_node *node, const raft_message *m)
 		case RAFT_MSG_TIMEOUT_NOW:
 		case RAFT_MSG_READ_INDEX_RESULT:
 			return true;
+		case RAFT_MSG_APPEND_ENTRIES_RESULT:
+			/*
+			 * a leader still replicating to a member its configuration
+			 * removed (progress.c) hears its answers, never a higher term
+			 */
+			return m->term <= node->currentTerm &&
+				raft_progress_removed(node, m->from) != NULL;
 		case RAFT_MSG_REQUEST_VOTE:
 		case RAFT_MSG_PRE_VOTE:
 			/*
@@ -764,7 +773,7 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 {
 	const raft_peer_progress *pr;
 
-	if (node->role != RAFT_LEADER || i >= node->nProgress)
+	if (node->role != RAFT_LEADER || i >= node->nMembers)
 		return false;
 	pr = &node->progress[i];
 	out->id = pr->id;

@@ -369,10 +369,16 @@ typedef struct raft_vote_floor
  * takes a leader's messages (AppendEntries, TimeoutNow, ReadIndex answers),
  * and vote requests only from a candidate whose log holds its own
  * configuration's entry; it drops the rest unread.  So a removed node that
- * does not know it was removed (its leader stopped replicating to it at
- * once, and it lacks that entry) cannot raise the term of a member that
- * has it, while a server added by an entry a member has not seen yet can
- * still get its vote.
+ * does not know it was removed (it lacks that entry) cannot raise the term
+ * of a member that has it, while a server added by an entry a member has
+ * not seen yet can still get its vote.  A leader goes on replicating to a
+ * member its latest configuration removed, never counting it, up to that
+ * configuration's entry and no further (so it holds nothing of a later
+ * term), with leaderCommit as usual: once the entry is committed and the
+ * removed node has acknowledged it after being sent that commit, or a
+ * bounded number of heartbeat intervals after the commit (it may be down),
+ * the leader stops.  So a removed node normally learns its removal
+ * committed and never stands again.  raft_get_progress lists members only.
  * --------------------------------------------------------------------- */
 #define RAFT_MAX_MEMBERS 256
 #define RAFT_MAX_ADDRESS_BYTES 4096

@@ -84,6 +84,10 @@ raft_index	raft_log_first_index_of_term(const raft_log *log, raft_index index);
 raft_index	raft_log_last_index_of_term(const raft_log *log, raft_term t, raft_index upto);
 
 /* ---- leader's view of a follower (progress.c) ---- */
+
+/* heartbeat intervals a leader goes on replicating to a removed member after its removal committed */
+#define RAFT_REMOVED_GRACE_HEARTBEATS 20
+
 typedef struct raft_peer_progress
 {
 	raft_node_id id;
@@ -98,6 +102,17 @@ typedef struct raft_peer_progress
 	bool		regressed;		/* its log went back below matchIndex (replication.c) */
 	raft_index	regressedFrom;	/* ... the matchIndex it had then */
 	uint64_t	regressions;	/* such events, over the node's life */
+
+	/*
+	 * A member the leader's latest configuration removed (kept after the
+	 * members' progress, slots nMembers.. of progress[]): replicated to,
+	 * never counted, until it has matched that configuration's entry once
+	 * it is committed, or RAFT_REMOVED_GRACE_HEARTBEATS heartbeat intervals
+	 * after the commit (membership.c, raft_progress_prune_removed).
+	 */
+	bool		removed;
+	unsigned	removedBeats;	/* heartbeat intervals since the removal committed */
+	bool		removedAcked;	/* it acknowledged the entry after being sent that commit */
 
 	/* in-flight AppendEntries (REPLICATE): last index of each, oldest first */
 	raft_index *inflight;
@@ -226,6 +241,8 @@ int			raft_voter_slot(const raft_node *node, raft_node_id id);	/* -1: not a vote
 bool		raft_is_voter(const raft_node *node);	/* this node */
 bool		raft_may_stand(const raft_node *node);
 bool		raft_removed_by_config(const raft_node *node, raft_node_id id);
+/* ids of the configuration before the one in use that it left out (out: room for RAFT_MAX_MEMBERS) */
+size_t		raft_config_removed_ids(const raft_node *node, raft_node_id *out);
 int			raft_config_init(raft_node *node, const raft_config *config);
 void		raft_config_free(raft_node *node);
 void		raft_config_refresh(raft_node *node);
@@ -265,6 +282,10 @@ int			raft_maybe_send_timeout_now(raft_node *node, size_t slot);
 /* progress.c */
 int			raft_progress_rebuild(raft_node *node, bool reset);
 void		raft_progress_free(raft_node *node);
+/* the progress of a member the latest configuration removed, if the leader still keeps one */
+raft_peer_progress *raft_progress_removed(const raft_node *node, raft_node_id id);
+/* stop replicating to removed members that learned their removal (or had their time) */
+void		raft_progress_prune_removed(raft_node *node, bool heartbeat);
 void		raft_progress_become_probe(raft_peer_progress *pr);
 void		raft_progress_become_replicate(raft_peer_progress *pr);
 bool		raft_progress_inflight_full(const raft_node *node, const raft_peer_progress *pr);

@@ -138,6 +138,23 @@ raft_send_commit_notify(raft_node *node)
 	return RAFT_OK;
 }
 
+/*
+ * The last entry this follower is sent.  A member the configuration
+ * removed gets entries only up to the configuration entry that removed it
+ * (progress.c): what it needs to learn its removal.  With nothing of a
+ * later term, its vote requests stay ones members drop (node.c,
+ * heard_from_non_member); with a leader's later entries it could win.
+ */
+static raft_index
+send_limit(const raft_node *node, const raft_peer_progress *pr)
+{
+	raft_index	last = raft_log_last_index(&node->log);
+
+	if (pr->removed && node->configIndex < last)
+		return node->configIndex;
+	return last;
+}
+
 /* Would send_append() send anything to this follower now? */
 static bool
 can_send_append(const raft_node *node, const raft_peer_progress *pr)
@@ -149,7 +166,7 @@ can_send_append(const raft_node *node, const raft_peer_progress *pr)
 		return false;
 	if (pr->state == RAFT_PROGRESS_PROBE)
 		return !pr->probeSent;
-	return pr->nextIndex <= raft_log_last_index(&node->log) &&
+	return pr->nextIndex <= send_limit(node, pr) &&
 		!raft_progress_inflight_full(node, pr);
 }
 
@@ -174,7 +191,7 @@ raft_wants_append(const raft_node *node)
 static int
 send_append(raft_node *node, raft_peer_progress *pr)
 {
-	raft_index	last = raft_log_last_index(&node->log);
+	raft_index	last = send_limit(node, pr);
 
 	while (can_send_append(node, pr))
 	{
@@ -355,10 +372,41 @@ raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 	raft_peer_progress *pr;
 	int			rc = RAFT_OK;
 
-	/* a leader hears its members only (raft_step drops the others) */
-	if (slot < 0 || node->role != RAFT_LEADER || m->from == node->id)
+	/*
+	 * A leader hears its members, and the members its latest configuration
+	 * removed while it still replicates to them (raft_step drops the others)
+	 */
+	if (node->role != RAFT_LEADER || m->from == node->id)
 		return RAFT_OK;
-	pr = &node->progress[slot];
+	pr = slot >= 0 ? &node->progress[slot] : raft_progress_removed(node, m->from);
+	if (pr == NULL)
+		return RAFT_OK;
+	if (pr->removed)
+	{
+		/* counted nowhere; only its own catching up matters */
+		if (m->success)
+		{
+			raft_progress_update(pr, m->matchIndex);
+			raft_progress_inflight_free_to(node, pr, m->matchIndex);
+			if (pr->state == RAFT_PROGRESS_PROBE)
+				raft_progress_become_replicate(pr);
+			if (m->matchIndex >= node->configIndex &&
+				node->commitIndex >= node->configIndex &&
+				pr->sentCommit >= node->configIndex)
+				pr->removedAcked = true;
+			raft_progress_prune_removed(node, false);
+			return RAFT_OK;
+		}
+		pr->probeSent = false;
+		if (m->rejectedIndex <= pr->matchIndex ||
+			(pr->state == RAFT_PROGRESS_PROBE && m->rejectedIndex != pr->nextIndex - 1))
+			return RAFT_OK;
+		raft_progress_become_probe(pr);
+		pr->nextIndex = m->conflictIndex < m->rejectedIndex ? m->conflictIndex : m->rejectedIndex;
+		if (pr->nextIndex < pr->matchIndex + 1)
+			pr->nextIndex = pr->matchIndex + 1;
+		return RAFT_OK;
+	}
 	pr->recentActive = true;
 	pr->probeSent = false;		/* an answer: PROBE may send again */
 

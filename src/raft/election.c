@@ -357,6 +357,8 @@ raft_tick_leader(raft_node *node)
 
 			if (pr->id == node->id)
 				continue;
+			/* an InstallSnapshot may have been lost: resend, once an interval */
+			pr->snapshotSent = false;
 			if (pr->state == RAFT_PROGRESS_REPLICATE &&
 				pr->inflightCount > 0 &&
 				pr->matchIndex == pr->matchAtLastHeartbeat)

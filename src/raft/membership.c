@@ -99,8 +99,8 @@ raft_may_stand(const raft_node *node)
 }
 
 /* One block: the members, then their addresses; NULL for none (or ENOMEM: *rc). */
-static raft_member *
-copy_members(const raft_allocator *a, const raft_member *m, size_t n, int *rc)
+raft_member *
+raft_copy_members(const raft_allocator *a, const raft_member *m, size_t n, int *rc)
 {
 	size_t		bytes = n * sizeof(raft_member);
 	size_t		i;
@@ -315,7 +315,7 @@ raft_config_init(raft_node *node, const raft_config *config)
 	}
 	else if (config->nMembers > 0)
 	{
-		node->baseMembers = copy_members(&node->alloc, config->members, config->nMembers, &rc);
+		node->baseMembers = raft_copy_members(&node->alloc, config->members, config->nMembers, &rc);
 		if (rc != RAFT_OK)
 			return rc;
 		node->nBaseMembers = config->nMembers;
@@ -397,7 +397,7 @@ raft_config_compact(raft_node *node, raft_index upto)
 		rc = raft_configuration_decode(e->data, e->len, &node->alloc, &decoded, &n);
 		if (rc != RAFT_OK)
 			return rc;			/* ENOMEM; nothing malformed gets into the log */
-		base = copy_members(&node->alloc, decoded, n, &rc);
+		base = raft_copy_members(&node->alloc, decoded, n, &rc);
 		raft_free(&node->alloc, decoded);
 		if (rc != RAFT_OK)
 			return rc;

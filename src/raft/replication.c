@@ -437,8 +437,13 @@ raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 			return RAFT_OK;
 		}
 		pr->probeSent = false;
-		if (m->rejectedIndex <= pr->matchIndex ||
-			(pr->state == RAFT_PROGRESS_PROBE && m->rejectedIndex != pr->nextIndex - 1))
+		if (m->rejectedIndex <= pr->matchIndex)
+		{
+			/* it lost what it had (or the refusal is stale): start over, it is cheap here */
+			pr->matchIndex = 0;
+			pr->sentCommit = 0;
+		}
+		else if (pr->state == RAFT_PROGRESS_PROBE && m->rejectedIndex != pr->nextIndex - 1)
 			return RAFT_OK;
 		raft_progress_become_probe(pr);
 		pr->nextIndex = m->conflictIndex < m->rejectedIndex ? m->conflictIndex : m->rejectedIndex;

@@ -214,7 +214,10 @@ LEFT JOIN LATERAL (
 -- raft_peers.regressed_from: on the leader, a follower whose log went back
 -- below what it had acknowledged (it lost its state, or was restored from an
 -- old backup) shows the match index it had; it is not counted for what it
--- lost.  (Grants made on raft_peers by hand must be made again.)
+-- lost.  raft_peers lists the members of the configuration the node uses now
+-- (membership: voter or learner; membership_pending: that configuration's
+-- entry is not committed yet).  (Grants made on raft_peers by hand must be
+-- made again.)
 DROP VIEW raft_peers;
 DROP FUNCTION raft_ext.peers();
 CREATE FUNCTION raft_ext.peers(
@@ -222,7 +225,7 @@ CREATE FUNCTION raft_ext.peers(
     OUT connected boolean, OUT match_index bigint, OUT next_index bigint,
     OUT last_contact timestamptz, OUT last_contact_age interval,
     OUT messages_sent bigint, OUT messages_dropped bigint, OUT last_error text,
-    OUT regressed_from bigint)
+    OUT regressed_from bigint, OUT membership text, OUT membership_pending boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'raft_ext_sql_peers'
 LANGUAGE C VOLATILE;
@@ -338,3 +341,52 @@ ALTER TABLE raft_ext.apply_state
 -- row carries its entry's stamp, the leader's clock at submission (NULL for
 -- rows recorded before 1.2; they go with the first older rows after them).
 ALTER TABLE raft_ext.outcome ADD COLUMN applied_at timestamptz;
+
+-- Membership through the log (issue 15, src/membership.c).  raft_ext.members
+-- is the last configuration applied on this node (config_index: its entry),
+-- replaced in the apply transaction of every configuration entry; the node
+-- restarts from it.  Empty until the first change: raft_ext.peers is then the
+-- configuration (the bootstrap configuration of a new cluster).
+CREATE TABLE raft_ext.members (
+    node_id  integer PRIMARY KEY,
+    voter    boolean NOT NULL,           -- false: a learner
+    conninfo text    NOT NULL            -- how the members reach it
+);
+REVOKE ALL ON raft_ext.members FROM PUBLIC;
+ALTER TABLE raft_ext.apply_state ADD COLUMN config_index bigint NOT NULL DEFAULT 0;
+
+-- Add a server (as a learner; the leader promotes it to voter once it has
+-- caught up) or remove one, through the log; callable on any node,
+-- forwarded to the leader; each returns its configuration entry's index once
+-- applied on this node.
+CREATE FUNCTION raft_add_node(node_id integer, conninfo text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'raft_ext_sql_add_node'
+LANGUAGE C VOLATILE;
+CREATE FUNCTION raft_remove_node(node_id integer)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'raft_ext_sql_remove_node'
+LANGUAGE C VOLATILE;
+-- A majority lost for good: make this node the only voter (superuser only,
+-- checked inside; README, "Losing a majority for good").
+CREATE FUNCTION raft_force_single_node()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'raft_ext_sql_force_single_node'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION raft_add_node(integer, text), raft_remove_node(integer),
+    raft_force_single_node() FROM PUBLIC;
+-- Whoever may transfer leadership may change the membership: the same grant.
+DO $grants$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN
+        SELECT DISTINCT a.grantee::regrole::text
+          FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.oid = 'raft_transfer_leadership(integer)'::regprocedure
+           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION raft_add_node(integer, text), raft_remove_node(integer) TO %s', g);
+    END LOOP;
+END
+$grants$;

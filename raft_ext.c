@@ -49,12 +49,20 @@ _PG_init(void)
 							raft_conf_check_node_id, NULL, NULL);
 
 	DefineCustomStringVariable("raft_ext.peers",
-							   "Every member of the cluster, this server included, as id=connection string, comma separated.",
-							   "Connection strings are libpq URIs or key=value strings; see the README for the exact grammar.",
+							   "The members of a new cluster (its bootstrap configuration), this server included, as id=connection string, comma separated.",
+							   "Connection strings are libpq URIs or key=value strings; see the README for the exact grammar.  Once the cluster's configuration changed through the log (raft_add_node, raft_remove_node), the configuration in the database counts.",
 							   &raft_ext_peers,
 							   "",
 							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
 							   raft_conf_check_peers, raft_conf_assign_peers, NULL);
+
+	DefineCustomBoolVariable("raft_ext.join",
+							 "A server with no Raft state starts with no configuration and waits to be added to an existing cluster (raft_add_node).",
+							 "Its raft_ext.peers need not list it.  Ignored once the node has Raft state.",
+							 &raft_ext_join,
+							 false,
+							 PGC_POSTMASTER, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("raft_ext.peer_roles",
 							   "The login role each member's messages must come from, as id=role, comma separated.",

@@ -75,6 +75,7 @@
 #include "checks.h"
 #include "config.h"
 #include "determinism.h"
+#include "membership.h"
 #include "outcome.h"
 #include "params.h"
 #include "payload.h"
@@ -675,7 +676,8 @@ raft_apply_entry(RaftApplyState *st, const RaftStoredEntry *e)
 			/* a new leader's first entry: only advances last_applied */
 			break;
 		case RAFT_ENTRY_CONFIG:
-			/* membership changes are not implemented yet (issue 15) */
+			/* a membership change: the configuration this node restarts from */
+			raft_members_apply(st->index, e->payload, e->len);
 			break;
 		default:
 			ereport(ERROR,

@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "checks.h"
+#include "membership.h"
 #include "compaction.h"
 #include "config.h"
 #include "payload.h"
@@ -311,7 +312,7 @@ raft_checks_apply_verify(uint64 check_index, TimestampTz stamp, RaftOutcome *o)
 
 	values[0] = Int64GetDatum((int64) check_index);
 	values[1] = TimestampTzGetDatum(stamp != 0 ? stamp : GetCurrentTransactionStartTimestamp());
-	values[2] = Int32GetDatum(raft_conf_peers()->npeers);
+	values[2] = Int32GetDatum(raft_members_count_applied());
 	if (SPI_execute_with_args("INSERT INTO raft_ext.consistency_check (log_index, checked_at, members) "
 							  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
 							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)

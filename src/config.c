@@ -40,6 +40,7 @@
 #include "config.h"
 
 int			raft_ext_node_id = 0;
+bool		raft_ext_join = false;
 char	   *raft_ext_peers = NULL;
 char	   *raft_ext_peer_roles = NULL;
 char	   *raft_ext_database = NULL;
@@ -293,8 +294,8 @@ raft_conf_peer_index(int node_id)
 bool
 raft_conf_is_configured(void)
 {
-	return raft_ext_node_id > 0 && raft_conf_peers()->npeers > 0 &&
-		raft_conf_peer_index(raft_ext_node_id) >= 0;
+	return raft_ext_node_id > 0 &&
+		(raft_ext_join || raft_conf_peer_index(raft_ext_node_id) >= 0);
 }
 
 uint64
@@ -374,21 +375,15 @@ raft_conf_mask_conninfo(const char *conninfo)
  * GUC hooks
  * ---------------------------------------------------------------------- */
 
+/*
+ * Whether the node id is among raft_ext.peers is checked once every setting
+ * is loaded (raft_conf_validate): a server joining an existing cluster
+ * (raft_ext.join) need not be.
+ */
 bool
 raft_conf_check_node_id(int *newval, void **extra, GucSource source)
 {
-	const RaftPeerList *list = raft_conf_peers();
-	int			i;
-
-	if (*newval == 0 || list->npeers == 0)
-		return true;
-	for (i = 0; i < list->npeers; i++)
-		if (list->ids[i] == *newval)
-			return true;
-	raft_conf_reject("raft_ext.node_id",
-					 psprintf("Node id %d is not listed in raft_ext.peers.", *newval),
-					 "raft_ext.peers must list every member, this node included, as \"id=connection string\".");
-	return false;
+	return true;
 }
 
 bool
@@ -396,7 +391,6 @@ raft_conf_check_peers(char **newval, void **extra, GucSource source)
 {
 	char	   *error = NULL;
 	RaftPeerList *list;
-	int			i;
 
 	list = raft_conf_parse_peers(*newval, &error);
 	if (list == NULL)
@@ -411,22 +405,6 @@ raft_conf_check_peers(char **newval, void **extra, GucSource source)
 						 psprintf("raft_ext.peers: %s.", error),
 						 "Use a comma-separated list of id=connection string, e.g. '1=postgresql://raft@10.0.0.1/app,2=host=10.0.0.2 user=raft dbname=app'.");
 		return false;
-	}
-	if (raft_ext_node_id > 0 && list->npeers > 0)
-	{
-		bool		found = false;
-
-		for (i = 0; i < list->npeers; i++)
-			if (list->ids[i] == raft_ext_node_id)
-				found = true;
-		if (!found)
-		{
-			free(list);
-			raft_conf_reject("raft_ext.peers",
-							 psprintf("raft_ext.node_id %d is not listed in raft_ext.peers.", raft_ext_node_id),
-							 "raft_ext.peers must list every member, this node included.");
-			return false;
-		}
 	}
 	*extra = list;
 	return true;
@@ -600,12 +578,12 @@ raft_conf_validate(void)
 				 errmsg("raft_ext: invalid value for parameter \"%s\"", raft_conf_startup_error),
 				 errdetail_internal("%s", raft_conf_startup_detail),
 				 raft_conf_startup_hint ? errhint("%s", raft_conf_startup_hint) : 0));
-	if (raft_ext_node_id > 0 && list->npeers > 0 &&
+	if (raft_ext_node_id > 0 && list->npeers > 0 && !raft_ext_join &&
 		raft_conf_peer_index(raft_ext_node_id) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("raft_ext.node_id %d is not listed in raft_ext.peers", raft_ext_node_id),
-				 errhint("raft_ext.peers must list every member, this node included.")));
+				 errhint("raft_ext.peers lists the members of a new cluster, this node included; a server to be added to an existing cluster sets raft_ext.join = on (README, \"Adding a server\").")));
 	if (raft_conf_peer_roles_set() && list->npeers > 0)
 	{
 		const RaftPeerRoles *r = raft_conf_current_peer_roles;

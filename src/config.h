@@ -18,6 +18,8 @@
 
 /* Upper bound on cluster members (sizes the status arrays in shared memory). */
 #define RAFT_EXT_MAX_PEERS 32
+/* a member's connection string, as the configuration carries it (with its NUL) */
+#define RAFT_EXT_CONNINFO_LEN 1024
 
 /* Raft ticks are this many milliseconds. */
 #define RAFT_EXT_TICK_MS 10
@@ -25,6 +27,7 @@
 /* GUC variables */
 extern int	raft_ext_node_id;
 extern char *raft_ext_peers;
+extern bool raft_ext_join;
 extern char *raft_ext_database;
 extern char *raft_ext_cluster_name;
 extern int	raft_ext_election_timeout_min;

@@ -242,8 +242,8 @@ raft_request_begin(RaftRequestKind kind, const char *payload, Size len, int targ
 	slot->request_id = id;
 	slot->kind = kind;
 	slot->payload_handle = handle;
-	slot->payload_len = kind == RAFT_REQ_SUBMIT ? len : 0;
-	if (kind == RAFT_REQ_SUBMIT && handle == DSM_HANDLE_INVALID)
+	slot->payload_len = RAFT_REQ_HAS_PAYLOAD(kind) ? len : 0;
+	if (RAFT_REQ_HAS_PAYLOAD(kind) && handle == DSM_HANDLE_INVALID)
 		memcpy(slot->payload_inline, payload, len);
 	slot->target = target;
 	slot->issued_at = 0;
@@ -482,7 +482,7 @@ raft_request_take(RaftTakenRequest **out, TimestampTz now, int read_retry_ms)
 		r->target = slot->target;
 		r->len = slot->payload_len;
 		/* copied now: the slot may be reused once we let go of it */
-		if (slot->kind == RAFT_REQ_SUBMIT && slot->payload_handle == DSM_HANDLE_INVALID)
+		if (RAFT_REQ_HAS_PAYLOAD(slot->kind) && slot->payload_handle == DSM_HANDLE_INVALID)
 		{
 			r->payload = palloc(Max(slot->payload_len, 1));
 			memcpy(r->payload, slot->payload_inline, slot->payload_len);
@@ -542,6 +542,13 @@ raft_request_post(const RaftTakenRequest *reqs, int n, int leader_hint, Timestam
 			slot->index = r->index;
 			slot->term = r->term;
 			raft_request_move(slot, RAFT_SLOT_PROPOSED);
+		}
+		else if (r->rc == RAFT_OK && r->kind == RAFT_REQ_CHANGE)
+		{
+			/* appended: the caller waits for it to be applied (membership.c) */
+			slot->index = r->index;
+			slot->term = r->term;
+			raft_request_finish(slot, RAFT_RESULT_OK, NULL);
 		}
 		else if (r->rc == RAFT_OK && r->kind == RAFT_REQ_BARRIER)
 		{

@@ -63,8 +63,14 @@ typedef enum RaftRequestKind
 	RAFT_REQ_SUBMIT,			/* propose the payload */
 	RAFT_REQ_BARRIER,			/* ReadIndex, then wait for apply */
 	RAFT_REQ_TRANSFER,			/* transfer leadership to target */
-	RAFT_REQ_WAIT_APPLIED		/* only wait until last_applied >= index */
+	RAFT_REQ_WAIT_APPLIED,		/* only wait until last_applied >= index */
+	RAFT_REQ_CHANGE				/* a membership change (membership.c): payload
+								 * is the change type byte and the address;
+								 * target the node */
 } RaftRequestKind;
+
+/* kinds whose payload travels in the slot (a change's always fits inline) */
+#define RAFT_REQ_HAS_PAYLOAD(kind) ((kind) == RAFT_REQ_SUBMIT || (kind) == RAFT_REQ_CHANGE)
 
 typedef enum RaftRequestState
 {

@@ -135,7 +135,7 @@ raft_shmem_require(void)
 				 errmsg("raft_ext is not configured"),
 				 errdetail("raft_ext.node_id is %d and raft_ext.peers lists %d members.",
 						   raft_ext_node_id, raft_conf_peers()->npeers),
-				 errhint("Set raft_ext.node_id and raft_ext.peers (every member, this node included) in postgresql.conf and restart the server.")));
+				 errhint("Set raft_ext.node_id and raft_ext.peers (the members of a new cluster, this node included; or raft_ext.join = on for a server to be added to an existing one) in postgresql.conf and restart the server.")));
 }
 
 void

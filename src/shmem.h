@@ -76,6 +76,8 @@ typedef struct RaftPeerStatus
 	int64		messages_sent;
 	int64		messages_dropped;
 	char		last_error[RAFT_SHMEM_ERROR_LEN];
+	bool		voter;			/* false: a learner */
+	char		conninfo[RAFT_EXT_CONNINFO_LEN];	/* its address in the configuration */
 } RaftPeerStatus;
 
 typedef struct RaftStatusSnapshot
@@ -102,6 +104,13 @@ typedef struct RaftStatusSnapshot
 	uint64		apply_diverged_index;	/* outcome check failed here; 0: no */
 	char		last_apply_error[RAFT_SHMEM_ERROR_LEN];
 
+	/*
+	 * The configuration the node uses now (membership.c), this node
+	 * included if it is a member; npeers 0 until the Raft worker published
+	 * one (then raft_ext.peers is all there is to go by).
+	 */
+	uint64		config_index;	/* its entry; 0: bootstrap / stored */
+	bool		config_committed;
 	int			npeers;
 	RaftPeerStatus peers[RAFT_EXT_MAX_PEERS];
 } RaftStatusSnapshot;

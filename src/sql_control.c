@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "config.h"
+#include "membership.h"
 #include "raft/raft.h"
 #include "request.h"
 #include "shmem.h"
@@ -100,13 +101,14 @@ raft_ext_sql_transfer_leadership(PG_FUNCTION_ARGS)
 	TimestampTz deadline;
 	RaftStatusSnapshot *st;
 	RaftRequestResult *s;
+	bool		voter = false;
 
 	raft_shmem_require();
-	if (raft_conf_peer_index(target) < 0)
+	if (raft_members_conninfo(target, &voter) == NULL || !voter)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("raft_transfer_leadership: node %d is not a member", target),
-				 errhint("The members are the node ids in raft_ext.peers; see raft_peers.")));
+				 errmsg("raft_transfer_leadership: node %d is not a voting member", target),
+				 errhint("raft_peers lists the members; a learner cannot lead.")));
 
 	deadline = raft_request_deadline();
 	st = palloc(sizeof(RaftStatusSnapshot));

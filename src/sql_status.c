@@ -128,8 +128,13 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/* 11 before ALTER EXTENSION raft_ext UPDATE to 1.2 (no regressed_from) */
-#define RAFT_PEERS_NCOLS 12
+/*
+ * 11 columns before ALTER EXTENSION raft_ext UPDATE to 1.2 (no
+ * regressed_from, membership, membership_pending): a row is cut to what the
+ * installed view has.
+ */
+#define RAFT_PEERS_NCOLS 14
+#define RAFT_PEERS_NCOLS_1_1 11
 
 Datum
 raft_ext_sql_peers(PG_FUNCTION_ARGS)
@@ -139,11 +144,15 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 	RaftStatusSnapshot *st;
 	TimestampTz now = GetCurrentTimestamp();
 	bool		running;
+	bool		published;
+	int			ncols;
+	int			nrows;
 	int			i;
 
 	raft_shmem_require();
 	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != RAFT_PEERS_NCOLS && rsinfo->setDesc->natts != RAFT_PEERS_NCOLS - 1)
+	ncols = rsinfo->setDesc->natts;
+	if (ncols != RAFT_PEERS_NCOLS && ncols != RAFT_PEERS_NCOLS_1_1)
 		elog(ERROR, "raft_ext.peers: expected %d columns", RAFT_PEERS_NCOLS);
 
 	st = palloc(sizeof(RaftStatusSnapshot));
@@ -151,25 +160,29 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 	running = st->worker_state == RAFT_WORKER_RUNNING;
 	peers = raft_conf_peers();
 
-	for (i = 0; i < peers->npeers; i++)
+	/*
+	 * The members of the configuration the node uses now, as its Raft
+	 * worker published it (membership.c); before that, raft_ext.peers.
+	 */
+	published = st->npeers > 0;
+	nrows = published ? st->npeers : peers->npeers;
+	for (i = 0; i < nrows; i++)
 	{
 		Datum		values[RAFT_PEERS_NCOLS];
 		bool		nulls[RAFT_PEERS_NCOLS];
-		RaftPeerStatus *ps = NULL;
-		bool		self = peers->ids[i] == raft_ext_node_id;
-		int			k;
+		RaftPeerStatus *ps = published ? &st->peers[i] : NULL;
+		int			id = published ? ps->node_id : peers->ids[i];
+		bool		self = id == raft_ext_node_id;
 		int			c = 0;
 
-		for (k = 0; k < st->npeers; k++)
-			if (st->peers[k].node_id == peers->ids[i])
-				ps = &st->peers[k];
 		if (!running)
 			ps = NULL;
 
 		memset(nulls, 0, sizeof(nulls));
 		/* node_id, conninfo, is_self */
-		values[c++] = Int32GetDatum(peers->ids[i]);
-		values[c++] = CStringGetTextDatum(raft_conf_mask_conninfo(raft_peer_conninfo(peers, i)));
+		values[c++] = Int32GetDatum(id);
+		values[c++] = CStringGetTextDatum(raft_conf_mask_conninfo(published ? st->peers[i].conninfo :
+																  raft_peer_conninfo(peers, i)));
 		values[c++] = BoolGetDatum(self);
 		/* connected */
 		values[c] = BoolGetDatum(ps ? ps->connected : false);
@@ -204,6 +217,9 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 		/* regressed_from: its log went back below what it had acknowledged */
 		values[c] = Int64GetDatum(ps ? (int64) ps->regressed_from : 0);
 		nulls[c++] = !(ps && ps->has_progress && ps->regressed_from != 0);
+		/* membership: voter or learner; pending: its configuration is not committed yet */
+		values[c++] = CStringGetTextDatum(!published || st->peers[i].voter ? "voter" : "learner");
+		values[c++] = BoolGetDatum(published && !st->config_committed);
 		Assert(c == RAFT_PEERS_NCOLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

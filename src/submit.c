@@ -49,6 +49,7 @@
 #include "shmem.h"
 #include "stmt_check.h"
 #include "skip.h"
+#include "membership.h"
 #include "submit.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_submit);
@@ -135,6 +136,13 @@ raft_submit_local(const char *payload, Size len, TimestampTz deadline, bool forw
 	RaftRequestResult r;
 	bool		done = false;
 
+	if (raft_payload_kind(payload, len) == RAFT_PAYLOAD_KIND_MEMBERSHIP)
+	{
+		/* not an entry of its own: a configuration change (membership.c) */
+		a->outcome = raft_members_submit_local(payload, len, deadline, &a->problem, &a->leader_hint);
+		a->step = a->outcome != NULL ? RAFT_SUBMIT_DONE : RAFT_SUBMIT_RETRY;
+		return;
+	}
 	if (raft_payload_kind(payload, len) == 'K')
 		raft_skip_check_on_leader(payload, len);
 	raft_request_begin(RAFT_REQ_SUBMIT, payload, len, 0, 0);
@@ -257,20 +265,19 @@ raft_submit_forward(int leader, const char *payload, Size len, TimestampTz deadl
 					RaftSubmitAttempt *a)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	const RaftPeerList *peers = raft_conf_peers();
-	int			idx = raft_conf_peer_index(leader);
+	char	   *conninfo = raft_members_conninfo(leader, NULL);
 	RaftRemoteResult rr;
 	volatile bool sent = false;
 
-	if (idx < 0)
+	if (conninfo == NULL)
 	{
 		a->step = RAFT_SUBMIT_RETRY;
-		a->problem = psprintf("the leader, node %d, is not in raft_ext.peers", leader);
+		a->problem = psprintf("the leader, node %d, is not a member this node knows of", leader);
 		return;
 	}
 	PG_TRY();
 	{
-		raft_remote_forward(leader, raft_peer_conninfo(peers, idx), payload, len,
+		raft_remote_forward(leader, conninfo, payload, len,
 							raft_submit_remaining_ms(deadline), deadline, &rr, &sent);
 	}
 	PG_CATCH();
@@ -617,7 +624,8 @@ raft_ext_sql_forward_submit(PG_FUNCTION_ARGS)
 	 * decision (raft_skip_entry) is checked by raft_submit_local.
 	 */
 	if (!(raft_payload_kind(payload, len) == 'V' && len == RAFT_PAYLOAD_HEADER_LEN) &&
-		raft_payload_kind(payload, len) != 'K')
+		raft_payload_kind(payload, len) != 'K' &&
+		raft_payload_kind(payload, len) != RAFT_PAYLOAD_KIND_MEMBERSHIP)
 	{
 		bad = raft_payload_decode(payload, len, &p);
 		if (bad != NULL)

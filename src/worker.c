@@ -51,6 +51,7 @@
 #include "compaction.h"
 #include "config.h"
 #include "identity.h"
+#include "membership.h"
 #include "payload.h"
 #include "raft/raft.h"
 #include "request.h"
@@ -75,7 +76,6 @@ static int	raft_worker_last_role = -1;
 static int	raft_worker_last_leader = -1;
 static TimestampTz raft_worker_leader_since = 0;
 static uint64 raft_worker_refused = 0;
-static TimestampTz raft_worker_last_contact[RAFT_EXT_MAX_PEERS];
 static MemoryContext raft_worker_loop_cxt = NULL;
 
 static void
@@ -122,32 +122,28 @@ raft_worker_refuse_to_run(Oid ext_oid, const char *problem, const char *hint)
 	}
 }
 
-/* Each follower's raft_progress.regressions when last published. */
-static uint64 raft_worker_regressions_seen[RAFT_EXT_MAX_PEERS];
-
 /* The vote floor the node was created with, until the core lifts it. */
 static uint64 raft_worker_vote_floor = 0;
 
 static void
 raft_worker_create_node(Oid ext_oid)
 {
-	const RaftPeerList *peers = raft_conf_peers();
-	raft_node_id voters[RAFT_EXT_MAX_PEERS];
+	raft_member *members;
+	size_t		nmembers;
 	raft_config config;
 	RaftStoredState stored;
 	MemoryContext loadcxt;
 	MemoryContext oldcxt;
 	Size		inbox = raft_conf_inbox_bytes();
-	int			i;
 	int			rc;
 
-	for (i = 0; i < peers->npeers; i++)
-		voters[i] = (raft_node_id) peers->ids[i];
+	/* raft_ext.members, else raft_ext.peers, else none (joining): membership.c */
+	raft_members_initial(&members, &nmembers);
 
 	memset(&config, 0, sizeof(config));
 	config.id = (raft_node_id) raft_ext_node_id;
-	config.voters = voters;
-	config.nVoters = peers->npeers;
+	config.members = nmembers > 0 ? members : NULL;
+	config.nMembers = nmembers;
 	config.electionTickMin = raft_ext_election_timeout_min / RAFT_EXT_TICK_MS;
 	config.electionTickMax = raft_ext_election_timeout_max / RAFT_EXT_TICK_MS;
 	config.heartbeatTick = Max(1, raft_ext_heartbeat_interval / RAFT_EXT_TICK_MS);
@@ -211,24 +207,44 @@ raft_worker_create_node(Oid ext_oid)
 	MemoryContextDelete(loadcxt);
 }
 
-static void
-raft_worker_start_transport(void)
+/*
+ * Per-member bookkeeping of this worker (last contact, regressions seen),
+ * by node id: members come and go with the configuration.
+ */
+typedef struct RaftWorkerPeerNote
 {
-	const RaftPeerList *peers = raft_conf_peers();
-	int			ids[RAFT_EXT_MAX_PEERS];
-	const char *conninfos[RAFT_EXT_MAX_PEERS];
-	int			n = 0;
+	int			node_id;		/* 0: free */
+	TimestampTz last_contact;
+	uint64		regressions_seen;
+} RaftWorkerPeerNote;
+
+static RaftWorkerPeerNote raft_worker_notes[2 * RAFT_EXT_MAX_PEERS];
+
+static RaftWorkerPeerNote *
+raft_worker_note(int node_id, bool create)
+{
+	RaftWorkerPeerNote *free_note = NULL;
+	RaftWorkerPeerNote *oldest = NULL;
 	int			i;
 
-	for (i = 0; i < peers->npeers; i++)
+	for (i = 0; i < lengthof(raft_worker_notes); i++)
 	{
-		if (peers->ids[i] == raft_ext_node_id)
-			continue;
-		ids[n] = peers->ids[i];
-		conninfos[n] = raft_peer_conninfo(peers, i);
-		n++;
+		RaftWorkerPeerNote *n = &raft_worker_notes[i];
+
+		if (n->node_id == node_id)
+			return n;
+		if (n->node_id == 0 && free_note == NULL)
+			free_note = n;
+		if (oldest == NULL || n->last_contact < oldest->last_contact)
+			oldest = n;
 	}
-	raft_transport_init(n, ids, conninfos);
+	if (!create)
+		return NULL;
+	if (free_note == NULL)
+		free_note = oldest;		/* a node long gone */
+	memset(free_note, 0, sizeof(*free_note));
+	free_note->node_id = node_id;
+	return free_note;
 }
 
 /*
@@ -241,13 +257,16 @@ raft_worker_start_transport(void)
 static void
 raft_worker_notice_closed_peers(void)
 {
-	const RaftPeerList *peers = raft_conf_peers();
 	raft_node_id leader = raft_leader(raft_worker_node);
-	int			i;
+	raft_member members[RAFT_EXT_MAX_PEERS];
+	size_t		n;
+	size_t		i;
 
-	for (i = 0; i < peers->npeers; i++)
+	n = Min(raft_get_configuration(raft_worker_node, members, RAFT_EXT_MAX_PEERS, NULL, NULL),
+			RAFT_EXT_MAX_PEERS);
+	for (i = 0; i < n; i++)
 	{
-		int			id = peers->ids[i];
+		int			id = (int) members[i].id;
 
 		if (id == raft_ext_node_id || !raft_transport_take_closed(id))
 			continue;
@@ -291,7 +310,6 @@ static TimestampTz raft_worker_forged_logged_at = 0;
 static void
 raft_worker_drain_inbox(void)
 {
-	const RaftPeerList *peers = raft_conf_peers();
 	char	   *buf;
 	Size		len;
 	TimestampTz now = 0;
@@ -308,7 +326,7 @@ raft_worker_drain_inbox(void)
 		uint32		sender;
 		raft_message m;
 		int			rc;
-		int			peer;
+		RaftWorkerPeerNote *note;
 
 		memcpy(&mlen, buf, sizeof(uint32));
 		buf += sizeof(uint32);
@@ -328,8 +346,12 @@ raft_worker_drain_inbox(void)
 					(errmsg("raft_ext: refused a %u-byte message: %s", mlen, raft_strerror(rc))));
 			continue;
 		}
-		peer = raft_conf_peer_index((int) m.from);
-		if (m.to != (raft_node_id) raft_ext_node_id || peer < 0 ||
+		/*
+		 * Any node of the cluster (raft_ext.cluster_name) may speak: a server
+		 * being added hears from a leader that is not in its configuration
+		 * yet; the core decides what a non-member's message may do.
+		 */
+		if (m.to != (raft_node_id) raft_ext_node_id || m.from == RAFT_NONE ||
 			m.from == (raft_node_id) raft_ext_node_id || m.from > PG_INT32_MAX)
 		{
 			raft_worker_refused++;
@@ -358,7 +380,8 @@ raft_worker_drain_inbox(void)
 			raft_message_free_decoded(NULL, &m);
 			continue;
 		}
-		raft_worker_last_contact[peer] = now;
+		note = raft_worker_note((int) m.from, true);
+		note->last_contact = now;
 		rc = raft_step(raft_worker_node, &m);
 		raft_message_free_decoded(NULL, &m);
 		if (rc == RAFT_ENOMEM)
@@ -368,7 +391,7 @@ raft_worker_drain_inbox(void)
 			raft_worker_refused++;
 			ereport(DEBUG1,
 					(errmsg("raft_ext: raft_step refused a message of type %d from node %d: %s",
-							m.type, peers->ids[peer], raft_strerror(rc))));
+							m.type, (int) m.from, raft_strerror(rc))));
 		}
 	}
 }
@@ -455,6 +478,11 @@ raft_worker_take_requests(void)
 				break;
 			case RAFT_REQ_BARRIER:
 				r->rc = raft_read_index(raft_worker_node, r->request_id);
+				break;
+			case RAFT_REQ_CHANGE:
+				r->rc = r->payload == NULL ? RAFT_EINVAL :
+					raft_members_take_change(raft_worker_node, r->payload, r->len, r->target,
+											 &index, &term);
 				break;
 			case RAFT_REQ_TRANSFER:
 				if (r->target == raft_ext_node_id &&
@@ -590,14 +618,18 @@ raft_worker_process_ready(void)
 static void
 raft_worker_publish_status(void)
 {
-	const RaftPeerList *peers = raft_conf_peers();
 	raft_status st;
 	RaftStatusSnapshot *s = &raft_shared->status;
+	raft_member members[RAFT_EXT_MAX_PEERS];
 	RaftTransportPeerInfo infos[RAFT_EXT_MAX_PEERS];
 	bool		have_info[RAFT_EXT_MAX_PEERS];
 	raft_progress progress[RAFT_EXT_MAX_PEERS];
 	bool		have_progress[RAFT_EXT_MAX_PEERS];
+	TimestampTz contact[RAFT_EXT_MAX_PEERS];
+	raft_progress pr;
+	int			n;
 	int			i;
+	size_t		j;
 
 	raft_get_status(raft_worker_node, &st);
 	if (raft_worker_vote_floor != 0 && !st.voteFloorHeld)
@@ -605,22 +637,36 @@ raft_worker_publish_status(void)
 		raft_identity_floor_lifted();
 		raft_worker_vote_floor = 0;
 	}
-	for (i = 0; i < peers->npeers; i++)
+	/* the configuration the node uses now, in the order membership.c publishes it */
+	n = (int) Min(raft_get_configuration(raft_worker_node, members, RAFT_EXT_MAX_PEERS, NULL, NULL),
+				  RAFT_EXT_MAX_PEERS);
+	for (i = 0; i < n; i++)
 	{
+		int			id = (int) members[i].id;
+		RaftWorkerPeerNote *note = raft_worker_note(id, id != raft_ext_node_id);
+
 		have_info[i] = false;
-		if (peers->ids[i] != raft_ext_node_id)
-			have_info[i] = raft_transport_peer_info(peers->ids[i], &infos[i]);
-		have_progress[i] = raft_get_progress(raft_worker_node, i, &progress[i]);
-		if (have_progress[i] && progress[i].regressions > raft_worker_regressions_seen[i] &&
+		if (id != raft_ext_node_id)
+			have_info[i] = raft_transport_peer_info(id, &infos[i]);
+		have_progress[i] = false;
+		for (j = 0; raft_get_progress(raft_worker_node, j, &pr); j++)
+			if (pr.id == members[i].id)
+			{
+				progress[i] = pr;
+				have_progress[i] = true;
+				break;
+			}
+		contact[i] = note ? note->last_contact : 0;
+		if (have_progress[i] && note && progress[i].regressions > note->regressions_seen &&
 			progress[i].regressed)
 			ereport(WARNING,
 					(errmsg("raft_ext: node %d's log went back: it had acknowledged entries up to %llu and now holds %llu",
-							peers->ids[i], (unsigned long long) progress[i].regressedFrom,
+							id, (unsigned long long) progress[i].regressedFrom,
 							(unsigned long long) progress[i].matchIndex),
 					 errdetail("It lost what it had made durable (restored from an old backup?); it is not counted for entries it lost, and is caught up again."),
 					 errhint("raft_peers.regressed_from shows it until it is back there; rebuild that node if it happens again (README, \"Repairing a node\").")));
-		if (have_progress[i])
-			raft_worker_regressions_seen[i] = progress[i].regressions;
+		if (have_progress[i] && note)
+			note->regressions_seen = progress[i].regressions;
 	}
 
 	LWLockAcquire(raft_shared->status_lock, LW_EXCLUSIVE);
@@ -635,17 +681,23 @@ raft_worker_publish_status(void)
 	s->last_log_term = st.lastLogTerm;
 	s->messages_refused = raft_worker_refused;
 	s->leader_since = raft_worker_leader_since;
-	s->npeers = peers->npeers;
-	for (i = 0; i < peers->npeers; i++)
+	s->config_index = st.configIndex;
+	s->config_committed = st.configCommitted;
+	s->npeers = n;
+	for (i = 0; i < n; i++)
 	{
 		RaftPeerStatus *p = &s->peers[i];
+		int			len = (int) Min(members[i].addressLen, RAFT_EXT_CONNINFO_LEN - 1);
 
-		p->node_id = peers->ids[i];
+		p->node_id = (int) members[i].id;
+		p->voter = members[i].voter;
+		memcpy(p->conninfo, members[i].address, len);
+		p->conninfo[len] = '\0';
 		p->has_progress = have_progress[i];
 		p->match_index = have_progress[i] ? progress[i].matchIndex : 0;
 		p->next_index = have_progress[i] ? progress[i].nextIndex : 0;
 		p->regressed_from = have_progress[i] && progress[i].regressed ? progress[i].regressedFrom : 0;
-		p->last_contact = raft_worker_last_contact[i];
+		p->last_contact = contact[i];
 		if (have_info[i])
 		{
 			p->connected = infos[i].connected;
@@ -689,7 +741,7 @@ raft_worker_main(Datum main_arg)
 	raft_workers_keep_heap();
 	raft_shmem_inbox_clear();
 	raft_request_requeue_taken();
-	raft_worker_start_transport();
+	raft_members_sync(raft_worker_node); /* connects to the other members */
 	raft_shmem_wake_apply_worker();
 
 	raft_worker_loop_cxt = AllocSetContextCreate(TopMemoryContext, "raft_ext loop",
@@ -739,6 +791,7 @@ raft_worker_main(Datum main_arg)
 		raft_checks_drain_outbox(raft_worker_node);
 		raft_checks_maybe_verify(raft_worker_node);
 		raft_worker_process_ready();
+		raft_members_sync(raft_worker_node);
 		raft_compaction_in_memory(raft_worker_node);
 		raft_worker_publish_apply_target();
 		raft_transport_poll();

@@ -19,7 +19,11 @@
  *  - with an allocator that always fails, it is RAFT_ENOMEM exactly when
  *    there are entries to allocate, and leaves nothing behind.
  * A refused input must leave *out with nothing to free.
+ *
+ * Each input is also tried as a configuration (raft_configuration_decode):
+ * accepted only when well formed, and then it re-encodes to itself.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +162,46 @@ verify(const uint8_t *data, size_t size, uint64_t clusterId)
 	return rc;
 }
 
+/*
+ * The same input as a configuration (a RAFT_ENTRY_CONFIG entry's data):
+ * accepted only if well formed (members in increasing id order, no id 0, a
+ * voter, addresses inside the input) and then canonical.
+ */
+static void
+verify_configuration(const uint8_t *data, size_t size)
+{
+	raft_member *out = NULL;
+	size_t		n = 0,
+				i,
+				written = 0;
+	uint8_t    *again;
+	bool		voter = false;
+
+	if (raft_configuration_decode(data, size, NULL, &out, &n) != RAFT_OK)
+	{
+		check(out == NULL && n == 0);
+		return;
+	}
+	check(n >= 1 && n <= RAFT_MAX_MEMBERS);
+	for (i = 0; i < n; i++)
+	{
+		check(out[i].id != 0 && (i == 0 || out[i].id > out[i - 1].id));
+		check(out[i].addressLen <= RAFT_MAX_ADDRESS_BYTES);
+		if (out[i].addressLen > 0)
+			check((const uint8_t *) out[i].address >= data &&
+				  (const uint8_t *) out[i].address + out[i].addressLen <= data + size);
+		voter = voter || out[i].voter;
+	}
+	check(voter);
+	check(raft_configuration_encoded_size(out, n) == size);
+	again = malloc(size);
+	check(again != NULL);
+	check(raft_configuration_encode(out, n, again, size, &written) == RAFT_OK);
+	check(written == size && memcmp(again, data, size) == 0);
+	free(again);
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -166,6 +210,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int			rc2;
 	int			k;
 
+	verify_configuration(data, size);
 	(void) verify(data, size, FUZZ_CID);
 	if (size < 12)
 		return 0;

@@ -1741,6 +1741,214 @@ test_allocation_failure(void)
 	raft_message_free_decoded(NULL, NULL);
 }
 
+/* ---------------------------------------------------------------------
+ * Configurations (raft_configuration_encode / _decode)
+ * --------------------------------------------------------------------- */
+static int
+config_decode(const uint8_t *b, size_t len, raft_member **out, size_t *n)
+{
+	return raft_configuration_decode(b, len, NULL, out, n);
+}
+
+static void
+test_configuration_roundtrip_and_golden(void)
+{
+	raft_member m[3];
+	uint8_t		buf[64];
+	size_t		len = 0,
+				n = 0;
+	raft_member *out = NULL;
+	static const uint8_t golden[] = {
+		1, 3,					/* version, count */
+		1, 1, 1, 'a',			/* id 1 voter "a" */
+		0x80, 0x01, 1, 0,		/* id 128 voter, no address */
+		0xC8, 0x01, 0, 2, 'x', 'y'	/* id 200 learner "xy" */
+	};
+
+	memset(m, 0, sizeof(m));
+	m[0].id = 1; m[0].voter = true; m[0].address = "a"; m[0].addressLen = 1;
+	m[1].id = 128; m[1].voter = true;
+	m[2].id = 200; m[2].voter = false; m[2].address = "xy"; m[2].addressLen = 2;
+	CHECK(raft_configuration_encoded_size(m, 3) == sizeof(golden));
+	REQUIRE(raft_configuration_encode(m, 3, buf, sizeof(buf), &len) == RAFT_OK);
+	CHECK(len == sizeof(golden) && memcmp(buf, golden, len) == 0);
+	/* one byte short: too big, nothing written claimed */
+	CHECK(raft_configuration_encode(m, 3, buf, len - 1, &n) == RAFT_ETOOBIG && n == 0);
+	CHECK(raft_configuration_encode(m, 3, NULL, 0, &n) == RAFT_ETOOBIG);
+	REQUIRE(config_decode(buf, len, &out, &n) == RAFT_OK);
+	CHECK(n == 3 && out[0].id == 1 && out[0].voter && out[0].addressLen == 1 &&
+		  out[0].address == (const char *) buf + 5);
+	CHECK(out[1].id == 128 && out[1].voter && out[1].addressLen == 0 && out[1].address == NULL);
+	CHECK(out[2].id == 200 && !out[2].voter && out[2].addressLen == 2 &&
+		  memcmp(out[2].address, "xy", 2) == 0);
+	free(out);
+
+	/* the largest: RAFT_MAX_MEMBERS members, an address of RAFT_MAX_ADDRESS_BYTES */
+	{
+		raft_member *big = calloc(RAFT_MAX_MEMBERS, sizeof(raft_member));
+		char	   *addr = malloc(RAFT_MAX_ADDRESS_BYTES);
+		size_t		cap,
+					i;
+		uint8_t    *b;
+
+		REQUIRE(big != NULL && addr != NULL);
+		memset(addr, 'q', RAFT_MAX_ADDRESS_BYTES);
+		for (i = 0; i < RAFT_MAX_MEMBERS; i++)
+		{
+			big[i].id = 1000 + i;
+			big[i].voter = i % 2 == 0;
+		}
+		big[7].address = addr;
+		big[7].addressLen = RAFT_MAX_ADDRESS_BYTES;
+		cap = raft_configuration_encoded_size(big, RAFT_MAX_MEMBERS);
+		b = malloc(cap);
+		REQUIRE(cap > 0 && b != NULL);
+		CHECK(raft_configuration_encode(big, RAFT_MAX_MEMBERS, b, cap, &len) == RAFT_OK && len == cap);
+		CHECK(config_decode(b, len, &out, &n) == RAFT_OK && n == RAFT_MAX_MEMBERS);
+		if (out != NULL)
+			CHECK(out[7].addressLen == RAFT_MAX_ADDRESS_BYTES && out[255].id == 1255);
+		free(out);
+		out = NULL;
+		/* one member more, an address byte more: refused both ways */
+		CHECK(raft_configuration_encoded_size(big, RAFT_MAX_MEMBERS + 1) == 0);
+		big[7].addressLen++;
+		CHECK(raft_configuration_encode(big, RAFT_MAX_MEMBERS, b, cap, &len) == RAFT_EINVAL);
+		free(b);
+		free(addr);
+		free(big);
+	}
+}
+
+static void
+test_configuration_encode_refusals(void)
+{
+	raft_member m[2];
+	uint8_t		buf[64];
+	size_t		len;
+
+	memset(m, 0, sizeof(m));
+	m[0].id = 1; m[0].voter = true;
+	m[1].id = 2; m[1].voter = false;
+	CHECK(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_OK);
+	CHECK(raft_configuration_encode(m, 0, buf, sizeof(buf), &len) == RAFT_EINVAL);
+	CHECK(raft_configuration_encode(NULL, 1, buf, sizeof(buf), &len) == RAFT_EINVAL);
+	m[1].id = 1;				/* duplicate */
+	CHECK(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_EINVAL);
+	m[1].id = 0;				/* RAFT_NONE, and out of order */
+	CHECK(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_EINVAL);
+	m[0].id = 3; m[1].id = 2;	/* out of order */
+	CHECK(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_EINVAL);
+	m[0].id = 1;
+	m[0].voter = false;			/* no voter */
+	CHECK(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_EINVAL);
+	CHECK(raft_configuration_encoded_size(m, 2) == 0);
+	m[0].voter = true;
+	m[1].addressLen = 3;		/* address missing */
+	CHECK(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_EINVAL);
+}
+
+static void
+test_configuration_decode_refusals(void)
+{
+	static const struct
+	{
+		const char *why;
+		uint8_t		b[16];
+		size_t		len;
+	}			bad[] = {
+		{"empty", {0}, 0},
+		{"version 0", {0, 1, 1, 1, 0}, 5},
+		{"version 2", {2, 1, 1, 1, 0}, 5},
+		{"no count", {1}, 1},
+		{"count 0", {1, 0}, 2},
+		{"count 257", {1, 0x81, 0x02}, 3},
+		{"count above what follows", {1, 2, 1, 1, 0}, 5},
+		{"id 0", {1, 1, 0, 1, 0}, 5},
+		{"ids not increasing", {1, 2, 2, 1, 0, 1, 1, 0}, 8},
+		{"duplicate id", {1, 2, 2, 1, 0, 2, 1, 0}, 8},
+		{"voter byte 2", {1, 1, 1, 2, 0}, 5},
+		{"no voter", {1, 1, 1, 0, 0}, 5},
+		{"truncated voter byte", {1, 1, 1}, 3},
+		{"truncated addressLen", {1, 1, 1, 1}, 4},
+		{"address past the end", {1, 1, 1, 1, 3, 'a', 'b'}, 7},
+		{"addressLen 4097", {1, 1, 1, 1, 0x81, 0x20}, 6},
+		{"trailing byte", {1, 1, 1, 1, 0, 0}, 6},
+		{"redundant zero group (id)", {1, 1, 0x81, 0x00, 1, 0}, 6},
+		{"redundant zero group (count)", {1, 0x81, 0x00, 1, 1, 0}, 6},
+		{"11-byte varint", {1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1, 0}, 15},
+		{"varint above 2^64-1", {1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 1, 0}, 14},
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		raft_member *out = (raft_member *) 1;
+		size_t		n = 99;
+		int			rc = config_decode(bad[i].b, bad[i].len, &out, &n);
+
+		if (rc != RAFT_EMALFORMED)
+			fprintf(stderr, "configuration decode accepted: %s (rc %d)\n", bad[i].why, rc);
+		CHECK(rc == RAFT_EMALFORMED);
+		CHECK(out == NULL && n == 0);
+	}
+	/* the largest id is fine */
+	{
+		static const uint8_t ok[] = {1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 0};
+		raft_member *out = NULL;
+		size_t		n = 0;
+
+		CHECK(config_decode(ok, sizeof(ok), &out, &n) == RAFT_OK && n == 1 && out[0].id == UINT64_MAX);
+		free(out);
+	}
+	/* every truncation and every single bit flip of a valid encoding: refused or canonical */
+	{
+		raft_member m[2];
+		uint8_t		buf[32],
+					again[32];
+		size_t		len,
+					k,
+					n;
+		raft_member *out;
+
+		memset(m, 0, sizeof(m));
+		m[0].id = 5; m[0].voter = true; m[0].address = "abc"; m[0].addressLen = 3;
+		m[1].id = 300; m[1].voter = false;
+		REQUIRE(raft_configuration_encode(m, 2, buf, sizeof(buf), &len) == RAFT_OK);
+		for (k = 0; k < len; k++)
+			CHECK(config_decode(buf, k, &out, &n) == RAFT_EMALFORMED);
+		for (k = 0; k < len * 8; k++)
+		{
+			size_t		w;
+
+			buf[k / 8] ^= (uint8_t) (1u << (k % 8));
+			if (config_decode(buf, len, &out, &n) == RAFT_OK)
+			{
+				/* accepted: it must be the canonical encoding of what it decoded to */
+				CHECK(raft_configuration_encode(out, n, again, sizeof(again), &w) == RAFT_OK &&
+					  w == len && memcmp(again, buf, len) == 0);
+				free(out);
+			}
+			buf[k / 8] ^= (uint8_t) (1u << (k % 8));
+		}
+	}
+	/* an allocator that fails: RAFT_ENOMEM, nothing left */
+	{
+		static const uint8_t ok[] = {1, 1, 1, 1, 0};
+		test_alloc_state st;
+		raft_allocator failing = ta_make(&st, 0);
+		raft_member *out = (raft_member *) 1;
+		size_t		n = 9;
+
+		CHECK(raft_configuration_decode(ok, sizeof(ok), &failing, &out, &n) == RAFT_ENOMEM);
+		CHECK(out == NULL && n == 0 && st.live == 0);
+		failing = ta_make(&st, -1);
+		CHECK(raft_configuration_decode(ok, sizeof(ok), &failing, &out, &n) == RAFT_OK && st.live == 1);
+		failing.free(failing.ctx, out);
+		CHECK(st.live == 0);
+		CHECK(raft_configuration_decode(ok, sizeof(ok), NULL, NULL, &n) == RAFT_EINVAL);
+	}
+}
+
 int
 main(void)
 {
@@ -1761,5 +1969,8 @@ main(void)
 	RUN_TEST(test_bounds);
 	RUN_TEST(test_encode_refusals);
 	RUN_TEST(test_allocation_failure);
+	RUN_TEST(test_configuration_roundtrip_and_golden);
+	RUN_TEST(test_configuration_encode_refusals);
+	RUN_TEST(test_configuration_decode_refusals);
 	return test_summary("test_encoding");
 }

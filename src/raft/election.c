@@ -17,6 +17,11 @@
  * The vote floor (raft.h, raft_vote_floor) is here too: a node that lost
  * its state votes and stands for election only once doing so cannot undo
  * what it voted and acknowledged before.
+ *
+ * Membership (membership.c): only voters of the node's own configuration
+ * stand, vote, and are asked for votes; a learner or a node outside its
+ * configuration never campaigns (its timer and TimeoutNow start nothing)
+ * and grants no vote.
  */
 #include <string.h>
 
@@ -98,7 +103,7 @@ raft_vote_floor_maybe_lift(raft_node *node)
 static void
 reset_votes(raft_node *node)
 {
-	memset(node->votes, 0, node->nVoters);
+	memset(node->votes, 0, RAFT_MAX_MEMBERS);
 }
 
 void
@@ -122,22 +127,26 @@ int
 raft_become_leader(raft_node *node)
 {
 	int			rc;
-	size_t		self = (size_t) raft_voter_slot(node, node->id);
+	int			self = raft_member_slot(node, node->id);
 
-	node->role = RAFT_LEADER;
-	node->leader = node->id;
-	node->transferTarget = RAFT_NONE;
-	node->electionElapsed = 0;
-	node->heartbeatElapsed = 0;
-	raft_progress_reset(node);
-	node->progress[self].recentActive = true;
+	/* one progress per member: voters and learners */
+	rc = raft_progress_rebuild(node, true);
+	if (rc == RAFT_OK)
+	{
+		node->role = RAFT_LEADER;
+		node->leader = node->id;
+		node->transferTarget = RAFT_NONE;
+		node->electionElapsed = 0;
+		node->heartbeatElapsed = 0;
+		if (self >= 0)
+			node->progress[self].recentActive = true;
 
-	/*
-	 * A leader cannot know which entries of earlier terms are committed
-	 * until it commits one of its own (§5.4.2, §8): append a no-op now.
-	 */
-	rc = raft_log_append(&node->alloc, &node->log, node->currentTerm,
-						 RAFT_ENTRY_NOOP, NULL, 0);
+		/*
+		 * A leader cannot know which entries of earlier terms are committed
+		 * until it commits one of its own (§5.4.2, §8): append a no-op now.
+		 */
+		rc = raft_node_append(node, node->currentTerm, RAFT_ENTRY_NOOP, NULL, 0);
+	}
 	if (rc != RAFT_OK)
 	{
 		/* cannot lead without the no-op; give the term up cleanly */
@@ -153,8 +162,8 @@ count_votes(const raft_node *node, uint8_t which)
 	size_t		i,
 				n = 0;
 
-	for (i = 0; i < node->nVoters; i++)
-		if (node->votes[i] == which)
+	for (i = 0; i < node->nMembers; i++)
+		if (node->members[i].voter && node->votes[i] == which)
 			n++;
 	return n;
 }
@@ -188,8 +197,8 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 	raft_term	voteTerm;
 	int			rc;
 
-	if (raft_voter_slot(node, node->id) < 0)
-		return RAFT_OK;			/* not a voter */
+	if (!raft_is_voter(node))
+		return RAFT_OK;			/* a learner or not a member: never stands */
 	rc = may_campaign(node);
 	if (rc != RAFT_OK)
 		return rc;
@@ -220,16 +229,17 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 		return raft_become_leader(node);
 	}
 
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nMembers; i++)
 	{
 		raft_message m;
 		int			r;
 
-		if (node->voters[i] == node->id)
+		/* only voters are asked */
+		if (!node->members[i].voter || node->members[i].id == node->id)
 			continue;
 		memset(&m, 0, sizeof(m));
 		m.type = preVote ? RAFT_MSG_PRE_VOTE : RAFT_MSG_REQUEST_VOTE;
-		m.to = node->voters[i];
+		m.to = node->members[i].id;
 		m.lastLogIndex = raft_log_last_index(&node->log);
 		m.lastLogTerm = raft_log_last_term(&node->log);
 		m.leadershipTransfer = transfer;
@@ -289,9 +299,11 @@ raft_tick_leader(raft_node *node)
 			size_t		i,
 						active = 0;
 
-			for (i = 0; i < node->nVoters; i++)
+			/* voters only; the leader itself while it is one */
+			for (i = 0; i < node->nMembers; i++)
 			{
-				if (node->voters[i] == node->id || node->progress[i].recentActive)
+				if (node->members[i].voter &&
+					(node->members[i].id == node->id || node->progress[i].recentActive))
 					active++;
 				node->progress[i].recentActive = false;
 			}
@@ -316,7 +328,7 @@ raft_tick_leader(raft_node *node)
 		 * heartbeat interval while entries were outstanding has probably lost
 		 * an AppendEntries: fall back to probing from matchIndex + 1.
 		 */
-		for (i = 0; i < node->nVoters; i++)
+		for (i = 0; i < node->nProgress; i++)
 		{
 			raft_peer_progress *pr = &node->progress[i];
 
@@ -363,6 +375,8 @@ raft_handle_vote_request(raft_node *node, const raft_message *m)
 		(isPre && m->term > node->currentTerm);
 	/* a node that lost its state may have voted in this term, or lack entries */
 	canVote = canVote && raft_vote_floor_allows(node, m->term);
+	/* only a voter of its own configuration has a vote to give */
+	canVote = canVote && raft_is_voter(node);
 
 	memset(&r, 0, sizeof(r));
 	r.type = isPre ? RAFT_MSG_PRE_VOTE_RESULT : RAFT_MSG_REQUEST_VOTE_RESULT;
@@ -488,12 +502,12 @@ raft_leader_unreachable(raft_node *node, raft_node_id leader)
 	span = (node->electionTickMax - node->electionTickMin) / 2;
 	if (span == 0)
 		span = 1;
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nMembers; i++)
 	{
-		if (node->voters[i] == leader)
+		if (!node->members[i].voter || node->members[i].id == leader)
 			continue;
-		others++;				/* this node included */
-		if (node->voters[i] < node->id)
+		others++;				/* this node included, if a voter */
+		if (node->members[i].id < node->id)
 			rank++;
 	}
 	window = others > 0 ? span / others : span;

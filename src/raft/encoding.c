@@ -707,3 +707,167 @@ raft_message_free_decoded(const raft_allocator *alloc, raft_message *m)
 	m->entries = NULL;
 	m->nEntries = 0;
 }
+
+/* ---------------------------------------------------------------------
+ * Configurations (raft.h, Membership): the data of a RAFT_ENTRY_CONFIG
+ * entry.  version 1 | count | per member: id | voter:1 | addressLen |
+ * address.  Canonical like the wire: members in increasing id order, so
+ * one configuration has one encoding.
+ * --------------------------------------------------------------------- */
+#define CONFIG_VERSION 1
+
+/* Is this a configuration raft_configuration_encode accepts? */
+bool
+raft_configuration_valid(const raft_member *members, size_t n)
+{
+	size_t		i;
+	bool		voter = false;
+
+	if (n == 0 || n > RAFT_MAX_MEMBERS || members == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+	{
+		if (members[i].id == RAFT_NONE || (i > 0 && members[i].id <= members[i - 1].id))
+			return false;
+		if (members[i].addressLen > RAFT_MAX_ADDRESS_BYTES ||
+			(members[i].addressLen > 0 && members[i].address == NULL))
+			return false;
+		voter = voter || members[i].voter;
+	}
+	return voter;
+}
+
+static void
+encode_configuration(encoder *e, const raft_member *members, size_t n)
+{
+	size_t		i;
+
+	put_u8(e, CONFIG_VERSION);
+	put_varint(e, n);
+	for (i = 0; i < n; i++)
+	{
+		put_varint(e, members[i].id);
+		put_bool(e, members[i].voter);
+		put_varint(e, members[i].addressLen);
+		put_bytes(e, members[i].address, members[i].addressLen);
+	}
+}
+
+size_t
+raft_configuration_encoded_size(const raft_member *members, size_t n)
+{
+	encoder		e;
+
+	if (!raft_configuration_valid(members, n))
+		return 0;
+	memset(&e, 0, sizeof(e));
+	encode_configuration(&e, members, n);
+	return e.pos;
+}
+
+int
+raft_configuration_encode(const raft_member *members, size_t n,
+						  uint8_t *buf, size_t cap, size_t *written)
+{
+	encoder		e;
+
+	if (written != NULL)
+		*written = 0;
+	if (!raft_configuration_valid(members, n) || (buf == NULL && cap > 0))
+		return RAFT_EINVAL;
+	memset(&e, 0, sizeof(e));
+	e.buf = buf;
+	e.cap = cap;
+	if (buf == NULL)
+		e.overflowed = true;
+	encode_configuration(&e, members, n);
+	if (e.overflowed || e.huge)
+		return RAFT_ETOOBIG;
+	if (written != NULL)
+		*written = e.pos;
+	return RAFT_OK;
+}
+
+/*
+ * Decode into out (room for RAFT_MAX_MEMBERS; NULL: only check), allocating
+ * nothing: the addresses point into buf.  The core decodes its log's
+ * configuration entries this way; every malformed input is RAFT_EMALFORMED.
+ */
+int
+raft_configuration_decode_into(const uint8_t *buf, size_t len,
+							   raft_member *out, size_t *n)
+{
+	decoder		d;
+	uint8_t		version;
+	uint64_t	count,
+				i,
+				prevId = 0;
+	bool		voter = false;
+
+	if (buf == NULL && len > 0)
+		return RAFT_EMALFORMED;
+	d.buf = buf;
+	d.len = len;
+	d.pos = 0;
+	if (get_u8(&d, &version) != RAFT_OK || version != CONFIG_VERSION)
+		return RAFT_EMALFORMED;
+	if (get_varint(&d, &count) != RAFT_OK || count == 0 || count > RAFT_MAX_MEMBERS)
+		return RAFT_EMALFORMED;
+	for (i = 0; i < count; i++)
+	{
+		uint64_t	id,
+					alen;
+		bool		isVoter;
+
+		if (get_varint(&d, &id) != RAFT_OK || id == RAFT_NONE || id <= prevId)
+			return RAFT_EMALFORMED;
+		if (get_bool(&d, &isVoter) != RAFT_OK)
+			return RAFT_EMALFORMED;
+		if (get_varint(&d, &alen) != RAFT_OK || alen > RAFT_MAX_ADDRESS_BYTES ||
+			alen > d.len - d.pos)
+			return RAFT_EMALFORMED;
+		if (out != NULL)
+		{
+			out[i].id = id;
+			out[i].voter = isVoter;
+			out[i].addressLen = (uint32_t) alen;
+			out[i].address = alen > 0 ? (const char *) d.buf + d.pos : NULL;
+		}
+		d.pos += (size_t) alen;
+		voter = voter || isVoter;
+		prevId = id;
+	}
+	if (d.pos != d.len || !voter)
+		return RAFT_EMALFORMED;
+	if (n != NULL)
+		*n = (size_t) count;
+	return RAFT_OK;
+}
+
+int
+raft_configuration_decode(const uint8_t *buf, size_t len,
+						  const raft_allocator *alloc,
+						  raft_member **out, size_t *n)
+{
+	raft_member *tmp;
+	size_t		count = 0;
+	int			rc;
+
+	if (out == NULL || n == NULL)
+		return RAFT_EINVAL;
+	*out = NULL;
+	*n = 0;
+	/* room for the most members there can be: a few kilobytes */
+	tmp = enc_malloc(alloc, RAFT_MAX_MEMBERS * sizeof(raft_member));
+	if (tmp == NULL)
+		return RAFT_ENOMEM;
+	rc = raft_configuration_decode_into(buf, len, tmp, &count);
+	if (rc != RAFT_OK)
+	{
+		enc_free(alloc, tmp);
+		return rc;
+	}
+	*out = tmp;
+	*n = count;
+	return RAFT_OK;
+}

@@ -10,23 +10,6 @@
 
 #include "raft_int.h"
 
-size_t
-raft_quorum(const raft_node *node)
-{
-	return node->nVoters / 2 + 1;
-}
-
-int
-raft_voter_slot(const raft_node *node, raft_node_id id)
-{
-	size_t		i;
-
-	for (i = 0; i < node->nVoters; i++)
-		if (node->voters[i] == id)
-			return (int) i;
-	return -1;
-}
-
 /* Queue a message for the next ready batch, stamped with our id and term. */
 int
 raft_send(raft_node *node, raft_message *m)
@@ -101,22 +84,38 @@ validate_config(const raft_config *c)
 				j;
 	bool		self = false;
 
-	if (c == NULL || c->voters == NULL || c->nVoters == 0 || c->id == RAFT_NONE)
+	if (c == NULL || c->id == RAFT_NONE)
 		return RAFT_EINVAL;
-	if (c->nVoters > 1024)
-		return RAFT_EINVAL;
-	for (i = 0; i < c->nVoters; i++)
+	if (c->nVoters > 0 || c->voters != NULL)
 	{
-		if (c->voters[i] == RAFT_NONE)
+		/* the simple form: voters, this node among them */
+		if (c->voters == NULL || c->nVoters == 0 || c->nMembers > 0 || c->members != NULL)
 			return RAFT_EINVAL;
-		if (c->voters[i] == c->id)
-			self = true;
-		for (j = i + 1; j < c->nVoters; j++)
-			if (c->voters[i] == c->voters[j])
+		if (c->nVoters > RAFT_MAX_MEMBERS)
+			return RAFT_EINVAL;
+		for (i = 0; i < c->nVoters; i++)
+		{
+			if (c->voters[i] == RAFT_NONE)
 				return RAFT_EINVAL;
+			if (c->voters[i] == c->id)
+				self = true;
+			for (j = i + 1; j < c->nVoters; j++)
+				if (c->voters[i] == c->voters[j])
+					return RAFT_EINVAL;
+		}
+		if (!self)
+			return RAFT_EINVAL;
 	}
-	if (!self)
-		return RAFT_EINVAL;
+	else if (c->nMembers > 0 || c->members != NULL)
+	{
+		/*
+		 * members, as a configuration entry holds them; this node need not
+		 * be one (a node restored after its removal)
+		 */
+		if (!raft_configuration_valid(c->members, c->nMembers))
+			return RAFT_EINVAL;
+	}
+	/* else empty: a server waiting to be added */
 	if (c->electionTickMin == 0 || c->electionTickMin >= c->electionTickMax)
 		return RAFT_EINVAL;
 	if (c->heartbeatTick == 0 || c->heartbeatTick >= c->electionTickMin)
@@ -174,6 +173,9 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 			entries[i].term < (i > 0 ? entries[i - 1].term : lastIncludedTerm) ||
 			entries[i].term == 0 || entries[i].term > RAFT_MAX_TERM)
 			return RAFT_EINVAL;
+		if (entries[i].type == RAFT_ENTRY_CONFIG &&
+			raft_configuration_decode_into(entries[i].data, entries[i].len, NULL, NULL) != RAFT_OK)
+			return RAFT_EINVAL;
 	}
 	if (hardState != NULL &&
 		(nEntries > 0 ? entries[nEntries - 1].term : lastIncludedTerm) > hardState->currentTerm)
@@ -189,7 +191,6 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 	memset(node, 0, sizeof(*node));
 	node->alloc = *a;
 	node->id = config->id;
-	node->nVoters = config->nVoters;
 	node->electionTickMin = config->electionTickMin;
 	node->electionTickMax = config->electionTickMax;
 	node->heartbeatTick = config->heartbeatTick;
@@ -199,15 +200,7 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 	node->checkQuorum = config->checkQuorum;
 	node->rng = config->seed ^ (config->id * 0x9E3779B97F4A7C15ULL);
 
-	node->voters = raft_malloc(a, config->nVoters * sizeof(raft_node_id));
-	node->votes = raft_malloc(a, config->nVoters);
-	if (node->voters == NULL || node->votes == NULL)
-	{
-		rc = RAFT_ENOMEM;
-		goto fail;
-	}
-	memcpy(node->voters, config->voters, config->nVoters * sizeof(raft_node_id));
-	rc = raft_progress_init(node);
+	rc = raft_config_init(node, config);
 	if (rc != RAFT_OK)
 		goto fail;
 
@@ -221,6 +214,8 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 		if (rc != RAFT_OK)
 			goto fail;
 	}
+	/* the latest configuration entry of the log, if any, overrides the base */
+	raft_config_refresh(node);
 	if (hardState != NULL)
 	{
 		node->currentTerm = hardState->currentTerm;
@@ -258,8 +253,7 @@ raft_node_restore(const raft_config *config, const raft_hard_state *hardState,
 fail:
 	raft_log_free(&node->alloc, &node->log);
 	raft_progress_free(node);
-	raft_free(&node->alloc, node->voters);
-	raft_free(&node->alloc, node->votes);
+	raft_config_free(node);
 	raft_free(a, node);
 	return rc;
 }
@@ -274,8 +268,7 @@ raft_node_destroy(raft_node *node)
 	a = node->alloc;
 	raft_log_free(&a, &node->log);
 	raft_progress_free(node);
-	raft_free(&a, node->voters);
-	raft_free(&a, node->votes);
+	raft_config_free(node);
 	raft_free(&a, node->reads);
 	free_owned(node);
 	raft_free(&a, node->owned);
@@ -303,7 +296,8 @@ valid_message(const raft_node *node, const raft_message *m)
 
 	if (m->type < RAFT_MSG_APPEND_ENTRIES || m->type > RAFT_MSG_TYPE_MAX)
 		return false;
-	if (m->to != node->id || m->from == node->id || raft_voter_slot(node, m->from) < 0)
+	/* from a non-member too: a server being added hears its leader (raft_step) */
+	if (m->to != node->id || m->from == node->id || m->from == RAFT_NONE)
 		return false;
 	/* the decoder's bounds, for hosts that build messages themselves */
 	if (m->term == 0 || !raft_message_fields_in_range(m))
@@ -333,6 +327,10 @@ valid_message(const raft_node *node, const raft_message *m)
 			(e->len > 0 && e->data == NULL) ||
 			(i == 0 ? e->term < m->prevLogTerm : e->term < m->entries[i - 1].term))
 			return false;
+		/* a configuration the log would hold must be one */
+		if (e->type == RAFT_ENTRY_CONFIG &&
+			raft_configuration_decode_into(e->data, e->len, NULL, NULL) != RAFT_OK)
+			return false;
 	}
 	return true;
 }
@@ -346,6 +344,20 @@ raft_step(raft_node *node, const raft_message *m)
 		return RAFT_EBUSY;
 	if (!valid_message(node, m))
 		return RAFT_EINVAL;
+
+	/*
+	 * From a node outside our configuration we take what a leader sends
+	 * (a server being added, or one that does not know its configuration
+	 * yet, learns it from its leader's log): AppendEntries, TimeoutNow,
+	 * ReadIndex answers.  Nothing else, before it can touch our term:
+	 * a removed server that does not know it was removed (its leader
+	 * stopped replicating to it at once) keeps campaigning, and must not
+	 * disrupt the cluster; a leader ignores answers from non-members.
+	 */
+	if (raft_member_slot(node, m->from) < 0 &&
+		m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_TIMEOUT_NOW &&
+		m->type != RAFT_MSG_READ_INDEX_RESULT)
+		return RAFT_OK;
 
 	if (m->term > node->currentTerm)
 	{
@@ -423,9 +435,10 @@ raft_step(raft_node *node, const raft_message *m)
 			if (node->role != RAFT_LEADER)
 				return RAFT_OK;	/* the asker times out and retries */
 			{
-				int			slot = raft_voter_slot(node, m->from);
+				int			slot = raft_member_slot(node, m->from);
 
-				node->progress[slot].recentActive = true;
+				if (slot >= 0)
+					node->progress[slot].recentActive = true;
 			}
 			return raft_read_register(node, m->requestId, m->from);
 		case RAFT_MSG_READ_INDEX_RESULT:
@@ -441,9 +454,9 @@ raft_step(raft_node *node, const raft_message *m)
 
 				for (i = 0; i < m->nEntries; i++)
 				{
-					int			rc = raft_log_append(&node->alloc, &node->log, node->currentTerm,
-													 RAFT_ENTRY_NORMAL, m->entries[i].data,
-													 m->entries[i].len);
+					int			rc = raft_node_append(node, node->currentTerm,
+													  RAFT_ENTRY_NORMAL, m->entries[i].data,
+													  m->entries[i].len);
 
 					if (rc != RAFT_OK)
 						return rc;	/* what was appended stays */
@@ -468,8 +481,7 @@ raft_propose(raft_node *node, const void *data, size_t len,
 		return RAFT_ENOTLEADER;
 	if (node->transferTarget != RAFT_NONE)
 		return RAFT_EBUSY;		/* §3.10: stop accepting while handing over */
-	rc = raft_log_append(&node->alloc, &node->log, node->currentTerm,
-						 RAFT_ENTRY_NORMAL, data, (uint32_t) len);
+	rc = raft_node_append(node, node->currentTerm, RAFT_ENTRY_NORMAL, data, (uint32_t) len);
 	if (rc != RAFT_OK)
 		return rc;
 	if (index != NULL)
@@ -537,6 +549,7 @@ raft_transfer_leadership(raft_node *node, raft_node_id target)
 		return RAFT_EBUSY;
 	if (node->role != RAFT_LEADER)
 		return RAFT_ENOTLEADER;
+	/* only a voter can take over */
 	slot = raft_voter_slot(node, target);
 	if (slot < 0)
 		return RAFT_EINVAL;
@@ -685,6 +698,10 @@ raft_get_status(const raft_node *node, raft_status *out)
 	out->stableIndex = node->stableIndex;
 	out->transferTarget = node->transferTarget;
 	out->nVoters = node->nVoters;
+	out->nMembers = node->nMembers;
+	out->isVoter = raft_is_voter(node);
+	out->configIndex = node->configIndex;
+	out->configCommitted = node->configIndex <= node->commitIndex;
 	out->voteFloor = node->voteFloor;
 	out->voteFloorHeld = raft_vote_floor_held(node);
 	out->followerRegressions = node->followerRegressions;
@@ -695,10 +712,11 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 {
 	const raft_peer_progress *pr;
 
-	if (node->role != RAFT_LEADER || i >= node->nVoters)
+	if (node->role != RAFT_LEADER || i >= node->nProgress)
 		return false;
 	pr = &node->progress[i];
 	out->id = pr->id;
+	out->voter = node->members[i].voter;
 	if (pr->id == node->id)
 	{
 		out->matchIndex = node->stableIndex;
@@ -739,8 +757,8 @@ raft_compact(raft_node *node, raft_index upto)
 	 */
 	if (upto > node->lastApplied || upto > node->stableIndex)
 		return RAFT_EINVAL;
-	raft_log_compact(&node->alloc, &node->log, upto);
-	return RAFT_OK;
+	/* keeps the configuration in effect at upto (membership.c) */
+	return raft_config_compact(node, upto);
 }
 
 bool

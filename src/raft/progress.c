@@ -1,6 +1,9 @@
 /*
  * progress.c — the leader's view of each follower: Figure 2's nextIndex[]
- * and matchIndex[], plus flow control.
+ * and matchIndex[], plus flow control.  One per member of the leader's
+ * configuration, voters and learners alike (learners are replicated to
+ * like followers; only the commit rule tells them apart), rebuilt when the
+ * configuration changes (raft_progress_rebuild).
  *
  * A follower is in one of two states (as in etcd-io/raft):
  *   PROBE      we do not know where its log matches ours; send one
@@ -20,26 +23,91 @@
 
 #include "raft_int.h"
 
-int
-raft_progress_init(raft_node *node)
+/* A member's progress as a new leader starts it (Figure 2): nextIndex = last + 1, matchIndex = 0. */
+static void
+progress_start(raft_peer_progress *pr, raft_node_id id, raft_index last)
 {
-	size_t		i;
+	raft_index *inflight = pr->inflight;
+	uint64_t	regressions = pr->regressions;
 
-	node->progress = raft_malloc(&node->alloc, node->nVoters * sizeof(raft_peer_progress));
-	if (node->progress == NULL)
-		return RAFT_ENOMEM;
-	memset(node->progress, 0, node->nVoters * sizeof(raft_peer_progress));
-	for (i = 0; i < node->nVoters; i++)
+	memset(pr, 0, sizeof(*pr));
+	pr->id = id;
+	pr->inflight = inflight;
+	/* counted over the node's life */
+	pr->regressions = regressions;
+	pr->nextIndex = last + 1;
+	pr->state = RAFT_PROGRESS_PROBE;
+}
+
+/*
+ * One progress per member of the configuration, in its order.  On election
+ * (reset) every member starts afresh; on a change of configuration a
+ * leader keeps what it knows of the members that stay, a new member
+ * starts probing at lastIndex + 1, a removed one's progress is dropped.
+ * RAFT_ENOMEM: the progress is as it was.
+ */
+int
+raft_progress_rebuild(raft_node *node, bool reset)
+{
+	raft_peer_progress *next;
+	raft_index	last = raft_log_last_index(&node->log);
+	size_t		i,
+				j;
+	bool	   *kept;
+
+	next = raft_malloc(&node->alloc, (node->nMembers > 0 ? node->nMembers : 1) * sizeof(raft_peer_progress));
+	kept = raft_malloc(&node->alloc, node->nProgress > 0 ? node->nProgress : 1);
+	if (next == NULL || kept == NULL)
 	{
-		node->progress[i].id = node->voters[i];
-		node->progress[i].inflight = raft_malloc(&node->alloc,
-												 node->maxInflight * sizeof(raft_index));
-		if (node->progress[i].inflight == NULL)
+		raft_free(&node->alloc, next);
+		raft_free(&node->alloc, kept);
+		return RAFT_ENOMEM;
+	}
+	memset(next, 0, (node->nMembers > 0 ? node->nMembers : 1) * sizeof(raft_peer_progress));
+	memset(kept, 0, node->nProgress > 0 ? node->nProgress : 1);
+	for (i = 0; i < node->nMembers; i++)
+	{
+		raft_node_id id = node->members[i].id;
+
+		for (j = 0; j < node->nProgress; j++)
+			if (node->progress[j].id == id)
+				break;
+		if (j < node->nProgress)
 		{
-			raft_progress_free(node);
+			next[i] = node->progress[j];
+			kept[j] = true;
+			if (reset)
+				progress_start(&next[i], id, last);
+			continue;
+		}
+		next[i].inflight = raft_malloc(&node->alloc, node->maxInflight * sizeof(raft_index));
+		if (next[i].inflight == NULL)
+		{
+			/* give back what was allocated here, keep the rest as it was */
+			for (j = 0; j < i; j++)
+			{
+				size_t		k;
+				bool		old = false;
+
+				for (k = 0; k < node->nProgress; k++)
+					if (node->progress[k].inflight == next[j].inflight)
+						old = true;
+				if (!old)
+					raft_free(&node->alloc, next[j].inflight);
+			}
+			raft_free(&node->alloc, next);
+			raft_free(&node->alloc, kept);
 			return RAFT_ENOMEM;
 		}
+		progress_start(&next[i], id, last);
 	}
+	for (j = 0; j < node->nProgress; j++)
+		if (!kept[j])
+			raft_free(&node->alloc, node->progress[j].inflight);
+	raft_free(&node->alloc, kept);
+	raft_free(&node->alloc, node->progress);
+	node->progress = next;
+	node->nProgress = node->nMembers;
 	return RAFT_OK;
 }
 
@@ -50,37 +118,11 @@ raft_progress_free(raft_node *node)
 
 	if (node->progress == NULL)
 		return;
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nProgress; i++)
 		raft_free(&node->alloc, node->progress[i].inflight);
 	raft_free(&node->alloc, node->progress);
 	node->progress = NULL;
-}
-
-/* On election (Figure 2): nextIndex = leader's last log index + 1, matchIndex = 0. */
-void
-raft_progress_reset(raft_node *node)
-{
-	size_t		i;
-	raft_index	last = raft_log_last_index(&node->log);
-
-	for (i = 0; i < node->nVoters; i++)
-	{
-		raft_peer_progress *pr = &node->progress[i];
-
-		pr->nextIndex = last + 1;
-		pr->matchIndex = 0;
-		pr->state = RAFT_PROGRESS_PROBE;
-		pr->probeSent = false;
-		pr->recentActive = false;
-		pr->matchAtLastHeartbeat = 0;
-		pr->ackedReadSeq = 0;
-		pr->sentCommit = 0;
-		pr->inflightStart = 0;
-		pr->inflightCount = 0;
-		/* matchIndex starts again from 0: nothing to have gone back from */
-		pr->regressed = false;
-		pr->regressedFrom = 0;
-	}
+	node->nProgress = 0;
 }
 
 void

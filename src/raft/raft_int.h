@@ -11,7 +11,11 @@
  *   readindex.c    ReadIndex (linearizable read points)
  *   log.c          the in-memory log
  *   util.c         allocation, randomness, error strings
- *   encoding.c     the wire format
+ *   membership.c   the configuration: members, voters and learners, its
+ *                  changes (single-server, thesis §4.1) and where it
+ *                  comes from (the log's latest RAFT_ENTRY_CONFIG entry,
+ *                  else the one the node was created or compacted with)
+ *   encoding.c     the wire format, and the configuration's encoding
  */
 #ifndef RAFT_INT_H
 #define RAFT_INT_H
@@ -33,6 +37,10 @@ uint64_t	raft_rand_next(uint64_t *state);
 
 /* ---- the wire (encoding.c) ---- */
 bool		raft_message_fields_in_range(const raft_message *m);
+bool		raft_configuration_valid(const raft_member *members, size_t n);
+/* decode into out (room for RAFT_MAX_MEMBERS; NULL: only check); addresses point into buf */
+int			raft_configuration_decode_into(const uint8_t *buf, size_t len,
+										   raft_member *out, size_t *n);
 
 /* ---- the log (log.c) ---- */
 
@@ -113,8 +121,24 @@ struct raft_node
 
 	/* configuration */
 	raft_node_id id;
-	raft_node_id *voters;
+
+	/*
+	 * Membership (membership.c): the configuration in use, members in
+	 * increasing id order (room for RAFT_MAX_MEMBERS, so that taking
+	 * another configuration never allocates).  It is the latest
+	 * RAFT_ENTRY_CONFIG entry of the log (configIndex; addresses point
+	 * into that entry's data), else the base: the configuration the node
+	 * was created with, or the one in effect at the log's compacted start
+	 * (baseIndex: the entry it came from, 0 for the one it was created
+	 * with; addresses in baseBlock, owned).
+	 */
+	raft_member *members;
+	size_t		nMembers;
 	size_t		nVoters;
+	raft_index	configIndex;
+	raft_member *baseMembers;	/* one block: members, then addresses */
+	size_t		nBaseMembers;
+	raft_index	baseIndex;
 	unsigned	electionTickMin;
 	unsigned	electionTickMax;
 	unsigned	heartbeatTick;
@@ -147,11 +171,17 @@ struct raft_node
 	unsigned	heartbeatElapsed;
 	unsigned	randomizedElectionTimeout;
 
-	/* candidate / pre-candidate: per voter, 0 unknown, 1 granted, 2 refused */
-	uint8_t    *votes;
+	/* candidate / pre-candidate: per member slot, 0 unknown, 1 granted, 2 refused */
+	uint8_t    *votes;			/* room for RAFT_MAX_MEMBERS */
 
-	/* volatile state on leaders (Figure 2): nextIndex[], matchIndex[] */
-	raft_peer_progress *progress;	/* per voter, same order as voters */
+	/*
+	 * volatile state on leaders (Figure 2): nextIndex[], matchIndex[], per
+	 * member (voters and learners), same order as members; rebuilt when a
+	 * leader is elected and when its configuration changes, meaningless
+	 * on other roles
+	 */
+	raft_peer_progress *progress;
+	size_t		nProgress;
 	raft_node_id transferTarget;
 	uint64_t	followerRegressions;	/* sum of the progress[].regressions */
 
@@ -186,8 +216,20 @@ struct raft_node
 int			raft_send(raft_node *node, raft_message *m);	/* fills from, term */
 /* raft_send for a message whose entries (and data) the node must copy and own */
 int			raft_send_owned_entries(raft_node *node, raft_message *m);
-size_t		raft_quorum(const raft_node *node);
-int			raft_voter_slot(const raft_node *node, raft_node_id id);
+
+/* membership.c */
+size_t		raft_quorum(const raft_node *node);	/* a majority of the voters */
+int			raft_member_slot(const raft_node *node, raft_node_id id);	/* -1: not a member */
+int			raft_voter_slot(const raft_node *node, raft_node_id id);	/* -1: not a voter */
+bool		raft_is_voter(const raft_node *node);	/* this node */
+int			raft_config_init(raft_node *node, const raft_config *config);
+void		raft_config_free(raft_node *node);
+void		raft_config_refresh(raft_node *node);
+int			raft_node_append(raft_node *node, raft_term term, uint8_t type,
+							 const void *data, uint32_t len);
+void		raft_node_truncate(raft_node *node, raft_index from);
+int			raft_config_compact(raft_node *node, raft_index upto);
+int			raft_config_after_commit(raft_node *node);
 
 /* election.c */
 void		raft_reset_election_timer(raft_node *node);
@@ -216,8 +258,7 @@ int			raft_maybe_commit(raft_node *node);
 int			raft_maybe_send_timeout_now(raft_node *node, size_t slot);
 
 /* progress.c */
-int			raft_progress_init(raft_node *node);
-void		raft_progress_reset(raft_node *node);
+int			raft_progress_rebuild(raft_node *node, bool reset);
 void		raft_progress_free(raft_node *node);
 void		raft_progress_become_probe(raft_peer_progress *pr);
 void		raft_progress_become_replicate(raft_peer_progress *pr);

@@ -11,6 +11,8 @@
  * A fresh leader does not know the commit index of earlier terms until it
  * commits an entry of its own term, so requests wait (seq 0) until then.
  * A leader that steps down drops its pending requests: the host times out.
+ * The majority is of the voters of the configuration in use (membership.c);
+ * learners' echoes do not count.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,7 @@ raft_read_register(raft_node *node, uint64_t requestId, raft_node_id from)
 	raft_pending_read *r;
 	int			rc;
 
-	if (node->nVoters == 1 && raft_committed_in_current_term(node))
+	if (node->nVoters == 1 && raft_is_voter(node) && raft_committed_in_current_term(node))
 	{
 		/* no one else could have been elected: the commit index is current */
 		raft_pending_read one = {requestId, from, node->commitIndex, 0};
@@ -101,7 +103,7 @@ raft_read_on_commit_in_term(raft_node *node)
 	}
 	if (!any)
 		return RAFT_OK;
-	if (node->nVoters == 1)
+	if (node->nVoters == 1 && raft_is_voter(node))
 		return raft_read_check_quorum(node);
 	return raft_broadcast_heartbeat(node);
 }
@@ -123,10 +125,11 @@ raft_read_check_quorum(raft_node *node)
 	uint64_t   *seqs = stackSeqs;
 	uint64_t	confirmed;
 	size_t		i,
+				k = 0,
 				kept = 0;
 	int			rc = RAFT_OK;
 
-	if (node->nReads == 0 || node->role != RAFT_LEADER)
+	if (node->nReads == 0 || node->role != RAFT_LEADER || node->nVoters == 0)
 		return RAFT_OK;
 	if (node->nVoters > 16)
 	{
@@ -134,10 +137,15 @@ raft_read_check_quorum(raft_node *node)
 		if (seqs == NULL)
 			return RAFT_ENOMEM;
 	}
-	for (i = 0; i < node->nVoters; i++)
-		seqs[i] = node->voters[i] == node->id ? node->readSeq
+	/* a majority of the voters; the leader itself while it is one */
+	for (i = 0; i < node->nMembers; i++)
+	{
+		if (!node->members[i].voter)
+			continue;
+		seqs[k++] = node->members[i].id == node->id ? node->readSeq
 			: node->progress[i].ackedReadSeq;
-	qsort(seqs, node->nVoters, sizeof(uint64_t), compare_seq_desc);
+	}
+	qsort(seqs, k, sizeof(uint64_t), compare_seq_desc);
 	confirmed = seqs[raft_quorum(node) - 1];
 	if (seqs != stackSeqs)
 		raft_free(&node->alloc, seqs);

@@ -86,11 +86,11 @@ raft_broadcast_heartbeat(raft_node *node)
 	size_t		i;
 	int			rc = RAFT_OK;
 
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nProgress; i++)
 	{
 		int			r;
 
-		if (node->voters[i] == node->id)
+		if (node->progress[i].id == node->id)
 			continue;
 		r = send_heartbeat(node, &node->progress[i]);
 		if (r != RAFT_OK)
@@ -107,7 +107,7 @@ raft_wants_commit_notify(const raft_node *node)
 
 	if (node->role != RAFT_LEADER)
 		return false;
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nProgress; i++)
 		if (commit_notify_owed(node, &node->progress[i]))
 			return true;
 	return false;
@@ -121,7 +121,7 @@ raft_send_commit_notify(raft_node *node)
 
 	if (node->role != RAFT_LEADER)
 		return RAFT_OK;
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nProgress; i++)
 	{
 		raft_peer_progress *pr = &node->progress[i];
 
@@ -158,7 +158,7 @@ raft_wants_append(const raft_node *node)
 
 	if (node->role != RAFT_LEADER)
 		return false;
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nProgress; i++)
 		if (can_send_append(node, &node->progress[i]))
 			return true;
 	return false;
@@ -225,7 +225,7 @@ raft_send_append_entries_all(raft_node *node)
 
 	if (node->role != RAFT_LEADER)
 		return RAFT_OK;
-	for (i = 0; i < node->nVoters; i++)
+	for (i = 0; i < node->nProgress; i++)
 	{
 		int			rc = send_append(node, &node->progress[i]);
 
@@ -261,9 +261,12 @@ compare_index_desc(const void *a, const void *b)
 
 /*
  * §5.3/§5.4.2: commitIndex = N if a majority has matchIndex >= N and
- * log[N].term == currentTerm.  The leader counts itself only up to what its
- * host has made durable.  Entries of earlier terms are never committed by
- * counting replicas; they commit with the first entry of this term.
+ * log[N].term == currentTerm.  A majority of the VOTERS of the
+ * configuration in use (the latest in the log, committed or not, thesis
+ * §4.1): learners never count, and the leader counts itself only while it
+ * is a voter, and only up to what its host has made durable.  Entries of
+ * earlier terms are never committed by counting replicas; they commit with
+ * the first entry of this term.
  */
 int
 raft_maybe_commit(raft_node *node)
@@ -271,10 +274,11 @@ raft_maybe_commit(raft_node *node)
 	raft_index	stackMatches[16];
 	raft_index *matches = stackMatches;
 	raft_index	n;
-	size_t		i;
+	size_t		i,
+				k = 0;
 	int			rc = RAFT_OK;
 
-	if (node->role != RAFT_LEADER)
+	if (node->role != RAFT_LEADER || node->nVoters == 0)
 		return RAFT_OK;
 	if (node->nVoters > 16)
 	{
@@ -282,10 +286,14 @@ raft_maybe_commit(raft_node *node)
 		if (matches == NULL)
 			return RAFT_ENOMEM;
 	}
-	for (i = 0; i < node->nVoters; i++)
-		matches[i] = node->voters[i] == node->id ? node->stableIndex
+	for (i = 0; i < node->nMembers; i++)
+	{
+		if (!node->members[i].voter)
+			continue;
+		matches[k++] = node->members[i].id == node->id ? node->stableIndex
 			: node->progress[i].matchIndex;
-	qsort(matches, node->nVoters, sizeof(raft_index), compare_index_desc);
+	}
+	qsort(matches, k, sizeof(raft_index), compare_index_desc);
 	n = matches[raft_quorum(node) - 1];
 	if (matches != stackMatches)
 		raft_free(&node->alloc, matches);
@@ -303,6 +311,8 @@ raft_maybe_commit(raft_node *node)
 		 * Followers learn the new commit index in the next ready batch, not
 		 * a heartbeat later: raft_wants_commit_notify() is now true.
 		 */
+		if (rc == RAFT_OK)
+			rc = raft_config_after_commit(node);
 	}
 	return rc;
 }
@@ -339,10 +349,11 @@ note_went_back(raft_node *node, raft_peer_progress *pr, raft_index matchIndex)
 int
 raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 {
-	int			slot = raft_voter_slot(node, m->from);
+	int			slot = raft_member_slot(node, m->from);
 	raft_peer_progress *pr;
 	int			rc = RAFT_OK;
 
+	/* a leader hears its members only (raft_step drops the others) */
 	if (slot < 0 || node->role != RAFT_LEADER || m->from == node->id)
 		return RAFT_OK;
 	pr = &node->progress[slot];
@@ -484,13 +495,13 @@ raft_handle_append_entries(raft_node *node, const raft_message *m)
 		{
 			if (raft_log_term_at(&node->log, idx) == e->term)
 				continue;
-			raft_log_truncate(&node->alloc, &node->log, idx);
+			/* a configuration cut away here falls back to the one before */
+			raft_node_truncate(node, idx);
 			if (node->stableIndex >= idx)
 				node->stableIndex = idx - 1;
 		}
 		{
-			int			rc = raft_log_append(&node->alloc, &node->log, e->term,
-											 e->type, e->data, e->len);
+			int			rc = raft_node_append(node, e->term, e->type, e->data, e->len);
 
 			if (rc != RAFT_OK)
 				return rc;		/* what was appended stays; the leader resends */

@@ -43,7 +43,7 @@ $c->submit_ok($leader, q{INSERT INTO t SELECT g, 'seed ' || g FROM generate_seri
 $c->submit_ok($leader, q{GRANT EXECUTE ON FUNCTION raft_add_node(integer, text) TO adder});
 $c->submit_ok($leader, q{GRANT EXECUTE ON FUNCTION raft_remove_node(integer) TO adder});
 
-sub ids { return join ',', map { $c->id_of($_) } @_; }
+sub member_ids { return [ sort { $a <=> $b } map { $c->id_of($_) } $c->members ]; }
 
 # every given node lists exactly @want as voters, nothing pending
 sub voters_are
@@ -118,23 +118,34 @@ note sprintf 'raft_add_node returned after %.2f s (%d retries)', $r->{elapsed}, 
 		'right after, the leader lists node 4 (learner or voter): ' . ($m && $m->{4} ? $m->{4}{membership} : 'absent'));
 }
 my $waited = $c->wait_membership(id => 4, want => 'voter', timeout => 120);
-ok(defined $waited, 'node 4 becomes a voter (committed) in the leader\'s raft_peers')
-  or RaftCluster::stop_here('node 4 never became a voter');
-note sprintf 'node 4 a voter %.1f s after raft_add_node was called', time - $t_add;
-my $still = grep { running($_) } @load;
-note "$still of 2 load clients still running when node 4 became a voter";
-
-$c->set_member($n4, 1);
+# when adding does not work, the sections that need it are skipped and the
+# others run on the three bootstrap nodes
+my $add_works = ok(defined $waited, 'node 4 becomes a voter (committed) in the leader\'s raft_peers');
+if ($add_works)
+{
+	note sprintf 'node 4 a voter %.1f s after raft_add_node was called', time - $t_add;
+	my $still = grep { running($_) } @load;
+	note "$still of 2 load clients still running when node 4 became a voter";
+	$c->set_member($n4, 1);
+}
 for my $i (0 .. 1)
 {
 	my $res = $c->finish_script($load[$i], 240);
 	is($res->{ret}, 0, "load client $i: every one of its $N_LOAD writes succeeded")
 	  or diag "ret $res->{ret}: " . substr($res->{err}, 0, 2000);
 }
-ok(defined $c->wait_caught_up(timeout => 90), 'the four nodes caught up');
+if (!$add_works)
+{
+	diag 'adding does not work: node 4 is taken out again; (d) is skipped';
+	my $rr = $c->remove_member($n4, retry => 30);
+	diag 'raft_remove_node(4): ' . ($rr->{ok} ? "log index $rr->{value}" : $rr->{error});
+	$c->retire_node($n4);
+}
+ok(defined $c->wait_caught_up(timeout => 90), 'the members caught up');
 is($c->query($c->leader, q{SELECT count(*) FROM t WHERE k > 10000}), 2 * $N_LOAD, 'every load row is there');
-ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on the four nodes');
-voters_are([ 1 .. 4 ], 'after the add', $c->running_nodes);
+ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on every member');
+voters_are(member_ids(), 'after the add', $c->running_nodes);
+if ($add_works) {
 is($c->query($n4, q{SELECT node_id FROM raft_peers WHERE is_self}), 4, 'node 4 sees itself in raft_peers');
 {
 	my ($l) = $c->wait_for_leader(timeout => 30);
@@ -155,6 +166,7 @@ is($c->query($n4, q{SELECT node_id FROM raft_peers WHERE is_self}), 4, 'node 4 s
 	}
 	is("$rows|$cons", '4|true', "raft_verify (entry $idx): the four nodes checked, consistent");
 }
+}	# $add_works
 
 ##########################################################################
 note '(e) errors';
@@ -170,7 +182,7 @@ $r = $c->remove_member(99, via => $leader);
 ok(!$r->{ok}, 'removing node 99, not a member, is an error' . ($r->{sqlstate} ? " ($r->{sqlstate})" : ''))
   or diag "it returned $r->{value}";
 like($r->{error} // '', qr/99/, '... that names the node') if !$r->{ok};
-voters_are([ 1 .. 4 ], 'after the errors', $leader);
+voters_are(member_ids(), 'after the errors', $leader);
 
 ##########################################################################
 note '(b) remove a follower';
@@ -187,7 +199,7 @@ for my $n (@rest)
 	ok(defined $c->wait_membership(on => $n, id => $idb, want => 'absent', timeout => 30),
 		$n->name . " no longer lists node $idb");
 }
-voters_are([ grep { $_ != $idb } 1 .. 4 ], "without node $idb", @rest);
+voters_are(member_ids(), "without node $idb", @rest);
 ok(defined $c->wait_membership(on => $fb, id => $idb, want => 'absent', pending_ok => 1, timeout => 30),
 	"the removed node's own raft_peers no longer lists itself");
 {
@@ -203,12 +215,14 @@ ok(defined $c->wait_membership(on => $fb, id => $idb, want => 'absent', pending_
 }
 $c->retire_node($fb);
 $c->submit_ok($leader, q{INSERT INTO t VALUES (30001, 'after removing a follower')}, 'a write on the leader with three members');
-$c->submit_ok(($c->followers($leader))[0], q{INSERT INTO t VALUES (30002, 'after removing a follower')}, 'a write on a follower with three members');
-ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on the three members');
+$c->submit_ok(($c->followers($leader))[0], q{INSERT INTO t VALUES (30002, 'after removing a follower')}, 'a write on a follower');
+ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on the remaining members');
 
 ##########################################################################
 note '(d) replace a node whose data directory was lost';
-
+SKIP:
+{
+skip 'adding a node does not work (a)', 1 unless $add_works;
 $leader = $c->leader;
 my ($x) = $c->followers($leader);
 my $idx_ = $c->id_of($x);
@@ -242,7 +256,8 @@ $c->set_member($x, 1);
 $c->submit_ok($x, q{INSERT INTO t VALUES (30004, 'through the replaced node')}, 'a write through the replaced node');
 ok(defined $c->wait_caught_up(timeout => 90), 'the replaced node caught up');
 ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on the three members, the replaced one too');
-voters_are([ sort { $a <=> $b } map { $c->id_of($_) } $c->running_nodes ], 'after the replacement', $c->running_nodes);
+voters_are(member_ids(), 'after the replacement', $c->running_nodes);
+}	# SKIP
 
 ##########################################################################
 note '(c) remove the leader';
@@ -261,10 +276,11 @@ ok(defined $c->wait_membership(id => $idl, want => 'absent', timeout => 30), "th
 	isnt($s->{role} // '', 'leader', 'the old leader stepped down') if $s;
 }
 $c->retire_node($leader);
-voters_are([ sort { $a <=> $b } map { $c->id_of($_) } @others ], 'after removing the leader', @others);
+voters_are(member_ids(), 'after removing the leader', @others);
 $leader = $c->leader;
 $c->submit_ok($leader, q{INSERT INTO t VALUES (30005, 'two members')}, 'a write on the new leader');
-$c->submit_ok(($c->followers($leader))[0], q{INSERT INTO t VALUES (30006, 'two members')}, 'a write on the other member');
-ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on the two members');
+my ($fo) = $c->followers($leader);
+$c->submit_ok($fo, q{INSERT INTO t VALUES (30006, 'two members')}, 'a write on the other member') if $fo;
+ok(scalar $c->wait_contents_equal($CONTENTS, timeout => 60), 'the same table on the remaining members');
 
 done_testing();

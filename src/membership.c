@@ -466,10 +466,14 @@ raft_members_term_at(uint64 index)
 	bool		isnull;
 	uint64		term = 0;
 
+	/*
+	 * Not read-only: a new snapshot for the query, not the statement's,
+	 * which predates the entry.
+	 */
 	SPI_connect();
 	values[0] = Int64GetDatum((int64) index);
 	if (SPI_execute_with_args("SELECT term FROM raft_ext.log WHERE index = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "raft_ext: could not read raft_ext.log");
 	if (SPI_processed == 1)
 		term = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

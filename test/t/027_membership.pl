@@ -212,6 +212,8 @@ ok(defined $c->wait_membership(on => $fb, id => $idb, want => 'absent', pending_
 	is(($s1->{term} // -1) . '/' . ($s1->{role} // ''), "$s0->{term}/leader",
 		'3 s later the leader is still leader in the same term');
 	isnt($sr->{role} // '', 'leader', 'the removed node did not make itself leader') if $sr;
+	# README: "A removed server stays quiet (it never campaigns)"
+	unlike($sr->{role} // '', qr/candidate/, 'the removed node does not campaign (role ' . ($sr->{role} // '?') . ')') if $sr;
 }
 $c->retire_node($fb);
 $c->submit_ok($leader, q{INSERT INTO t VALUES (30001, 'after removing a follower')}, 'a write on the leader with three members');

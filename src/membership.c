@@ -142,17 +142,44 @@ raft_members_initial(raft_member **members, size_t *n)
 	*n = k;
 }
 
+/*
+ * Where this node reaches member node_id: its own raft_ext.peers entry for
+ * it when it has one (this node's credentials: with raft_ext.peer_roles each
+ * node connects as its own role), else the address in the configuration.
+ */
+static const char *
+raft_members_effective_address(int node_id, const char *config_address)
+{
+	int			idx = raft_conf_peer_index(node_id);
+
+	return idx >= 0 ? raft_peer_conninfo(raft_conf_peers(), idx) : config_address;
+}
+
+const char *
+raft_members_address(int node_id)
+{
+	int			i;
+
+	for (i = 0; i < members_n; i++)
+		if (members_ids[i] == node_id)
+			return members_conninfo[i];
+	return NULL;
+}
+
 void
 raft_members_sync(raft_node *node)
 {
 	raft_member m[RAFT_EXT_MAX_PEERS];
+	int			ids[RAFT_EXT_MAX_PEERS];
+	char	   *addrs[RAFT_EXT_MAX_PEERS];
 	raft_index	index;
-	bool		committed;
 	size_t		n;
+	int			k = 0;
+	bool		self_member = false;
 	bool		changed = false;
 	int			i;
 
-	n = raft_get_configuration(node, m, RAFT_EXT_MAX_PEERS, &index, &committed);
+	n = raft_get_configuration(node, m, RAFT_EXT_MAX_PEERS, &index, NULL);
 	if (n > RAFT_EXT_MAX_PEERS)
 	{
 		if (!members_warned_too_many)
@@ -163,40 +190,73 @@ raft_members_sync(raft_node *node)
 		n = RAFT_EXT_MAX_PEERS;
 	}
 
-	/* the set of members and their addresses: reconnect when it changed */
-	if (!members_synced || (int) n != members_n)
+	/* whom to talk to, and how */
+	for (i = 0; i < (int) n; i++)
+	{
+		char	   *config_address = pnstrdup(m[i].address, m[i].addressLen);
+
+		ids[k] = (int) m[i].id;
+		addrs[k] = pstrdup(raft_members_effective_address(ids[k], config_address));
+		if (ids[k] == raft_ext_node_id)
+			self_member = true;
+		k++;
+	}
+
+	/*
+	 * Not a member (a server waiting to be added, or one removed): it must
+	 * still answer the leader, whose address its configuration may not
+	 * hold yet: raft_ext.peers serves as its address book.
+	 */
+	if (!self_member)
+	{
+		const RaftPeerList *peers = raft_conf_peers();
+		int			p;
+
+		for (p = 0; p < peers->npeers && k < RAFT_EXT_MAX_PEERS; p++)
+		{
+			bool		known = false;
+
+			for (i = 0; i < k; i++)
+				known |= ids[i] == peers->ids[p];
+			if (known || peers->ids[p] == raft_ext_node_id)
+				continue;
+			ids[k] = peers->ids[p];
+			addrs[k] = pstrdup(raft_peer_conninfo(peers, p));
+			k++;
+		}
+	}
+
+	/* reconnect when the set or an address changed */
+	if (!members_synced || k != members_n)
 		changed = true;
-	for (i = 0; !changed && i < (int) n; i++)
-		if (members_ids[i] != (int) m[i].id ||
-			strlen(members_conninfo[i]) != m[i].addressLen ||
-			memcmp(members_conninfo[i], m[i].address, m[i].addressLen) != 0)
+	for (i = 0; !changed && i < k; i++)
+		if (members_ids[i] != ids[i] || strcmp(members_conninfo[i], addrs[i]) != 0)
 			changed = true;
 	if (changed)
 	{
-		int			ids[RAFT_EXT_MAX_PEERS];
-		const char *conninfos[RAFT_EXT_MAX_PEERS];
+		int			tids[RAFT_EXT_MAX_PEERS];
+		const char *tconn[RAFT_EXT_MAX_PEERS];
 		int			nothers = 0;
 		StringInfoData desc;
 
 		for (i = 0; i < members_n; i++)
 			pfree(members_conninfo[i]);
 		initStringInfo(&desc);
-		for (i = 0; i < (int) n; i++)
+		for (i = 0; i < k; i++)
 		{
-			members_ids[i] = (int) m[i].id;
-			members_conninfo[i] = MemoryContextAlloc(TopMemoryContext, m[i].addressLen + 1);
-			memcpy(members_conninfo[i], m[i].address, m[i].addressLen);
-			members_conninfo[i][m[i].addressLen] = '\0';
-			appendStringInfo(&desc, "%s%d%s", i > 0 ? ", " : "", members_ids[i],
-							 m[i].voter ? "" : " (learner)");
-			if (members_ids[i] == raft_ext_node_id)
+			members_ids[i] = ids[i];
+			members_conninfo[i] = MemoryContextStrdup(TopMemoryContext, addrs[i]);
+			if (i < (int) n)
+				appendStringInfo(&desc, "%s%d%s", i > 0 ? ", " : "", ids[i],
+								 m[i].voter ? "" : " (learner)");
+			if (ids[i] == raft_ext_node_id)
 				continue;
-			ids[nothers] = members_ids[i];
-			conninfos[nothers] = members_conninfo[i];
+			tids[nothers] = ids[i];
+			tconn[nothers] = members_conninfo[i];
 			nothers++;
 		}
-		members_n = (int) n;
-		raft_transport_init(nothers, ids, conninfos);
+		members_n = k;
+		raft_transport_init(nothers, tids, tconn);
 		if (members_synced)
 			ereport(LOG,
 					(errmsg("raft_ext: node %d now uses the configuration of log entry %llu: %s",
@@ -307,11 +367,9 @@ char *
 raft_members_conninfo(int node_id, bool *voter)
 {
 	char	   *result = NULL;
-	bool		published;
 	int			i;
 
 	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
-	published = raft_shared->status.npeers > 0;
 	for (i = 0; i < raft_shared->status.npeers; i++)
 		if (raft_shared->status.peers[i].node_id == node_id)
 		{
@@ -321,7 +379,8 @@ raft_members_conninfo(int node_id, bool *voter)
 			break;
 		}
 	LWLockRelease(raft_shared->status_lock);
-	if (!published)
+	/* not in the configuration (or none published yet): raft_ext.peers, the address book */
+	if (result == NULL)
 	{
 		int			idx = raft_conf_peer_index(node_id);
 

@@ -36,6 +36,12 @@ extern void raft_members_initial(raft_member **members, size_t *n);
  */
 extern void raft_members_sync(raft_node *node);
 
+/*
+ * The Raft worker: the connection string it uses for node_id (its own
+ * raft_ext.peers entry for it, else the configuration's), NULL if none.
+ */
+extern const char *raft_members_address(int node_id);
+
 /* Apply a RAFT_ENTRY_CONFIG entry (in the apply transaction, SPI connected). */
 extern void raft_members_apply(uint64 index, const char *data, Size len);
 

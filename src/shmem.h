@@ -106,9 +106,10 @@ typedef struct RaftStatusSnapshot
 
 	/*
 	 * The configuration the node uses now (membership.c), this node
-	 * included if it is a member; npeers 0 until the Raft worker published
-	 * one (then raft_ext.peers is all there is to go by).
+	 * included if it is a member; until the Raft worker published one,
+	 * raft_ext.peers is all there is to go by.
 	 */
+	bool		config_published;	/* peers[] is the configuration (else: not yet known) */
 	uint64		config_index;	/* its entry; 0: bootstrap / stored */
 	bool		config_committed;
 	int			npeers;

@@ -164,7 +164,7 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 	 * The members of the configuration the node uses now, as its Raft
 	 * worker published it (membership.c); before that, raft_ext.peers.
 	 */
-	published = st->npeers > 0;
+	published = st->config_published;
 	nrows = published ? st->npeers : peers->npeers;
 	for (i = 0; i < nrows; i++)
 	{

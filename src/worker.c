@@ -681,18 +681,27 @@ raft_worker_publish_status(void)
 	s->last_log_term = st.lastLogTerm;
 	s->messages_refused = raft_worker_refused;
 	s->leader_since = raft_worker_leader_since;
+	s->config_published = true;
 	s->config_index = st.configIndex;
 	s->config_committed = st.configCommitted;
 	s->npeers = n;
 	for (i = 0; i < n; i++)
 	{
 		RaftPeerStatus *p = &s->peers[i];
-		int			len = (int) Min(members[i].addressLen, RAFT_EXT_CONNINFO_LEN - 1);
+		const char *address = raft_members_address((int) members[i].id);
 
 		p->node_id = (int) members[i].id;
 		p->voter = members[i].voter;
-		memcpy(p->conninfo, members[i].address, len);
-		p->conninfo[len] = '\0';
+		/* how this node reaches it (its own raft_ext.peers entry first) */
+		if (address != NULL)
+			raft_shmem_strlcpy(p->conninfo, address, sizeof(p->conninfo));
+		else
+		{
+			int			len = (int) Min(members[i].addressLen, RAFT_EXT_CONNINFO_LEN - 1);
+
+			memcpy(p->conninfo, members[i].address, len);
+			p->conninfo[len] = '\0';
+		}
 		p->has_progress = have_progress[i];
 		p->match_index = have_progress[i] ? progress[i].matchIndex : 0;
 		p->next_index = have_progress[i] ? progress[i].nextIndex : 0;

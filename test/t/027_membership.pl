@@ -11,8 +11,9 @@
 #   (b) a follower is removed: no member lists it any more, it lists itself
 #       no more either and, left running, disturbs nothing; writes go on;
 #   (d) a node whose data directory is lost is replaced: removed, its
-#       directory made again with the same id, port and raft_ext.join = on,
-#       added again (by a role granted EXECUTE, through a follower): it
+#       directory made again with the same id, port and raft_ext.join = on
+#       (its raft_ext.peers without itself), added again (by a role granted
+#       EXECUTE, through a follower): it
 #       catches up from the log and holds the same tables;
 #   (c) the leader is removed: it hands over, a new leader is elected among
 #       the others and writes go on.
@@ -239,7 +240,8 @@ ok($r->{ok}, "raft_remove_node($idx_), the lost node") or diag $r->{error};
 ok(defined $c->wait_membership(id => $idx_, want => 'absent', timeout => 30), "the leader no longer lists node $idx_");
 
 $t0 = time;
-$c->new_node(node => $x);
+# its raft_ext.peers lists the members, not itself (allowed for a joining node)
+$c->new_node(node => $x, peers => member_ids());
 is($x->port, $port, 'made again with the same port');
 is($x->safe_psql('postgres', q{SHOW raft_ext.node_id}), $idx_, '... and the same node id');
 my ($other) = grep { $_ != $leader } $c->running_nodes;

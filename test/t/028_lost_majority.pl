@@ -4,8 +4,8 @@
 # time out; a non-superuser may not force (42501); the superuser's
 # raft_force_single_node() makes the survivor the only voter: it becomes
 # leader alone, keeps the old data and takes writes; removing it, the last
-# voter, is refused (22023); then fresh servers are added with raft_add_node
-# and end with identical tables.
+# voter, is refused (22023); then two fresh servers (one with an empty
+# raft_ext.peers) are added with raft_add_node and end with identical tables.
 use strict;
 use warnings;
 use FindBin;
@@ -71,7 +71,9 @@ note 'fresh servers added to the survivor';
 for my $k (1 .. 2)
 {
 	$t0 = time;
-	my $n = $c->new_node;
+	# the first lists the survivor and itself in raft_ext.peers, the second
+	# nothing at all (both allowed for a joining node)
+	my $n = $c->new_node($k == 2 ? (peers => []) : ());
 	my $id = $c->id_of($n);
 	$r = $c->add_member($n, via => $s, retry => 30);
 	ok($r->{ok}, "raft_add_node($id)") or diag $r->{error};

@@ -363,6 +363,33 @@ raft_members_count_applied(void)
 /* ---------------------------------------------------------------------
  * Lookups for backends
  * --------------------------------------------------------------------- */
+bool
+raft_members_is_member(int node_id, bool *voter)
+{
+	bool		published;
+	bool		found = false;
+	int			i;
+
+	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
+	published = raft_shared->status.config_published;
+	for (i = 0; i < raft_shared->status.npeers; i++)
+		if (raft_shared->status.peers[i].node_id == node_id)
+		{
+			found = true;
+			if (voter)
+				*voter = raft_shared->status.peers[i].voter;
+			break;
+		}
+	LWLockRelease(raft_shared->status_lock);
+	if (!published && !raft_ext_join && raft_conf_peer_index(node_id) >= 0)
+	{
+		found = true;
+		if (voter)
+			*voter = true;
+	}
+	return found;
+}
+
 char *
 raft_members_conninfo(int node_id, bool *voter)
 {
@@ -566,7 +593,7 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 	int			addrlen;
 	char	   *req;
 	bool		voter = false;
-	char	   *current;
+	bool		is_member;
 	RaftStatusSnapshot *st = palloc(sizeof(RaftStatusSnapshot));
 	RaftRequestResult r;
 	bool		done = false;
@@ -594,13 +621,13 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 
 	/* what the leader knows now decides; the core checks again */
 	raft_request_status(st);
-	current = raft_members_conninfo(node_id, &voter);
+	is_member = raft_members_is_member(node_id, &voter);
 	for (i = 0; i < st->npeers; i++)
 		if (st->peers[i].voter)
 			nvoters++;
 	if (type == RAFT_CHANGE_ADD_LEARNER)
 	{
-		if (current != NULL)
+		if (is_member)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("raft_add_node: node %d is already a member (%s)", node_id,
@@ -612,16 +639,14 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 					 errmsg("raft_add_node: the cluster already has %d members, the most raft_ext supports",
 							st->npeers)));
 		if (raft_members_log_start() > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("raft_add_node: the leader's log was compacted (it starts after entry %llu); a new member could not catch up from it",
-							(unsigned long long) raft_members_log_start()),
-					 errdetail("A new member receives the whole log from index 1; sending it a snapshot instead is not implemented yet."),
-					 errhint("See README, \"Adding a server\": set raft_ext.log_keep_entries = 0 before the log grows past it if the cluster must grow later.")));
+			ereport(NOTICE,
+					(errmsg("raft_add_node: the leader's log starts after entry %llu: node %d catches up from the log only if it was started on a copy of a member's data directory",
+							(unsigned long long) raft_members_log_start(), node_id),
+					 errhint("Otherwise its raft_status will say it needs a snapshot (README, \"Adding a server\").")));
 	}
 	else
 	{
-		if (current == NULL)
+		if (!is_member)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("raft_remove_node: node %d is not a member", node_id),

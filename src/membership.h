@@ -53,9 +53,16 @@ extern int	raft_members_take_change(raft_node *node, const char *req, Size len, 
 									 raft_index *index, raft_term *term);
 
 /*
- * A member's connection string as this node knows it now (palloc'd), or
- * NULL when node_id is not a member.  *voter (may be NULL) says whether
- * it votes.
+ * Whether node_id is a member of the configuration this node uses now (the
+ * published one; before that, raft_ext.peers), and *voter (may be NULL)
+ * whether it votes.
+ */
+extern bool raft_members_is_member(int node_id, bool *voter);
+
+/*
+ * How to reach node_id (palloc'd): its address in the configuration this
+ * node uses, else its raft_ext.peers entry (the address book of a node
+ * outside its configuration), else NULL.  *voter as above.
  */
 extern char *raft_members_conninfo(int node_id, bool *voter);
 

@@ -104,7 +104,7 @@ raft_ext_sql_transfer_leadership(PG_FUNCTION_ARGS)
 	bool		voter = false;
 
 	raft_shmem_require();
-	if (raft_members_conninfo(target, &voter) == NULL || !voter)
+	if (!raft_members_is_member(target, &voter) || !voter)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("raft_transfer_leadership: node %d is not a voting member", target),

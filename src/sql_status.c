@@ -165,7 +165,8 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 	 * worker published it (membership.c); before that, raft_ext.peers.
 	 */
 	published = st->config_published;
-	nrows = published ? st->npeers : peers->npeers;
+	/* a server waiting to be added has no configuration yet */
+	nrows = published ? st->npeers : raft_ext_join ? 0 : peers->npeers;
 	for (i = 0; i < nrows; i++)
 	{
 		Datum		values[RAFT_PEERS_NCOLS];

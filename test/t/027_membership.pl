@@ -108,6 +108,7 @@ note sprintf 'node 4 made and started in %.1f s', time - $t0;
 		'the joining node has no voter in its configuration (it starts empty)');
 }
 
+my ($l_before, $term_before) = $c->wait_for_leader(timeout => 30);
 my $t_add = time;
 my $r = $c->add_member($n4, retry => 30);
 ok($r->{ok}, 'raft_add_node(4, ...) on the leader succeeds') or diag $r->{error};
@@ -127,6 +128,9 @@ if ($add_works)
 	note sprintf 'node 4 a voter %.1f s after raft_add_node was called', time - $t_add;
 	my $still = grep { running($_) } @load;
 	note "$still of 2 load clients still running when node 4 became a voter";
+	my ($l_after, $term_after) = $c->wait_for_leader(timeout => 30);
+	is(($l_after ? $l_after->name : 'none') . " term $term_after", $l_before->name . " term $term_before",
+		'adding node 4 caused no election (same leader, same term)');
 	$c->set_member($n4, 1);
 }
 for my $i (0 .. 1)
@@ -245,6 +249,7 @@ $c->new_node(node => $x, peers => member_ids());
 is($x->port, $port, 'made again with the same port');
 is($x->safe_psql('postgres', q{SHOW raft_ext.node_id}), $idx_, '... and the same node id');
 my ($other) = grep { $_ != $leader } $c->running_nodes;
+($l_before, $term_before) = $c->wait_for_leader(timeout => 30);
 $r = $c->add_member($x, via => $other, user => 'adder', retry => 30);
 ok($r->{ok}, "raft_add_node($idx_) by a role granted EXECUTE, on a follower (forwarded)")
   or diag $r->{error};
@@ -256,6 +261,11 @@ if (!$r->{ok})
 ok(defined $c->wait_membership(id => $idx_, want => 'voter', timeout => 120), "node $idx_ is a voter again")
   or RaftCluster::stop_here("node $idx_ was not added back");
 note sprintf 'node %d replaced in %.1f s (from initdb to voter)', $idx_, time - $t0;
+{
+	my ($l_after, $term_after) = $c->wait_for_leader(timeout => 30);
+	is(($l_after ? $l_after->name : 'none') . " term $term_after", $l_before->name . " term $term_before",
+		"adding node $idx_ back caused no election (same leader, same term)");
+}
 $c->set_member($x, 1);
 $c->submit_ok($x, q{INSERT INTO t VALUES (30004, 'through the replaced node')}, 'a write through the replaced node');
 ok(defined $c->wait_caught_up(timeout => 90), 'the replaced node caught up');

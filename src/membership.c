@@ -256,7 +256,7 @@ raft_members_sync(raft_node *node)
 			nothers++;
 		}
 		members_n = k;
-		raft_transport_init(nothers, tids, tconn);
+		raft_transport_reconfigure(nothers, tids, tconn);
 		if (members_synced)
 			ereport(LOG,
 					(errmsg("raft_ext: node %d now uses the configuration of log entry %llu: %s",

@@ -4,8 +4,9 @@
 # time out; a non-superuser may not force (42501); the superuser's
 # raft_force_single_node() makes the survivor the only voter: it becomes
 # leader alone, keeps the old data and takes writes; removing it, the last
-# voter, is refused (22023); then two fresh servers (one with an empty
-# raft_ext.peers) are added with raft_add_node and end with identical tables.
+# voter, is refused (22023); then two fresh servers (one whose raft_ext.peers
+# lists only the survivor) are added with raft_add_node and end with
+# identical tables.
 use strict;
 use warnings;
 use FindBin;
@@ -69,7 +70,8 @@ is($r->{sqlstate}, '22023', 'removing the last voter is refused: 22023') or diag
 
 note 'fresh servers added to the survivor';
 # the first lists the survivor and itself in raft_ext.peers, the second
-# nothing at all (both allowed for a joining node); should that one not
+# only the survivor (both allowed for a joining node: raft_ext.peers is its
+# address book until it has a configuration); should that one not
 # become a voter, it is taken out again and a third one (listing the
 # members) is added instead, so that the cluster gets its three members
 my $added = 0;
@@ -78,9 +80,9 @@ for my $k (1 .. 3)
 	last if $added == 2;
 	$t0 = time;
 	my $empty = $k == 2;
-	my $n = $c->new_node($empty ? (peers => []) : ());
+	my $n = $c->new_node($empty ? (peers => [ $c->id_of($s) ]) : ());
 	my $id = $c->id_of($n);
-	my $what = $empty ? ' (empty raft_ext.peers)' : '';
+	my $what = $empty ? ' (raft_ext.peers: the survivor only)' : '';
 	$r = $c->add_member($n, via => $s, retry => 30);
 	ok($r->{ok}, "raft_add_node($id)$what") or diag $r->{error};
 	if (!ok(defined $c->wait_membership(on => $s, id => $id, want => 'voter', timeout => 90),

@@ -176,6 +176,14 @@ _PG_init(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("raft_ext.log_hold_entries",
+							"How far behind a member may hold log compaction back, in entries (0: no limit).",
+							"Past it, entries it lacks are removed anyway; it then needs a snapshot (a copy of a member) to catch up.",
+							&raft_ext_log_hold_entries,
+							1000000, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("raft_ext.outcome_retention",
 							"How long an applied entry's outcome stays in raft_ext.outcome (0: forever).",
 							"At least as long as raft_ext.request_id_retention; removed in log order, on every node alike; the leader's value counts.",

@@ -16,13 +16,14 @@
  *
  * Why it is safe: an entry is removed only when every member's log holds it
  * (matchIndex is durable on the member, and a committed entry is never
- * truncated), so no leader, now or later, has to send it again — unless a
- * member loses its state (a wiped or restored data directory): such a
- * member cannot be caught up from a compacted log, the leader leaves it be
- * (raft_peers shows it behind), and it is rebuilt from a copy of a healthy
- * node (README "Repairing a node") until snapshots exist.  A member that is
- * down holds compaction back (its matchIndex does not move): the log then
- * grows until it is back.
+ * truncated), so no leader, now or later, has to send it again — except to
+ * a member that loses its state (a wiped or restored data directory), or
+ * one that fell more than raft_ext.log_hold_entries behind: a member that
+ * is down holds compaction back (its matchIndex does not move) only that
+ * far, so that the log does not grow without bound.  Such a member cannot
+ * be caught up from the log: its leader sends it InstallSnapshot, it says
+ * so (raft_status.snapshot_needed, its server log) and is rebuilt from a
+ * copy of a member (README, "Snapshots").
  *
  * Removal is incremental: one entry removes at most RAFT_COMPACT_BATCH rows,
  * and the leader posts one at a time.
@@ -63,6 +64,7 @@
 #include "submit.h"
 
 int			raft_ext_log_keep_entries = 100000;
+int			raft_ext_log_hold_entries = 1000000;
 int			raft_ext_outcome_retention = 86400;
 
 /* at most this many rows removed by one entry: no long transaction, no bloat spike */
@@ -107,9 +109,10 @@ raft_compaction_log_start(void)
  * leader's view of its followers (0: not known for every member).
  */
 static uint64
-raft_compaction_safe_index(void)
+raft_compaction_safe_index(uint64 applied)
 {
 	uint64		safe = PG_UINT64_MAX;
+	uint64		hold = (uint64) raft_ext_log_hold_entries;
 	int			i;
 
 	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
@@ -119,7 +122,12 @@ raft_compaction_safe_index(void)
 	{
 		const RaftPeerStatus *p = &raft_shared->status.peers[i];
 
-		if (!p->has_progress || p->regressed_from != 0)
+		if (!p->has_progress)
+			safe = 0;
+		/* too far behind to wait for: it will be sent a snapshot */
+		else if (hold > 0 && p->match_index + hold < applied)
+			continue;
+		else if (p->regressed_from != 0)
 			safe = 0;
 		else if (p->match_index < safe)
 			safe = p->match_index;
@@ -149,7 +157,7 @@ raft_compaction_after_apply(uint64 applied, TimestampTz now)
 	if (raft_compact_posted_target > start &&
 		!TimestampDifferenceExceeds(raft_compact_posted_at, now, RAFT_COMPACT_REPOST_MS))
 		return;
-	safe = Min(raft_compaction_safe_index(), applied);
+	safe = Min(raft_compaction_safe_index(applied), applied);
 	if (safe <= keep)
 		return;
 	target = safe - keep;

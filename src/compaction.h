@@ -16,6 +16,7 @@
 #include "lib/stringinfo.h"
 
 extern int	raft_ext_log_keep_entries;
+extern int	raft_ext_log_hold_entries;
 extern int	raft_ext_outcome_retention;
 
 /* The leader's apply worker, after applying up to applied: post a compaction entry when due. */

@@ -16,7 +16,10 @@
  * At the Raft worker's start:
  *   - no file, tables without an incarnation: a new node, or one upgraded
  *     from a version without the file: the identity is made;
- *   - no file but tables with an incarnation: the file was lost: refused;
+ *   - no file but tables with an incarnation: the file was lost: refused
+ *     (unless raft_ext.join: a server to be added, started on a copy of a
+ *     member's data directory: a new member, with a vote floor at the
+ *     copy's term);
  *   - node_id or cluster_id differ: another node's data directory (a copy
  *     that kept its file): refused;
  *   - tables new and empty (the extension dropped and created again) while
@@ -178,6 +181,32 @@ raft_identity_check(uint64 current_term, bool tables_empty, const char *tables_i
 	*vote_floor = 0;
 	if (!raft_identity_read(&id))
 	{
+		if (tables_incarnation != NULL && raft_ext_join)
+		{
+			/*
+			 * A server to be added, started on a copy of a member's data
+			 * directory (README, "Adding a server"; the copy's identity file
+			 * removed): a new member, whose log and tables are the copy's.
+			 * It may vote, once promoted, in no term up to the copy's: its
+			 * hard state is another node's.
+			 */
+			memset(&id, 0, sizeof(id));
+			id.node_id = raft_ext_node_id;
+			id.cluster_id = cluster_id;
+			id.incarnation = pg_prng_uint64(&pg_global_prng_state);
+			id.high_term = current_term;
+			id.vote_floor = current_term;
+			raft_identity_write(&id);
+			snprintf(mine, sizeof(mine), "%016llx", (unsigned long long) id.incarnation);
+			raft_storage_set_incarnation(mine);
+			ereport(LOG,
+					(errmsg("raft_ext: node %d starts from a copy of another member's data (incarnation %s, at term %llu), as a new member (raft_ext.join)",
+							id.node_id, tables_incarnation, (unsigned long long) current_term)));
+			raft_identity = id;
+			raft_identity_loaded = true;
+			*vote_floor = id.vote_floor;
+			return NULL;
+		}
 		if (tables_incarnation != NULL)
 		{
 			*hint = psprintf("Put this node's own \"%s\" back in the data directory (README, \"Repairing a node\"), or rebuild the node.",

@@ -639,12 +639,10 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 					 errmsg("raft_add_node: the cluster already has %d members, the most raft_ext supports",
 							st->npeers)));
 		if (raft_members_log_start() > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("raft_add_node: the leader's log was compacted (it starts after entry %llu); a new member could not catch up from it",
-							(unsigned long long) raft_members_log_start()),
-					 errdetail("A new member receives the whole log from index 1; sending it a snapshot instead is not implemented yet."),
-					 errhint("See README, \"Adding a server\": set raft_ext.log_keep_entries = 0 before the log grows past it if the cluster must grow later.")));
+			ereport(NOTICE,
+					(errmsg("raft_add_node: the leader's log starts after entry %llu: node %d catches up from the log only if it was started on a copy of a member's data directory",
+							(unsigned long long) raft_members_log_start(), node_id),
+					 errhint("Otherwise its raft_status will say it needs a snapshot (README, \"Adding a server\").")));
 	}
 	else
 	{

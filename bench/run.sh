@@ -62,7 +62,9 @@
 #     raft_ext.log throughout the run), set with ALTER SYSTEM and a reload on
 #     every node; before a compacting run the log is first brought down to
 #     about 2 x keep, so the run sees steady compaction, not the backlog of
-#     the quiet run before it.  BENCH_COMPACT_RUNS runs of each, alternating
+#     the quiet run before it, and before every run each node's raft_ext.log
+#     is vacuumed (no run pays for the one before's deletes).
+#     BENCH_COMPACT_RUNS runs of each, alternating
 #     which goes first; tps and p99 (medians over the runs), the ratio
 #     compacting / quiet, and how many rows the leader removed during each run.
 #  8. Throughput while a member is added (when scripts/raftctl has `add`): a
@@ -1223,10 +1225,14 @@ x_compacted() {
 # one measured run of the compaction part; appends to $W/compact.tsv:
 #   keep run removed_during_the_run log_rows_at_the_end
 x_compact_run() { # KEEP RUN
-	local keep=$1 r=$2 cfg=compact-quiet s0 s1 rows
+	local keep=$1 r=$2 cfg=compact-quiet s0 s1 rows i
 	[ "$keep" -gt 0 ] && cfg=compact-busy
 	x_set_keep "$keep" || return 1
 	if [ "$keep" -gt 0 ]; then x_compacted "$keep" || return 1; fi
+	# every run starts from vacuumed tables: none pays for the deletes of the one before
+	for i in 1 2 3; do
+		PGOPTIONS="-c statement_timeout=0" q $((PORT_X + i - 1)) "VACUUM raft_ext.log" && q $((PORT_X + i - 1)) "CHECKPOINT" || return 1
+	done
 	read -r s0 _ <<<"$(x_log "$TARGET_PORT")"
 	run_pgbench "$cfg" "$X_CLIENTS" "$r" -T "$DURATION" || return 1
 	read -r s1 rows _ <<<"$(x_log "$TARGET_PORT")"
@@ -1395,7 +1401,7 @@ write_compact_section() {
 	local cfg keep tq tb pq pb r
 	echo "$COMPACT_SECTION"
 	echo
-	echo "One fresh three-node cluster; (c)'s workload (raft_submit INSERT, $COMPACT_CLIENTS clients on the leader, pgbench -T $DURATION) with raft_ext.log_keep_entries = 0 (nothing is removed) and = $COMPACT_KEEP (the leader posts a compaction entry every $((COMPACT_KEEP / 4 > 0 ? COMPACT_KEEP / 4 : 1)) applied entries or so, and every node deletes those rows of raft_ext.log in log order while the writes go on), set with ALTER SYSTEM and a reload on every node. Before each compacting run the log is brought down to about 2 x $COMPACT_KEEP entries, so the run measures steady compaction, not the quiet run's backlog. $COMPACT_RUNS run(s) of each, alternating which goes first; medians over the runs. *removed*: how far the leader's log start moved during the run."
+	echo "One fresh three-node cluster; (c)'s workload (raft_submit INSERT, $COMPACT_CLIENTS clients on the leader, pgbench -T $DURATION) with raft_ext.log_keep_entries = 0 (nothing is removed) and = $COMPACT_KEEP (the leader posts a compaction entry every $((COMPACT_KEEP / 4 > 0 ? COMPACT_KEEP / 4 : 1)) applied entries or so, and every node deletes those rows of raft_ext.log in log order while the writes go on), set with ALTER SYSTEM and a reload on every node. Before each compacting run the log is brought down to about 2 x $COMPACT_KEEP entries, so the run measures steady compaction, not the quiet run's backlog; before every run each node's raft_ext.log is vacuumed (VACUUM, CHECKPOINT), so that no run pays for the deletes of the run before it. $COMPACT_RUNS run(s) of each, alternating which goes first; medians over the runs. *removed*: how far the leader's log start moved during the run."
 	echo
 	if [ ! -s "$W/compact.tsv" ]; then
 		echo "throughput while compaction runs: not measured (see the log)"

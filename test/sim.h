@@ -49,6 +49,18 @@
  *   holds, which only InstallSnapshot could give it (not implemented), and
  *   the heal phase rightly requires every node to catch up.
  *
+ *   Membership (8 seeds of 10): now and then a leader adds a learner (a
+ *   new node id, up to SIM_MAX_NODES, or a node whose removal committed,
+ *   back under its old id with its disk wiped; either starts with an empty
+ *   configuration; only while nothing was compacted), promotes a learner
+ *   that caught up, removes a voter or a learner, or removes itself; most
+ *   tries come from a leader that has not committed an entry of its term
+ *   yet, which the core must refuse.  Removed nodes keep running, ticking
+ *   and campaigning.  A disk keeps the configuration in effect at its
+ *   compacted start, and a restart passes it to raft_node_restore.  "Every
+ *   node" in the heal phase, the compaction safe point and the wipe rule
+ *   mean the members in play (sim_members_now, sim_floors_ok).
+ *
  *   The checker (sim_check.c) checks Raft's safety properties after every
  *   step, and some of them inside the host loop where the evidence is
  *   (votes, persisted entries, applied entries).  A violation stops the
@@ -70,7 +82,9 @@
 
 #include "raft.h"
 
-#define SIM_MAX_NODES 5
+/* node ids 1..SIM_MAX_NODES: the initial 3 or 5, then servers added later */
+#define SIM_MAX_NODES 7
+#define SIM_ADDR_BYTES 8
 
 /* ---------------------------------------------------------------------
  * PRNG: xoshiro256** seeded through splitmix64.
@@ -239,6 +253,19 @@ typedef struct sim_disk
 	raft_index	applied;		/* persisted atomically with sm */
 	sim_sm_entry *sm;			/* the state machine: sm[i - 1] for i <= applied */
 	size_t		capSm;
+
+	/*
+	 * Membership: the latest configuration entry the disk's log holds (0:
+	 * none past lastIncludedIndex), and the configuration in effect at
+	 * lastIncludedIndex, kept when compacting (raft.h: what the host
+	 * restores the node with).
+	 */
+	raft_index	cfgLast;
+	bool		hasBase;
+	raft_index	baseIndex;
+	size_t		nBase;
+	raft_member base[SIM_MAX_NODES];
+	char		baseAddr[SIM_MAX_NODES][SIM_ADDR_BYTES];
 } sim_disk;
 
 typedef struct sim_node
@@ -256,6 +283,7 @@ typedef struct sim_node
 	raft_vote_floor floor;
 	bool		floorPending;
 	bool		wiped;			/* its disk was lost once (statistics) */
+	bool		joiner;			/* started empty, to be added (a new id, or a replaced one) */
 	unsigned	incarnation;
 	unsigned	tickWeight;		/* relative tick rate in this epoch */
 	uint64_t	ticks;			/* of this incarnation */
@@ -363,6 +391,16 @@ typedef struct sim_checker
 
 	raft_index	maxCommit;		/* highest index known committed */
 	raft_index	maxAcked;		/* highest index a client saw committed */
+
+	/* the latest configuration seen committed (index 0: the bootstrap one) */
+	raft_index	cfgIndex;
+	size_t		cfgN;
+	raft_node_id cfgId[SIM_MAX_NODES];
+	bool		cfgVoter[SIM_MAX_NODES];
+	raft_index	removedAt[SIM_MAX_NODES + 1];	/* the committed configuration
+												 * that left a node out, by
+												 * id; 0: a member, or never
+												 * one */
 } sim_checker;
 
 /* ---------------------------------------------------------------------
@@ -377,8 +415,10 @@ typedef struct sim
 	const char *phase;
 
 	/* cluster configuration */
-	unsigned	nNodes;
+	unsigned	nNodes;			/* node ids in use: 1..nNodes */
+	unsigned	nInitial;		/* the bootstrap voters: 1..nInitial */
 	raft_node_id voters[SIM_MAX_NODES];
+	bool		membership;		/* this seed changes its configuration */
 	unsigned	electionTickMin;
 	unsigned	electionTickMax;
 	unsigned	heartbeatTick;
@@ -439,6 +479,12 @@ typedef struct sim
 	uint64_t	nCompacted;		/* entries they dropped */
 	uint64_t	nCompactHeld;	/* attempts held back by a member behind (nothing to drop) */
 	uint64_t	nCompactHeldByWiped;	/* ... of them by a node whose disk was wiped */
+	uint64_t	nAdds;			/* learners added (accepted by the leader) */
+	uint64_t	nReplaced;		/* ... of them a removed node back with a wiped disk */
+	uint64_t	nPromotes;
+	uint64_t	nRemoves;
+	uint64_t	nLeaderRemovals;	/* ... of them the leader itself */
+	uint64_t	nChangesBusy;	/* changes refused with RAFT_EBUSY */
 
 	/* failure: sim_fail() longjmps here */
 	jmp_buf		failJmp;
@@ -482,6 +528,7 @@ void		sim_node_compact(sim *s, sim_node *n);
 raft_term	sim_node_term_at(const sim_node *n, raft_index index);
 void		sim_node_leader_unreachable(sim *s, sim_node *n, raft_node_id leader, const char *why);
 void		sim_disk_free(sim_disk *d);
+size_t		sim_disk_config(const sim *s, const sim_node *n, raft_member *out, raft_index *index);
 raft_term	sim_disk_term_at(const sim_disk *d, raft_index index);
 
 /* sim_check.c */
@@ -502,5 +549,10 @@ raft_index	sim_check_held_index(const sim *s, const sim_node *n);
 void		sim_check_leader_needs_compacted(sim *s, sim_node *leader);
 raft_index	sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
 								 raft_node_id *limiter);
+void		sim_check_config_committed(sim *s, raft_index index, const void *data, uint32_t len);
+void		sim_members_now(const sim *s, bool *member);
+bool		sim_committed_voter(const sim *s, raft_node_id id);
+bool		sim_committed_member(const sim *s, raft_node_id id);
+bool		sim_floors_ok(const sim *s, raft_node_id extraHeld, const raft_member *proposed, size_t nProposed);
 
 #endif							/* RAFT_SIM_H */

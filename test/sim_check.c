@@ -48,6 +48,17 @@
  *                          prevLogIndex other than its log has there (0
  *                          above index 0 included; a compacted index has
  *                          the committed entry's term)
+ *   [commit-majority]      a leader's commit index moved to an entry that
+ *                          a majority of the VOTERS of the configuration it
+ *                          uses does not hold durably (learners never
+ *                          count; a wiped voter whose vote floor covers the
+ *                          index does)
+ *   [removed-disrupts]     a member that knows a node was removed (its
+ *                          configuration comes from the committed entry
+ *                          that removed it, or a later one, and leaves it
+ *                          out) had its term raised by that node's message,
+ *                          other than one it sent as that term's leader
+ *                          (sim_net.c)
  *   [compaction]           a node compacted past its lastApplied or its
  *                          durable log (in memory or on its disk); anything
  *                          compacted anywhere that some member's durable log
@@ -96,7 +107,230 @@
 void
 sim_check_init(sim *s)
 {
+	unsigned	i;
+
 	memset(&s->ck, 0, sizeof(s->ck));
+	/* the bootstrap configuration; sim_setup sets nInitial first */
+	for (i = 0; i < s->nInitial; i++)
+	{
+		s->ck.cfgId[i] = i + 1;
+		s->ck.cfgVoter[i] = true;
+	}
+	s->ck.cfgN = s->nInitial;
+}
+
+/* A configuration entry at index is committed: the latest such is kept. */
+void
+sim_check_config_committed(sim *s, raft_index index, const void *data, uint32_t len)
+{
+	sim_checker *ck = &s->ck;
+	raft_member *m = NULL;
+	size_t		n = 0,
+				i;
+
+	if (index <= ck->cfgIndex)
+		return;
+	if (raft_configuration_decode(data, len, NULL, &m, &n) != RAFT_OK || n > SIM_MAX_NODES)
+		sim_fail(s, "host-protocol", "committed configuration entry %llu does not decode", ID(index));
+	/* who left with this configuration (and who is back) */
+	for (i = 0; i < ck->cfgN; i++)
+	{
+		size_t		k;
+		bool		stays = false;
+
+		for (k = 0; k < n; k++)
+			stays = stays || m[k].id == ck->cfgId[i];
+		if (!stays && ck->cfgId[i] <= SIM_MAX_NODES)
+			ck->removedAt[ck->cfgId[i]] = index;
+	}
+	for (i = 0; i < n; i++)
+	{
+		ck->cfgId[i] = m[i].id;
+		ck->cfgVoter[i] = m[i].voter;
+		if (m[i].id <= SIM_MAX_NODES)
+			ck->removedAt[m[i].id] = 0;
+	}
+	free(m);
+	ck->cfgN = n;
+	ck->cfgIndex = index;
+	SIM_TRACE(s, "  configuration %llu committed: %zu members", ID(index), n);
+}
+
+bool
+sim_committed_member(const sim *s, raft_node_id id)
+{
+	size_t		i;
+
+	for (i = 0; i < s->ck.cfgN; i++)
+		if (s->ck.cfgId[i] == id)
+			return true;
+	return false;
+}
+
+bool
+sim_committed_voter(const sim *s, raft_node_id id)
+{
+	size_t		i;
+
+	for (i = 0; i < s->ck.cfgN; i++)
+		if (s->ck.cfgId[i] == id)
+			return s->ck.cfgVoter[i];
+	return false;
+}
+
+/*
+ * The members of the cluster now, as the hosts would see them: those of
+ * the configuration last seen committed, and of every configuration
+ * appended after it (in a durable log, or in a running node's memory), so
+ * a server being added counts from the moment a leader appends it.  A
+ * removed node's own stale view does not count (its configuration is
+ * older than the committed one).  member[] is indexed by id.
+ */
+void
+sim_members_now(const sim *s, bool *member)
+{
+	raft_member m[RAFT_MAX_MEMBERS];
+	raft_index	index;
+	size_t		i,
+				k,
+				n;
+
+	memset(member, 0, (SIM_MAX_NODES + 1) * sizeof(bool));
+	for (i = 0; i < s->ck.cfgN; i++)
+		member[s->ck.cfgId[i]] = true;
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		const sim_node *nd = &s->nodes[i];
+
+		if (nd->disk.cfgLast > s->ck.cfgIndex)
+		{
+			n = sim_disk_config(s, nd, m, &index);
+			for (k = 0; k < n; k++)
+				member[m[k].id] = true;
+		}
+		if (nd->raft != NULL)
+		{
+			n = raft_get_configuration(nd->raft, m, RAFT_MAX_MEMBERS, &index, NULL);
+			if (index > s->ck.cfgIndex)
+				for (k = 0; k < n && k < RAFT_MAX_MEMBERS; k++)
+					if (m[k].id <= SIM_MAX_NODES)
+						member[m[k].id] = true;
+		}
+	}
+}
+
+/* Do the nodes held back by a vote floor (and extraHeld) stay a minority of these voters? */
+static bool
+floors_ok_in(const sim *s, const raft_member *m, size_t n, raft_node_id extraHeld)
+{
+	unsigned	voters = 0,
+				held = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!m[i].voter)
+			continue;
+		voters++;
+		if (m[i].id == extraHeld ||
+			(m[i].id <= s->nNodes && s->nodes[m[i].id].floorPending))
+			held++;
+	}
+	return held <= (voters > 0 ? voters - 1 : 0) / 2;
+}
+
+/*
+ * Would the nodes held back by their vote floor stay a minority of the
+ * voters of every configuration in play (the committed one, every one
+ * appended after it, and proposed if not NULL), with extraHeld held back
+ * too?  A majority held back elects nobody: that is the data loss Raft
+ * does not survive, not a fault to test (sim_node_may_wipe).
+ */
+bool
+sim_floors_ok(const sim *s, raft_node_id extraHeld, const raft_member *proposed, size_t nProposed)
+{
+	raft_member m[RAFT_MAX_MEMBERS];
+	raft_index	index;
+	size_t		i,
+				n;
+
+	for (i = 0; i < s->ck.cfgN; i++)
+	{
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].id = s->ck.cfgId[i];
+		m[i].voter = s->ck.cfgVoter[i];
+	}
+	if (!floors_ok_in(s, m, s->ck.cfgN, extraHeld))
+		return false;
+	if (proposed != NULL && !floors_ok_in(s, proposed, nProposed, extraHeld))
+		return false;
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		const sim_node *nd = &s->nodes[i];
+
+		if (nd->disk.cfgLast > s->ck.cfgIndex)
+		{
+			n = sim_disk_config(s, nd, m, &index);
+			if (!floors_ok_in(s, m, n, extraHeld))
+				return false;
+		}
+		if (nd->raft != NULL)
+		{
+			n = raft_get_configuration(nd->raft, m, RAFT_MAX_MEMBERS, &index, NULL);
+			if (index > s->ck.cfgIndex && !floors_ok_in(s, m, n, extraHeld))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * A leader's commit index moved: the entry there must be durable on a
+ * majority of the VOTERS of the configuration it uses (learners never
+ * count; the leader itself only if it is a voter).  A voter counts if its
+ * disk holds that entry (or compacted it), or if its disk was wiped and
+ * its vote floor covers the index (its acknowledgement was honest; the
+ * floor keeps it from undoing it).
+ *
+ * Injected bug "a learner counted as a voter in the commit majority"
+ * (raft_maybe_commit taking every member's matchIndex, the quorum still of
+ * the voters): 1813 of seeds 1..3000 failed, 1809 of them here, first seed
+ * 5: "[commit-majority] step 33670 (heal phase): n3, leader of term 126,
+ * commits 122/126 held by only 2 of the 5 voters of its configuration
+ * (entry 10)" (the other 4: 2 state-machine-safety, 2 liveness).
+ */
+static void
+check_commit_majority(sim *s, sim_node *n, const raft_status *st)
+{
+	raft_member m[RAFT_MAX_MEMBERS];
+	raft_index	j = st->commitIndex,
+				cfgIndex;
+	raft_term	term = sim_node_term_at(n, j);
+	size_t		count,
+				i;
+	unsigned	voters = 0,
+				holding = 0;
+
+	if (term == 0)
+		return;
+	count = raft_get_configuration(n->raft, m, RAFT_MAX_MEMBERS, &cfgIndex, NULL);
+	for (i = 0; i < count; i++)
+	{
+		const sim_node *v;
+
+		if (!m[i].voter)
+			continue;
+		voters++;
+		if (m[i].id == RAFT_NONE || m[i].id > s->nNodes)
+			continue;
+		v = &s->nodes[m[i].id];
+		if (j <= v->disk.lastIncludedIndex || sim_disk_term_at(&v->disk, j) == term ||
+			(v->floorPending && v->floor.index >= j))
+			holding++;
+	}
+	if (holding * 2 <= voters)
+		sim_fail(s, "commit-majority", "n%llu, leader of term %llu, commits %llu/%llu held by only %u of the %u voters of its configuration (entry %llu)",
+				 ID(n->id), ID(st->currentTerm), ID(j), ID(term), holding, voters, ID(cfgIndex));
 }
 
 void
@@ -566,6 +800,8 @@ observe_commit(sim *s, sim_node *n, const raft_status *st)
 			c->node = n->id;
 			c->obsTerm = st->currentTerm;
 		}
+		if (de->type == RAFT_ENTRY_CONFIG)
+			sim_check_config_committed(s, i, de->data, de->len);
 		else if (c->chain != de->chain)
 			sim_fail(s, "state-machine-safety", "n%llu has committed %llu/%llu but n%llu saw %llu/%llu committed%s",
 					 ID(n->id), ID(i), ID(de->term), ID(c->node), ID(i), ID(c->term),
@@ -717,11 +953,18 @@ sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
 {
 	raft_index	safe = st->lastApplied < st->stableIndex ? st->lastApplied : st->stableIndex;
 	unsigned	i;
+	bool		member[SIM_MAX_NODES + 1];
 
 	*limiter = n->id;
+	/* every member's: a removed node is left behind, a server being added holds us back */
+	sim_members_now(s, member);
 	for (i = 1; i <= s->nNodes; i++)
 	{
-		raft_index	held = sim_check_held_index(s, &s->nodes[i]);
+		raft_index	held;
+
+		if (!member[i])
+			continue;
+		held = sim_check_held_index(s, &s->nodes[i]);
 
 		if (held < safe)
 		{
@@ -733,8 +976,8 @@ sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
 	{
 		raft_progress pr;
 
-		for (i = 0; i < s->nNodes; i++)
-			if (raft_get_progress(n->raft, i, &pr) && pr.id != n->id && pr.matchIndex < safe)
+		for (i = 0; raft_get_progress(n->raft, i, &pr); i++)
+			if (pr.id != n->id && pr.matchIndex < safe)
 			{
 				safe = pr.matchIndex;
 				*limiter = pr.id;
@@ -755,9 +998,8 @@ sim_check_leader_needs_compacted(sim *s, sim_node *leader)
 	raft_progress pr;
 	unsigned	k;
 
-	for (k = 0; k < s->nNodes; k++)
-		if (raft_get_progress(leader->raft, k, &pr) && pr.id != leader->id &&
-			pr.nextIndex <= leader->compacted)
+	for (k = 0; raft_get_progress(leader->raft, k, &pr); k++)
+		if (pr.id != leader->id && pr.nextIndex <= leader->compacted)
 			sim_fail(s, "compaction", "n%llu, leader compacted to %llu, needs entry %llu for n%llu (%s, matchIndex %llu), whose durable log holds %llu of the committed log",
 					 ID(leader->id), ID(leader->compacted), ID(pr.nextIndex),
 					 ID(pr.id), pr.state == RAFT_PROGRESS_PROBE ? "probe" : "replicate",
@@ -804,6 +1046,7 @@ check_compaction_held_everywhere(sim *s)
 	raft_index	top = 0;
 	raft_node_id topNode = RAFT_NONE;
 	unsigned	i;
+	bool		member[SIM_MAX_NODES + 1];
 
 	for (i = 1; i <= s->nNodes; i++)
 	{
@@ -820,12 +1063,13 @@ check_compaction_held_everywhere(sim *s)
 	}
 	if (top == 0 || top >= ck->capIndex || !ck->committed[top].set)
 		return;
+	sim_members_now(s, member);
 	for (i = 1; i <= s->nNodes; i++)
 	{
 		const sim_node *n = &s->nodes[i];
 		const sim_disk *d = &n->disk;
 
-		if (top <= d->lastIncludedIndex)
+		if (top <= d->lastIncludedIndex || !member[i])
 			continue;
 		if (sim_disk_chain_at(d, top) != ck->committed[top].chain)
 			sim_fail(s, "compaction", "n%llu compacted its log through %llu, but n%llu (%s) holds only %llu of the committed log on its disk (%llu..%llu): it needs compacted entries",
@@ -909,7 +1153,9 @@ sim_check_step(sim *s)
 			unsigned	maxInflight = s->maxInflight ? s->maxInflight : 64;
 			raft_progress pr;
 
-			for (k = 0; k < s->nNodes; k++)
+			if (st.commitIndex > n->last.commitIndex)
+				check_commit_majority(s, n, &st);
+			for (k = 0; k < st.nMembers; k++)
 			{
 				if (!raft_get_progress(n->raft, k, &pr))
 					sim_fail(s, "core-api", "n%llu leads but raft_get_progress(%u) fails", ID(n->id), k);

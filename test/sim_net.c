@@ -13,6 +13,13 @@
  * links, checked both at send and at delivery (a message in flight when a
  * partition starts is lost, as on a real network).  A message to a crashed
  * node is lost.
+ *
+ * Delivery also checks that a removed node never disrupts the cluster
+ * ([removed-disrupts]): a member that knows the sender was removed (its
+ * configuration comes from the committed entry that removed it, or a later
+ * one) must not have its term raised by the message, unless the sender
+ * sent it as the leader of that term (a leader that removed itself leads
+ * until that commits).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +379,26 @@ sim_net_ready_count(const sim *s)
  * is FIFO, like the real transport's one connection per peer).  Returns
  * false when there is none.
  */
+/*
+ * Does n know that id was removed: id is not in its configuration, which
+ * comes from the entry that removed it or a later one?
+ */
+static bool
+knows_removed(const sim *s, const sim_node *n, raft_node_id id)
+{
+	raft_member m[RAFT_MAX_MEMBERS];
+	raft_index	index;
+	size_t		count = raft_get_configuration(n->raft, m, RAFT_MAX_MEMBERS, &index, NULL),
+				i;
+
+	if (s->ck.removedAt[id] == 0 || index < s->ck.removedAt[id])
+		return false;
+	for (i = 0; i < count && i < RAFT_MAX_MEMBERS; i++)
+		if (m[i].id == id)
+			return false;
+	return true;
+}
+
 bool
 sim_net_deliver_one(sim *s, bool inOrder)
 {
@@ -382,6 +409,8 @@ sim_net_deliver_one(sim *s, bool inOrder)
 	sim_msg		msg;
 	sim_node   *n;
 	int			rc;
+	bool		watch;
+	raft_status before;
 
 	if (inOrder)
 	{
@@ -443,7 +472,36 @@ sim_net_deliver_one(sim *s, bool inOrder)
 		sim_format_msg(&net->delivering, line, sizeof(line));
 		sim_trace(s, "deliver #%llu %s", (unsigned long long) msg.id, line);
 	}
+	/*
+	 * A node outside the configuration (removed, and its removal
+	 * committed) must not disrupt: no member that knows it was removed
+	 * (it holds that configuration entry, or a later one, and the node is
+	 * not in it) may have its term raised by its messages.
+	 */
+	watch = msg.from <= SIM_MAX_NODES && sim_committed_member(s, msg.to) &&
+		knows_removed(s, n, msg.from);
+	/*
+	 * except what it sent as the leader of that term: a leader that removed
+	 * itself leads until the removal commits, and its AppendEntries and
+	 * its hand-over (TimeoutNow) may arrive after
+	 */
+	if (watch && net->delivering.term < s->ck.capTerms &&
+		s->ck.leaderOfTerm[net->delivering.term] == msg.from)
+		watch = false;
+	if (watch)
+		raft_get_status(n->raft, &before);
 	sim_node_step(s, n, &net->delivering);
+	if (watch && n->raft != NULL)
+	{
+		raft_status after;
+
+		raft_get_status(n->raft, &after);
+		if (after.currentTerm > before.currentTerm)
+			sim_fail(s, "removed-disrupts", "n%llu, removed (committed), raised member n%llu's term from %llu to %llu with %s",
+					 (unsigned long long) msg.from, (unsigned long long) msg.to,
+					 (unsigned long long) before.currentTerm, (unsigned long long) after.currentTerm,
+					 sim_msg_type_name(net->delivering.type));
+	}
 
 	raft_message_free_decoded(&s->alloc, &net->delivering);
 	net->deliveringDecoded = false;

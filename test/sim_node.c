@@ -20,7 +20,9 @@
  *
  * A crash destroys the raft_node: only the disk remains, and a restart
  * builds a new node from it with raft_node_restore (its log may start after
- * a compacted prefix: sim_node_compact).  After a core call the
+ * a compacted prefix: sim_node_compact), with the configuration the disk
+ * kept at its compacted start, else the bootstrap voters, else (a server
+ * added later, or one replaced under its old id) none.  After a core call the
  * host may also leave the ready batch for later (an epoch's deferral rate),
  * so the core sees several calls between two batches, as a busy host would
  * make.
@@ -53,6 +55,18 @@ sim_disk_term_at(const sim_disk *d, raft_index index)
 	return 0;
 }
 
+/* The latest configuration entry of the disk's log at or below upto; 0: none. */
+static raft_index
+disk_latest_config(const sim_disk *d, raft_index upto)
+{
+	raft_index	i = upto < sim_disk_last_index(d) ? upto : sim_disk_last_index(d);
+
+	for (; i > d->lastIncludedIndex; i--)
+		if (sim_disk_entry_at(d, i)->type == RAFT_ENTRY_CONFIG)
+			return i;
+	return 0;
+}
+
 /* Delete the entries from index `from` on (never a compacted one). */
 static void
 disk_truncate(sim_disk *d, raft_index from)
@@ -62,18 +76,97 @@ disk_truncate(sim_disk *d, raft_index from)
 		free(d->log[d->nLog - 1].data);
 		d->nLog--;
 	}
+	if (d->cfgLast >= from)
+		d->cfgLast = disk_latest_config(d, sim_disk_last_index(d));
+}
+
+/*
+ * The disk's configuration: its log's latest configuration entry, else the
+ * one kept at its compacted start, else the one the node was created with
+ * (the bootstrap voters, or nothing for a server added later).  *index is
+ * the entry's (0: the bootstrap one).  Addresses point into the disk.
+ */
+size_t
+sim_disk_config(const sim *s, const sim_node *n, raft_member *out, raft_index *index)
+{
+	const sim_disk *d = &n->disk;
+	size_t		count = 0,
+				i;
+
+	*index = 0;
+	if (d->cfgLast > d->lastIncludedIndex)
+	{
+		const sim_disk_entry *de = sim_disk_entry_at(d, d->cfgLast);
+		raft_member *m = NULL;
+
+		if (raft_configuration_decode(de->data, de->len, NULL, &m, &count) != RAFT_OK ||
+			count > SIM_MAX_NODES)
+			sim_fail((sim *) s, "host-protocol", "n%llu: its disk's configuration entry %llu does not decode",
+					 (unsigned long long) n->id, (unsigned long long) d->cfgLast);
+		memcpy(out, m, count * sizeof(raft_member));
+		free(m);
+		*index = d->cfgLast;
+		return count;
+	}
+	if (d->hasBase)
+	{
+		memcpy(out, d->base, d->nBase * sizeof(raft_member));
+		*index = d->baseIndex;
+		return d->nBase;
+	}
+	if (n->joiner)
+		return 0;
+	for (i = 0; i < s->nInitial; i++)
+	{
+		memset(&out[i], 0, sizeof(raft_member));
+		out[i].id = s->voters[i];
+		out[i].voter = true;
+	}
+	return s->nInitial;
 }
 
 /* Drop the entries up to and including upto, keeping the last one's term and chain. */
 static void
-disk_compact(sim_disk *d, raft_index upto)
+disk_compact(sim *s, sim_node *n, raft_index upto)
 {
+	sim_disk   *d = &n->disk;
 	const sim_disk_entry *last = sim_disk_entry_at(d, upto);
+	raft_index	c = disk_latest_config(d, upto);
 	size_t		k,
 				i;
 
 	if (last == NULL)
 		return;
+	if (c != 0)
+	{
+		/* keep the configuration in effect at upto: a restart needs it */
+		const sim_disk_entry *de = sim_disk_entry_at(d, c);
+		raft_member *m = NULL;
+		size_t		count = 0;
+
+		if (raft_configuration_decode(de->data, de->len, NULL, &m, &count) != RAFT_OK ||
+			count > SIM_MAX_NODES)
+			sim_fail(s, "host-protocol", "n%llu: configuration entry %llu does not decode",
+					 (unsigned long long) n->id, (unsigned long long) c);
+		for (i = 0; i < count; i++)
+		{
+			d->base[i] = m[i];
+			if (m[i].addressLen > SIM_ADDR_BYTES)
+				sim_fail(s, "host-protocol", "n%llu: address of n%llu too long",
+						 (unsigned long long) n->id, (unsigned long long) m[i].id);
+			if (m[i].addressLen > 0)
+				memcpy(d->baseAddr[i], m[i].address, m[i].addressLen);
+			d->base[i].address = m[i].addressLen > 0 ? d->baseAddr[i] : NULL;
+		}
+		free(m);
+		d->nBase = count;
+		d->hasBase = true;
+		d->baseIndex = c;
+		/* what is compacted was committed */
+		sim_check_config_committed(s, c, de->data, de->len);
+	}
+	if (d->cfgLast <= upto)
+		d->cfgLast = 0;
 	d->lastIncludedTerm = last->term;
 	d->lastIncludedChain = last->chain;
 	k = (size_t) (upto - d->lastIncludedIndex);
@@ -141,6 +234,8 @@ disk_store(sim *s, sim_node *n, const raft_entry *e, size_t count)
 		de->hash = sim_entry_hash(e[k].type, e[k].data, e[k].len);
 		de->chain = sim_chain(prevChain, e[k].term, de->hash);
 		d->nLog++;
+		if (e[k].type == RAFT_ENTRY_CONFIG)
+			d->cfgLast = sim_disk_last_index(d);
 		sim_check_entry_stored(s, n, sim_disk_last_index(d));
 	}
 }
@@ -157,8 +252,17 @@ sim_node_start(sim *s, sim_node *n)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.id = n->id;
-	cfg.voters = s->voters;
-	cfg.nVoters = s->nNodes;
+	/* what the host kept at the compacted start, else what it was created with */
+	if (n->disk.hasBase)
+	{
+		cfg.members = n->disk.base;
+		cfg.nMembers = n->disk.nBase;
+	}
+	else if (!n->joiner)
+	{
+		cfg.voters = s->voters;
+		cfg.nVoters = s->nInitial;
+	}
 	cfg.electionTickMin = s->electionTickMin;
 	cfg.electionTickMax = s->electionTickMax;
 	cfg.heartbeatTick = s->heartbeatTick;
@@ -222,7 +326,8 @@ sim_node_start(sim *s, sim_node *n)
 
 /*
  * May n's disk be lost at this restart?  Only if the nodes held back by a
- * floor, with n, stay a minority: a majority of them could elect nobody,
+ * floor, with n, stay a minority of the voters of every configuration in
+ * play (sim_floors_ok): a majority of them could elect nobody,
  * which is the data loss Raft does not survive, not a fault to test.  And
  * only while no log was compacted anywhere: a node that lost its disk
  * needs every entry from index 1, and without InstallSnapshot only a log
@@ -231,15 +336,9 @@ sim_node_start(sim *s, sim_node *n)
 bool
 sim_node_may_wipe(const sim *s, const sim_node *n)
 {
-	unsigned	i,
-				held = 1;
-
 	if (s->anyCompacted)
 		return false;
-	for (i = 1; i <= s->nNodes; i++)
-		if (&s->nodes[i] != n && s->nodes[i].floorPending)
-			held++;
-	return held <= (s->nNodes - 1) / 2;
+	return sim_floors_ok(s, n->id, NULL, 0);
 }
 
 /*
@@ -830,5 +929,5 @@ sim_node_compact(sim *s, sim_node *n)
 		upto = upto - d->lastIncludedIndex > keep ? upto - keep : d->lastIncludedIndex;
 	}
 	if (upto > d->lastIncludedIndex)
-		disk_compact(d, upto);
+		disk_compact(s, n, upto);
 }

@@ -366,8 +366,9 @@ test_learner_not_counted_in_commit(void)
 	cl_free(c);
 }
 
+/* A learner never campaigns; asked for its vote, it answers on the log (membership.c). */
 static void
-test_learner_never_campaigns_nor_grants(void)
+test_learner_never_campaigns_answers_votes_on_the_log(void)
 {
 	cluster    *c = with_learner(false, false);
 	raft_status before = cl_status(c, 4);
@@ -391,29 +392,40 @@ test_learner_never_campaigns_nor_grants(void)
 	CHECK(cl_status(c, 4).role == RAFT_FOLLOWER && cl_status(c, 4).currentTerm == before.currentTerm);
 	cl_drop_all(c);
 
-	/* a vote request from a voter: refused */
+	/*
+	 * Asked (by a candidate whose configuration would make it a voter), it
+	 * answers on the log alone: behind, refused; up to date, granted.
+	 */
 	memset(&m, 0, sizeof(m));
 	m.type = RAFT_MSG_REQUEST_VOTE;
 	m.from = 2;
 	m.to = 4;
 	m.term = before.currentTerm + 5;
+	m.lastLogIndex = 1;
+	m.lastLogTerm = 1;
+	CHECK(cl_step(c, 4, &m) == RAFT_OK);
+	{
+		const raft_message *r = cl_find_msg(c, 4, 2, RAFT_MSG_REQUEST_VOTE_RESULT);
+
+		CHECK(r != NULL && !r->voteGranted);
+	}
+	cl_drop_all(c);
 	m.lastLogIndex = before.lastLogIndex + 10;
 	m.lastLogTerm = before.currentTerm + 4;
 	CHECK(cl_step(c, 4, &m) == RAFT_OK);
 	{
 		const raft_message *r = cl_find_msg(c, 4, 2, RAFT_MSG_REQUEST_VOTE_RESULT);
 
-		CHECK(r != NULL && !r->voteGranted);
-		CHECK(cl_status(c, 4).votedFor == RAFT_NONE);
+		CHECK(r != NULL && r->voteGranted);
+		CHECK(cl_status(c, 4).votedFor == 2);
 	}
-	m.type = RAFT_MSG_PRE_VOTE;
-	m.term = before.currentTerm + 6;
-	CHECK(cl_step(c, 4, &m) == RAFT_OK);
-	{
-		const raft_message *r = cl_find_msg(c, 4, 2, RAFT_MSG_PRE_VOTE_RESULT);
-
-		CHECK(r != NULL && !r->voteGranted);
-	}
+	/* still never campaigns */
+	CHECK(cl_status(c, 4).role == RAFT_FOLLOWER && !cl_status(c, 4).isVoter);
+	cl_drop_all(c);
+	for (t = 0; t < 200; t++)
+		cl_tick(c, 4);
+	CHECK(cl_count_msgs(c, 4, 0, RAFT_MSG_REQUEST_VOTE) == 0 &&
+		  cl_count_msgs(c, 4, 0, RAFT_MSG_PRE_VOTE) == 0);
 	cl_drop_all(c);
 	CHECK(c->violations == 0);
 	cl_free(c);
@@ -516,17 +528,24 @@ test_removed_voter(void)
 	cl_free(c);
 }
 
-/* A removed node that appended its removal never campaigns. */
+/*
+ * A removed voter that appended its removal may stand while that is
+ * uncommitted (the previous configuration may need it), not counting its
+ * own vote; once it knows it committed, it never campaigns.
+ */
 static void
 test_removed_node_that_knows_never_campaigns(void)
 {
-	cluster    *c = mk(3, true, false);
+	cluster    *c = mk(3, false, false);
 	raft_index	idx = 0;
+	raft_term	term;
 	size_t		k;
 	unsigned	t;
 	bool		sent = false;
+	raft_message hb;
 
 	cl_elect(c, 1);
+	term = cl_status(c, 1).currentTerm;
 	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
 	/* hand it the entry anyway, as a copy of what its peer got */
 	for (k = 0; k < c->qn; k++)
@@ -542,15 +561,77 @@ test_removed_node_that_knows_never_campaigns(void)
 			break;
 		}
 	REQUIRE(sent);
-	CHECK(!cl_status(c, 3).isVoter && cl_status(c, 3).nMembers == 2);
+	CHECK(!cl_status(c, 3).isVoter && cl_status(c, 3).nMembers == 2 && !cl_status(c, 3).configCommitted);
 	cl_deliver_all(c);
+	cl_drop_all(c);
+	/*
+	 * uncommitted as far as it knows: it stands, asking the voters {1, 2}
+	 * only, and always with a poll first (pre-vote is off here)
+	 */
+	CHECK(cl_campaign(c, 3) == RAFT_OK);
+	CHECK(cl_status(c, 3).role == RAFT_PRE_CANDIDATE);
+	CHECK(cl_count_msgs(c, 3, 1, RAFT_MSG_PRE_VOTE) == 1 &&
+		  cl_count_msgs(c, 3, 2, RAFT_MSG_PRE_VOTE) == 1 &&
+		  cl_count_msgs(c, 3, 3, RAFT_MSG_PRE_VOTE) == 0 &&
+		  cl_count_msgs(c, 3, 0, RAFT_MSG_REQUEST_VOTE) == 0);
+	cl_drop_all(c);
+	/* told the commit (a heartbeat of the leader of a later term, say): never again */
+	memset(&hb, 0, sizeof(hb));
+	hb.type = RAFT_MSG_APPEND_ENTRIES;
+	hb.from = 1;
+	hb.to = 3;
+	hb.term = cl_status(c, 3).currentTerm;
+	hb.prevLogIndex = idx;
+	hb.prevLogTerm = term;
+	hb.leaderCommit = idx;
+	CHECK(cl_step(c, 3, &hb) == RAFT_OK);
+	CHECK(cl_status(c, 3).configCommitted && cl_status(c, 3).role == RAFT_FOLLOWER);
+	cl_drop_all(c);
 	cl_isolate(c, 3, true);
 	for (t = 0; t < 200; t++)
 		cl_tick(c, 3);
 	CHECK(cl_count_msgs(c, 3, 0, RAFT_MSG_PRE_VOTE) == 0 &&
 		  cl_count_msgs(c, 3, 0, RAFT_MSG_REQUEST_VOTE) == 0);
-	CHECK(cl_status(c, 3).role == RAFT_FOLLOWER);
+	CHECK(cl_campaign(c, 3) == RAFT_OK && cl_status(c, 3).role == RAFT_FOLLOWER);
 	cl_drop_all(c);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A leader that removed itself and lost its follower before the removal
+ * committed (check-quorum) stands again: {1, 2} removing 1, only 1 holds
+ * the entry, 2 (still on {1, 2}) cannot win without 1, whose log is
+ * longer.  1 asks the new configuration's voter, wins without counting
+ * itself, commits its removal and hands over.
+ */
+static void
+test_removed_leader_stands_again_until_committed(void)
+{
+	cluster    *c = cl_new(2);
+	raft_index	idx = 0;
+	unsigned	t;
+
+	cl_set_options(c, true, true);
+	cl_start_all(c);
+	cl_elect(c, 1);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 1, &idx) == RAFT_OK);
+	cl_drop_all(c);
+	cl_isolate(c, 1, true);
+	for (t = 0; t < 3 * CL_ELECTION_MAX && cl_is_leader(c, 1); t++)
+		cl_tick(c, 1);
+	CHECK(!cl_is_leader(c, 1) && !cl_status(c, 1).configCommitted);
+	cl_drop_all(c);
+	cl_heal(c);
+	for (t = 0; t < 20 * CL_ELECTION_MAX; t++)
+	{
+		cl_tick_all(c);
+		if (cl_is_leader(c, 2) && cl_status(c, 2).configCommitted && cl_status(c, 2).nVoters == 1)
+			break;
+	}
+	CHECK(cl_is_leader(c, 2) && cl_status(c, 2).nVoters == 1 && cl_status(c, 2).configIndex == idx);
+	CHECK(cl_status(c, 1).configCommitted && !cl_status(c, 1).isVoter);
+	CHECK(cl_count_leaders(c) == 1);
 	CHECK(c->violations == 0);
 	cl_free(c);
 }
@@ -750,20 +831,12 @@ test_non_member_messages(void)
 
 	cl_elect(c, 1);
 	before = cl_status(c, 2);
-	/* a vote request from a non-member does not touch a member's term */
+	/* a proposal from a non-member: ignored */
 	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_REQUEST_VOTE;
-	m.from = 4;
-	m.to = 2;
-	m.term = before.currentTerm + 3;
-	m.lastLogIndex = 100;
-	m.lastLogTerm = before.currentTerm + 2;
-	CHECK(cl_step(c, 2, &m) == RAFT_OK);
-	CHECK(cl_status(c, 2).currentTerm == before.currentTerm && c->qn == 0);
-	m.type = RAFT_MSG_PRE_VOTE;
-	CHECK(cl_step(c, 2, &m) == RAFT_OK && c->qn == 0);
 	m.type = RAFT_MSG_PROPOSE;
+	m.from = 4;
 	m.to = 1;
+	m.term = before.currentTerm;
 	CHECK(cl_step(c, 1, &m) == RAFT_OK);
 	CHECK(cl_status(c, 1).lastLogIndex == cl_status(c, 2).lastLogIndex);
 	/* ... but the empty node 4 takes its leader's AppendEntries (it is not in 4's configuration) */
@@ -801,6 +874,219 @@ test_non_member_messages(void)
 		m.entries = &e;
 		CHECK(raft_step(c->node[2].raft, &m) == RAFT_EINVAL);
 	}
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * Vote requests from a node outside the configuration: dropped before the
+ * term rules when the candidate's log lacks our configuration's entry (a
+ * removed node that never got its removal), taken when it holds it (a
+ * server added by an entry we may not have seen).
+ */
+static void
+test_non_member_vote_requests(void)
+{
+	cluster    *c = mk(5, false, false);
+	raft_index	idx = 0;
+	raft_term	t;
+	raft_message m;
+
+	cl_elect(c, 1);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	cl_deliver_all(c);
+	t = cl_status(c, 2).currentTerm;
+	REQUIRE(cl_status(c, 2).configIndex == idx);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_REQUEST_VOTE;
+	m.from = 3;
+	m.to = 2;
+	m.term = t + 3;
+	m.lastLogIndex = idx - 1;
+	m.lastLogTerm = t;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).currentTerm == t && c->qn == 0);
+	m.type = RAFT_MSG_PRE_VOTE;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK && c->qn == 0);
+	/* an older term with a longer log does not make up for it */
+	m.lastLogIndex = idx + 100;
+	m.lastLogTerm = t - 1;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK && c->qn == 0);
+	/* holding the entry that removed it (it may stand then): still dropped */
+	m.type = RAFT_MSG_REQUEST_VOTE;
+	m.lastLogIndex = cl_status(c, 2).lastLogIndex;
+	m.lastLogTerm = t;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).currentTerm == t && c->qn == 0);
+	/* a node never in our configurations, holding the entry (added by one we lack): taken, granted */
+	m.from = 5;
+	CHECK(cl_step(c, 2, &m) == RAFT_OK);
+	CHECK(cl_status(c, 2).currentTerm == t + 3);
+	{
+		const raft_message *r = cl_find_msg(c, 2, 5, RAFT_MSG_REQUEST_VOTE_RESULT);
+
+		CHECK(r != NULL && r->voteGranted);
+	}
+	cl_drop_all(c);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * The 2015 counterexample (Ongaro, raft-dev, "bug in single-server
+ * membership changes"), with a learner promoted instead of a server added:
+ * voters {1, 2, 3, 4}, learner 5.  Leader 1 (term T1) promotes 5; only 5
+ * gets the entry.  2 is elected in T2 by {2, 3, 4} without it.  Were 2 to
+ * remove 4 at once, before committing an entry of T2, {2, 3} would commit
+ * that with its no-op (a majority of {1, 2, 3}), and 1 could then be
+ * elected in T3 by {1, 4, 5} (a majority of {1, 2, 3, 4, 5}, none of which
+ * holds T2's entries) and overwrite them.  The core refuses the change
+ * (RAFT_EBUSY) until 2 has committed an entry of T2; then it is safe.
+ */
+static void
+test_2015_counterexample_refused(void)
+{
+	static const raft_node_id four[] = {1, 2, 3, 4};
+	cluster    *c = cl_new(5);
+	raft_index	idx = 0;
+	size_t		k,
+				i;
+	int			rc;
+
+	for (i = 1; i <= 4; i++)
+	{
+		c->node[i].cfg.voters = four;
+		c->node[i].cfg.nVoters = 4;
+	}
+	c->node[5].cfg.voters = NULL;
+	c->node[5].cfg.nVoters = 0;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	CHECK(change(c, 1, RAFT_CHANGE_ADD_LEARNER, 5, NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_run(c, 2);
+	REQUIRE(cl_status(c, 5).nMembers == 5);
+
+	/* T1: promote 5; only 5 gets it */
+	CHECK(change(c, 1, RAFT_CHANGE_PROMOTE, 5, &idx) == RAFT_OK);
+	for (k = 0; k < c->qn;)
+	{
+		if (cl_msg_matches(&c->q[k].m, 1, 5, RAFT_MSG_APPEND_ENTRIES))
+			cl_deliver_at(c, k);
+		else
+			k++;
+	}
+	cl_drop_all(c);
+	CHECK(cl_status(c, 1).commitIndex < idx && cl_status(c, 5).nVoters == 5);
+
+	/* T2: 2 elected by {2, 3, 4}; 4 hears nothing more from it */
+	cl_isolate(c, 1, true);
+	cl_isolate(c, 5, true);
+	cl_campaign(c, 2);
+	for (k = 0; k < c->qn;)
+	{
+		if (c->q[k].m.type == RAFT_MSG_REQUEST_VOTE)
+			cl_deliver_at(c, k);
+		else
+			k++;
+	}
+	c->cut[2][4] = true;		/* 4's vote reaches 2; nothing of 2's reaches 4 */
+	cl_deliver_all(c);
+	REQUIRE(cl_is_leader(c, 2));
+	CHECK(cl_status(c, 2).commitIndex < cl_status(c, 2).lastLogIndex);
+	rc = change(c, 2, RAFT_CHANGE_REMOVE, 4, NULL);
+	CHECK(rc == RAFT_EBUSY);
+	/* what the rule prevents, if it were broken: the scenario plays on */
+	cl_deliver_all(c);
+	cl_run(c, 2);
+	/* T3: 1 stands with {4, 5} */
+	cl_isolate(c, 2, true);
+	cl_isolate(c, 3, true);
+	cl_isolate(c, 1, false);
+	cl_isolate(c, 5, false);
+	cl_cut_link(c, 1, 2, true);
+	cl_cut_link(c, 1, 3, true);
+	cl_cut_link(c, 5, 2, true);
+	cl_cut_link(c, 5, 3, true);
+	cl_cut_link(c, 4, 2, true);
+	cl_cut_link(c, 4, 3, true);
+	cl_drop_all(c);
+	/* 1 still thinks it leads T1: it restarts, and 4 voted in T2, so T3 */
+	cl_crash(c, 1);
+	cl_rc(c, cl_start(c, 1), "restart", 1);
+	for (i = 0; i < 3 && !cl_is_leader(c, 1); i++)
+	{
+		cl_campaign(c, 1);
+		cl_deliver_all(c);
+	}
+	cl_run(c, 3);
+	cl_heal(c);
+	cl_run(c, 3 * CL_ELECTION_MAX);
+	/* with the rule: nothing committed was lost (cluster.h checks every apply) */
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A lone voter wins its election at once but leads only once its vote for
+ * itself is durable: crashing before that, it would win the same term
+ * again and give out the same (index, term) for other contents (the
+ * simulation found it once clusters could shrink to one voter).
+ */
+static void
+test_lone_voter_leads_once_its_vote_is_durable(void)
+{
+	cluster    *c = cl_new(1);
+	raft_index	idx = 0;
+	raft_term	term = 0;
+
+	cl_start_all(c);
+	CHECK(raft_campaign(c->node[1].raft) == RAFT_OK);
+	CHECK(cl_status(c, 1).role == RAFT_CANDIDATE && cl_status(c, 1).currentTerm == 1);
+	CHECK(raft_propose(c->node[1].raft, "x", 1, NULL, NULL) == RAFT_ENOTLEADER);
+	/* the batch holding its vote is lost with the process */
+	cl_crash(c, 1);
+	cl_rc(c, cl_start(c, 1), "restart", 1);
+	CHECK(cl_status(c, 1).currentTerm == 0);
+	CHECK(raft_campaign(c->node[1].raft) == RAFT_OK);
+	cl_process(c, 1);
+	CHECK(cl_is_leader(c, 1) && c->node[1].hs.currentTerm == 1 && c->node[1].hs.votedFor == 1);
+	CHECK(raft_propose(c->node[1].raft, "y", 1, &idx, &term) == RAFT_OK && term == 1);
+	cl_process(c, 1);
+	CHECK(cl_applied_data(c, 1, "y"));
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A learner asked for its vote answers on the log: {1} + learner 2, 1
+ * promotes 2 and restarts before 2 heard of it; 1 now needs 2's vote,
+ * which a learner refusing all votes would never give.
+ */
+static void
+test_promoted_learner_votes_before_it_knows(void)
+{
+	cluster    *c = cl_new(2);
+	static const raft_node_id one[] = {1};
+	raft_index	idx = 0;
+
+	c->node[1].cfg.voters = one;
+	c->node[1].cfg.nVoters = 1;
+	c->node[2].cfg.voters = NULL;
+	c->node[2].cfg.nVoters = 0;
+	cl_start_all(c);
+	REQUIRE(cl_elect(c, 1));
+	CHECK(change(c, 1, RAFT_CHANGE_ADD_LEARNER, 2, NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_run(c, 2);
+	CHECK(change(c, 1, RAFT_CHANGE_PROMOTE, 2, &idx) == RAFT_OK);
+	cl_drop_all(c);
+	cl_crash(c, 1);
+	cl_rc(c, cl_start(c, 1), "restart", 1);
+	CHECK(cl_status(c, 1).nVoters == 2 && !cl_status(c, 2).isVoter);
+	CHECK(cl_run_until_leader(c, 5 * CL_ELECTION_MAX) == 1);
+	cl_run(c, 2);
+	CHECK(cl_status(c, 2).isVoter && cl_status(c, 1).configCommitted);
 	CHECK(c->violations == 0);
 	cl_free(c);
 }
@@ -886,19 +1172,24 @@ main(void)
 	RUN_TEST(test_change_refused_before_first_commit_of_term);
 	RUN_TEST(test_one_change_at_a_time);
 	RUN_TEST(test_change_refusals);
+	RUN_TEST(test_2015_counterexample_refused);
 	RUN_TEST(test_learner_catches_up_from_empty_and_is_promoted);
 	RUN_TEST(test_learner_not_counted_in_commit);
-	RUN_TEST(test_learner_never_campaigns_nor_grants);
+	RUN_TEST(test_learner_never_campaigns_answers_votes_on_the_log);
 	RUN_TEST(test_check_quorum_counts_voters_only);
 	RUN_TEST(test_read_index_needs_voters);
 	RUN_TEST(test_removed_voter);
 	RUN_TEST(test_removed_node_that_knows_never_campaigns);
+	RUN_TEST(test_removed_leader_stands_again_until_committed);
 	RUN_TEST(test_leader_removal_hands_over);
 	RUN_TEST(test_config_reverts_on_truncation);
 	RUN_TEST(test_compaction_keeps_configuration);
 	RUN_TEST(test_forced_configuration_lone_survivor);
 	RUN_TEST(test_forced_configuration_on_leader);
 	RUN_TEST(test_non_member_messages);
+	RUN_TEST(test_non_member_vote_requests);
+	RUN_TEST(test_lone_voter_leads_once_its_vote_is_durable);
+	RUN_TEST(test_promoted_learner_votes_before_it_knows);
 	RUN_TEST(test_change_out_of_memory);
 	return test_summary("test_membership");
 }

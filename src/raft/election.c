@@ -19,9 +19,11 @@
  * what it voted and acknowledged before.
  *
  * Membership (membership.c): only voters of the node's own configuration
- * stand, vote, and are asked for votes; a learner or a node outside its
- * configuration never campaigns (its timer and TimeoutNow start nothing)
- * and grants no vote.
+ * stand (and a voter that the latest, uncommitted, configuration removed)
+ * and are asked for votes; only voters' votes count.  A learner or a node
+ * outside its configuration never campaigns (its timer and TimeoutNow
+ * start nothing).  A node asked for its vote answers on the log alone:
+ * see membership.c for why a learner's refusal could stall a cluster.
  */
 #include <string.h>
 
@@ -197,7 +199,7 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 	raft_term	voteTerm;
 	int			rc;
 
-	if (!raft_is_voter(node))
+	if (!raft_may_stand(node))
 		return RAFT_OK;			/* a learner or not a member: never stands */
 	rc = may_campaign(node);
 	if (rc != RAFT_OK)
@@ -219,14 +221,24 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 	node->transferTarget = RAFT_NONE;
 	raft_reset_election_timer(node);
 	reset_votes(node);
-	node->votes[raft_voter_slot(node, node->id)] = 1;
+	/* its own vote counts only if it is a voter (raft_may_stand) */
+	if (raft_is_voter(node))
+		node->votes[raft_voter_slot(node, node->id)] = 1;
 
 	if (count_votes(node, 1) >= raft_quorum(node))
 	{
-		/* a single-node cluster wins at once */
+		/*
+		 * A lone voter wins at once, but leads only once its vote for
+		 * itself is durable (raft_candidate_maybe_win, from raft_advance):
+		 * elsewhere the voters' durable votes make the term its leader's
+		 * alone; here only its own does.  A leader that crashed before
+		 * that would come back at the term before, win the same term
+		 * again and create entries at indexes and terms it had already
+		 * given out (to a client, or to a learner) with other contents.
+		 */
 		if (preVote)
 			return raft_start_election(node, false, transfer);
-		return raft_become_leader(node);
+		return raft_candidate_maybe_win(node);
 	}
 
 	for (i = 0; i < node->nMembers; i++)
@@ -261,7 +273,16 @@ raft_start_election(raft_node *node, bool preVote, bool transfer)
 static int
 start_election_if_allowed(raft_node *node, bool preVote, bool transfer)
 {
-	int			rc = raft_start_election(node, preVote, transfer);
+	int			rc;
+
+	/*
+	 * A removed voter that stands (raft_may_stand) always polls first,
+	 * pre-vote or not: it must not raise the terms of members that do not
+	 * know it was removed unless it can win.
+	 */
+	if (!transfer && !raft_is_voter(node))
+		preVote = true;
+	rc = raft_start_election(node, preVote, transfer);
 
 	if (rc == RAFT_ERANGE || rc == RAFT_EFLOOR)
 	{
@@ -375,8 +396,13 @@ raft_handle_vote_request(raft_node *node, const raft_message *m)
 		(isPre && m->term > node->currentTerm);
 	/* a node that lost its state may have voted in this term, or lack entries */
 	canVote = canVote && raft_vote_floor_allows(node, m->term);
-	/* only a voter of its own configuration has a vote to give */
-	canVote = canVote && raft_is_voter(node);
+
+	/*
+	 * Not our configuration's business (membership.c): a candidate counts
+	 * this vote only if its configuration makes us a voter, one we may
+	 * not have seen yet.  Candidates ask voters only, and a node hears
+	 * vote requests only from members of its own configuration (raft_step).
+	 */
 
 	memset(&r, 0, sizeof(r));
 	r.type = isPre ? RAFT_MSG_PRE_VOTE_RESULT : RAFT_MSG_REQUEST_VOTE_RESULT;
@@ -397,6 +423,22 @@ raft_handle_vote_request(raft_node *node, const raft_message *m)
 	if (rc == RAFT_OK && isPre && r.voteGranted)
 		node->msgs[node->nMsgs - 1].term = m->term;
 	return rc;
+}
+
+/*
+ * A candidate holding a majority becomes leader once its own vote is
+ * durable (the host confirmed it with raft_advance).  A candidate that got
+ * votes from others had sent its requests after that already.
+ */
+int
+raft_candidate_maybe_win(raft_node *node)
+{
+	if (node->role != RAFT_CANDIDATE || count_votes(node, 1) < raft_quorum(node))
+		return RAFT_OK;
+	if (node->persistedHardState.currentTerm != node->currentTerm ||
+		node->persistedHardState.votedFor != node->id)
+		return RAFT_OK;
+	return raft_become_leader(node);
 }
 
 int

@@ -36,6 +36,10 @@
  *    count cannot make us allocate much more than ~11 times the input
  *    size), and on any error nothing is left allocated.
  *
+ * The data of a RAFT_ENTRY_CONFIG entry (a configuration: raft.h,
+ * Membership) is encoded here too, with the same varints and the same
+ * strictness (raft_configuration_encode / _decode, at the end).
+ *
  * The encoding is canonical: one message has exactly one encoding, and the
  * decoder accepts nothing else.  So varints with redundant high zero groups
  * (0x80 0x00 for 0), bool bytes other than 0/1 and trailing bytes are all

@@ -14,8 +14,15 @@
  * the log owns), so a truncation can never fail half-way.
  *
  * Voters count in every majority (commit, elections, check-quorum,
- * ReadIndex); learners are replicated to like followers but never vote,
- * stand, or count.  A leader counts itself only while it is a voter of its
+ * ReadIndex); learners are replicated to like followers but never stand,
+ * are never asked for a vote, and never count.  A node asked for its vote
+ * answers on the log alone, whatever its own configuration says (as in
+ * etcd-io/raft, "TestLearnerCanVote"): the vote only counts for a
+ * candidate whose configuration makes it a voter, a promotion or a
+ * removal this node has not seen (or seen but not yet committed), and
+ * refusing it there can leave a cluster without any electable candidate
+ * for good (a promoted learner needed by a lone voter that restarted; a
+ * removed node still needed by the previous configuration's majority).  A leader counts itself only while it is a voter of its
  * own configuration: a leader that removed itself goes on replicating
  * without counting itself until that entry commits, then hands over
  * (raft_config_after_commit).
@@ -70,6 +77,25 @@ bool
 raft_is_voter(const raft_node *node)
 {
 	return raft_voter_slot(node, node->id) >= 0;
+}
+
+/*
+ * May this node stand for election?  A voter may.  So may a node that the
+ * latest configuration removed while it was a voter, as long as that
+ * configuration is not known committed (thesis §4.2.2): the previous
+ * configuration is still the one some of the others use, and its majority
+ * may need this node, whose log may be the only one that can win (a leader
+ * that removed itself and lost its followers, say).  It asks the voters of
+ * its configuration and does not count its own vote.  Once it knows its
+ * removal committed it never stands again.  Learners never stand.
+ */
+bool
+raft_may_stand(const raft_node *node)
+{
+	if (raft_is_voter(node))
+		return true;
+	return node->configIndex > node->commitIndex && node->prevVoter &&
+		raft_member_slot(node, node->id) < 0;
 }
 
 /* One block: the members, then their addresses; NULL for none (or ENOMEM: *rc). */
@@ -135,6 +161,56 @@ latest_config_entry(const raft_log *log, raft_index upto)
 	return 0;
 }
 
+/*
+ * The slot of id in the configuration in effect before index i (the
+ * previous configuration entry of the log, else the base); -1: not a
+ * member.  *voter says whether it was a voter there.
+ */
+static int
+slot_before(const raft_node *node, raft_index i, raft_node_id id, bool *voter)
+{
+	raft_index	p = i > 0 ? latest_config_entry(&node->log, i - 1) : 0;
+	const raft_member *m = node->baseMembers;
+	size_t		n = node->nBaseMembers,
+				k;
+
+	*voter = false;
+	if (p != 0)
+	{
+		const raft_entry *e = raft_log_get(&node->log, p);
+
+		if (raft_configuration_decode_into(e->data, e->len, node->scratch, &n) != RAFT_OK)
+			return -1;
+		m = node->scratch;
+	}
+	for (k = 0; k < n; k++)
+		if (m[k].id == id)
+		{
+			*voter = m[k].voter;
+			return (int) k;
+		}
+	return -1;
+}
+
+static bool
+voter_before(const raft_node *node, raft_index i)
+{
+	bool		voter;
+
+	return slot_before(node, i, node->id, &voter) >= 0 && voter;
+}
+
+/* Did the configuration in use (an entry of the log) remove id? */
+bool
+raft_removed_by_config(const raft_node *node, raft_node_id id)
+{
+	bool		voter;
+
+	if (node->configIndex <= node->log.lastIncludedIndex || raft_member_slot(node, id) >= 0)
+		return false;
+	return slot_before(node, node->configIndex, id, &voter) >= 0;
+}
+
 void
 raft_config_refresh(raft_node *node)
 {
@@ -149,10 +225,13 @@ raft_config_refresh(raft_node *node)
 		if (raft_configuration_decode_into(e->data, e->len, node->members, &n) == RAFT_OK)
 		{
 			use_members(node, node->members, n, i);
+			node->prevVoter = voter_before(node, i);
 			return;
 		}
 	}
 	use_members(node, node->baseMembers, node->nBaseMembers, node->baseIndex);
+	/* the base is committed: nothing before it matters */
+	node->prevVoter = false;
 }
 
 static void
@@ -183,8 +262,9 @@ raft_config_init(raft_node *node, const raft_config *config)
 	size_t		i;
 
 	node->members = raft_malloc(&node->alloc, RAFT_MAX_MEMBERS * sizeof(raft_member));
+	node->scratch = raft_malloc(&node->alloc, RAFT_MAX_MEMBERS * sizeof(raft_member));
 	node->votes = raft_malloc(&node->alloc, RAFT_MAX_MEMBERS);
-	if (node->members == NULL || node->votes == NULL)
+	if (node->members == NULL || node->scratch == NULL || node->votes == NULL)
 		return RAFT_ENOMEM;
 	memset(node->votes, 0, RAFT_MAX_MEMBERS);
 	if (config->nVoters > 0)
@@ -217,9 +297,11 @@ void
 raft_config_free(raft_node *node)
 {
 	raft_free(&node->alloc, node->members);
+	raft_free(&node->alloc, node->scratch);
 	raft_free(&node->alloc, node->votes);
 	raft_free(&node->alloc, node->baseMembers);
 	node->members = NULL;
+	node->scratch = NULL;
 	node->votes = NULL;
 	node->baseMembers = NULL;
 	node->nMembers = node->nVoters = node->nBaseMembers = 0;

@@ -4,7 +4,8 @@
  *
  * raft_step() is where the term rules of Figure 2 ("Rules for Servers",
  * all servers) apply to every message before the per-type handlers in
- * election.c, replication.c and readindex.c see it.
+ * election.c, replication.c and readindex.c see it; before them, what a
+ * node outside our configuration may tell us (heard_from_non_member).
  */
 #include <string.h>
 
@@ -335,6 +336,59 @@ valid_message(const raft_node *node, const raft_message *m)
 	return true;
 }
 
+/*
+ * From a node outside our configuration we take what a leader sends (a
+ * server being added, or one that does not know its configuration yet,
+ * learns it from its leader's log): AppendEntries, TimeoutNow, ReadIndex
+ * answers.  A leader ignores answers from non-members, and a candidate
+ * their votes.  A vote request, only from a candidate that our
+ * configuration's entry did not remove and whose log holds that entry and
+ * what we know committed: a removed server must not raise our term, whether
+ * it does not know it was removed (its leader stopped replicating to it at
+ * once, so it lacks that entry and any later one) or knows but not that
+ * the removal committed (it may stand then, membership.c); a server added
+ * by an entry we have not seen yet may be one we must vote for.  Dropping
+ * these is free: a candidate without our configuration's entry or our
+ * committed entries could not have our vote anyway, our log being ahead
+ * (after compaction, only the commit point still tells a removed server
+ * that holds its removal from a new one); one removed by it does not
+ * need it (the voters that hold that configuration can elect one of their
+ * own, and those that do not still count it a member).
+ */
+static bool
+heard_from_non_member(const raft_node *node, const raft_message *m)
+{
+	raft_index	point;
+	raft_term	pointTerm;
+
+	switch (m->type)
+	{
+		case RAFT_MSG_APPEND_ENTRIES:
+		case RAFT_MSG_TIMEOUT_NOW:
+		case RAFT_MSG_READ_INDEX_RESULT:
+			return true;
+		case RAFT_MSG_REQUEST_VOTE:
+		case RAFT_MSG_PRE_VOTE:
+			/*
+			 * removed by our configuration's entry, and nothing newer than
+			 * that entry's term in its log (a later leader's entries would
+			 * say our entry may have been cut there): no
+			 */
+			if (raft_removed_by_config(node, m->from) &&
+				m->lastLogTerm <= raft_log_term_at(&node->log, node->configIndex))
+				return false;
+			/* our configuration's entry, or what we know committed if later */
+			point = node->configIndex > node->commitIndex ?
+				node->configIndex : node->commitIndex;
+			pointTerm = raft_log_term_at(&node->log, point);
+			if (m->lastLogTerm != pointTerm)
+				return m->lastLogTerm > pointTerm;
+			return m->lastLogIndex >= point;
+		default:
+			return false;
+	}
+}
+
 int
 raft_step(raft_node *node, const raft_message *m)
 {
@@ -345,18 +399,8 @@ raft_step(raft_node *node, const raft_message *m)
 	if (!valid_message(node, m))
 		return RAFT_EINVAL;
 
-	/*
-	 * From a node outside our configuration we take what a leader sends
-	 * (a server being added, or one that does not know its configuration
-	 * yet, learns it from its leader's log): AppendEntries, TimeoutNow,
-	 * ReadIndex answers.  Nothing else, before it can touch our term:
-	 * a removed server that does not know it was removed (its leader
-	 * stopped replicating to it at once) keeps campaigning, and must not
-	 * disrupt the cluster; a leader ignores answers from non-members.
-	 */
-	if (raft_member_slot(node, m->from) < 0 &&
-		m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_TIMEOUT_NOW &&
-		m->type != RAFT_MSG_READ_INDEX_RESULT)
+	/* a node outside our configuration: only some of what it sends counts */
+	if (raft_member_slot(node, m->from) < 0 && !heard_from_non_member(node, m))
 		return RAFT_OK;
 
 	if (m->term > node->currentTerm)
@@ -572,7 +616,8 @@ raft_campaign(raft_node *node)
 		return RAFT_EBUSY;
 	if (node->role == RAFT_LEADER)
 		return RAFT_OK;
-	return raft_start_election(node, false, false);
+	/* a removed voter that may stand polls first (election.c) */
+	return raft_start_election(node, !raft_is_voter(node), false);
 }
 
 static raft_index
@@ -678,6 +723,13 @@ raft_advance(raft_node *node, const raft_ready *rd)
 	free_owned(node);
 	raft_vote_floor_maybe_lift(node);
 
+	/* a lone voter's vote for itself is durable now: it may lead */
+	{
+		int			rc = raft_candidate_maybe_win(node);
+
+		if (rc != RAFT_OK)
+			return rc;
+	}
 	/* our own entries are durable now, which may complete a majority */
 	return raft_maybe_commit(node);
 }

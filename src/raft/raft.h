@@ -229,8 +229,10 @@ typedef struct raft_message
  * There is no checksum: the transport (libpq over TCP, TLS where
  * configured) carries integrity.  node ids are not judged here, nor terms
  * beyond their range; raft_step() refuses messages not addressed to this
- * node, from a non-member, with term 0, or with a term or index out of
- * range (for a host that builds messages without the decoder).
+ * node, from itself or from RAFT_NONE, with term 0, or with a term or index
+ * out of range (for a host that builds messages without the decoder), and
+ * ignores (RAFT_OK) those of a non-member that are not a leader's (see
+ * Membership).
  * --------------------------------------------------------------------- */
 #define RAFT_WIRE_VERSION 1
 #define RAFT_MAX_ENTRIES_PER_MESSAGE 65536
@@ -351,10 +353,26 @@ typedef struct raft_vote_floor
  * so that adding it never makes a majority wait for a server that is far
  * behind.  A leader that removes itself goes on replicating until the
  * entry commits, not counting itself in majorities, then hands over (a
- * TimeoutNow to the most caught-up voter) and steps down.  A node that is
- * not a voter in its own configuration never campaigns and grants no
- * vote; one that is not a member at all (removed, or started empty to be
- * added) follows whatever leader contacts it and otherwise stays quiet.
+ * TimeoutNow to the most caught-up voter) and steps down.  A learner, or
+ * a node that is not a member at all, never campaigns; a voter that the
+ * latest configuration removed may, until it knows that configuration
+ * committed (thesis §4.2.2: the previous configuration's majority may still
+ * need it), without counting its own vote.  Candidates ask only the voters
+ * of their configuration and count only their votes.  A node asked for its
+ * vote answers on the log alone, whatever its own configuration says: it
+ * is asked only by a candidate whose configuration makes it a voter, which
+ * it may not know yet, and refusing there can leave no electable candidate
+ * for good (a learner promoted by an entry only a lone voter holds, when
+ * that voter restarts).  A node that is not a member at all (removed, or
+ * started empty to be added) follows whatever leader contacts it and
+ * otherwise stays quiet.  From a node outside its configuration a node
+ * takes a leader's messages (AppendEntries, TimeoutNow, ReadIndex answers),
+ * and vote requests only from a candidate whose log holds its own
+ * configuration's entry; it drops the rest unread.  So a removed node that
+ * does not know it was removed (its leader stopped replicating to it at
+ * once, and it lacks that entry) cannot raise the term of a member that
+ * has it, while a server added by an entry a member has not seen yet can
+ * still get its vote.
  * --------------------------------------------------------------------- */
 #define RAFT_MAX_MEMBERS 256
 #define RAFT_MAX_ADDRESS_BYTES 4096
@@ -549,7 +567,11 @@ int			raft_transfer_leadership(raft_node *node, raft_node_id target);
  * Start an election now (skipping pre-vote); for tests and bootstrap.
  * Changing nothing, RAFT_ERANGE at currentTerm RAFT_MAX_TERM or with a
  * full log, RAFT_EFLOOR while a vote floor holds the node back (a node's
- * own election timer skips the election instead).
+ * own election timer skips the election instead).  A learner or a
+ * non-member: nothing, RAFT_OK; a voter its latest, uncommitted,
+ * configuration removed polls first (see Membership).  A lone voter wins
+ * at once but leads only once the batch holding its vote for itself is
+ * durable (raft_advance): before that it is a candidate.
  */
 int			raft_campaign(raft_node *node);
 

@@ -139,6 +139,8 @@ struct raft_node
 	raft_member *baseMembers;	/* one block: members, then addresses */
 	size_t		nBaseMembers;
 	raft_index	baseIndex;
+	bool		prevVoter;		/* this node was a voter of the configuration before */
+	raft_member *scratch;		/* room for RAFT_MAX_MEMBERS, for that */
 	unsigned	electionTickMin;
 	unsigned	electionTickMax;
 	unsigned	heartbeatTick;
@@ -222,6 +224,8 @@ size_t		raft_quorum(const raft_node *node);	/* a majority of the voters */
 int			raft_member_slot(const raft_node *node, raft_node_id id);	/* -1: not a member */
 int			raft_voter_slot(const raft_node *node, raft_node_id id);	/* -1: not a voter */
 bool		raft_is_voter(const raft_node *node);	/* this node */
+bool		raft_may_stand(const raft_node *node);
+bool		raft_removed_by_config(const raft_node *node, raft_node_id id);
 int			raft_config_init(raft_node *node, const raft_config *config);
 void		raft_config_free(raft_node *node);
 void		raft_config_refresh(raft_node *node);
@@ -241,6 +245,7 @@ int			raft_tick_leader(raft_node *node);
 int			raft_handle_vote_request(raft_node *node, const raft_message *m);
 int			raft_handle_vote_result(raft_node *node, const raft_message *m);
 int			raft_handle_timeout_now(raft_node *node, const raft_message *m);
+int			raft_candidate_maybe_win(raft_node *node);
 bool		raft_vote_floor_held(const raft_node *node);
 bool		raft_vote_floor_allows(const raft_node *node, raft_term term);
 void		raft_vote_floor_note_match(raft_node *node, raft_index matchIndex);

@@ -1,6 +1,8 @@
 /*
  * replication.c — AppendEntries, both sides (Raft §5.3), the commit rule
  * (§5.4.2), heartbeats, and the sending side of leadership transfer.
+ * The leader replicates to every member of its configuration, learners
+ * included, and commits on a majority of its voters (membership.c).
  *
  * Entry-bearing AppendEntries are built only inside raft_ready_get(), never
  * when a proposal or an acknowledgement arrives: every proposal made since

@@ -216,8 +216,9 @@ LEFT JOIN LATERAL (
 -- old backup) shows the match index it had; it is not counted for what it
 -- lost.  raft_peers lists the members of the configuration the node uses now
 -- (membership: voter or learner; membership_pending: that configuration's
--- entry is not committed yet).  (Grants made on raft_peers by hand must be
--- made again.)
+-- entry is not committed yet; needs_snapshot, on the leader: entries it lacks
+-- were compacted away).  (Grants made on raft_peers by hand must be made
+-- again.)
 DROP VIEW raft_peers;
 DROP FUNCTION raft_ext.peers();
 CREATE FUNCTION raft_ext.peers(
@@ -225,7 +226,8 @@ CREATE FUNCTION raft_ext.peers(
     OUT connected boolean, OUT match_index bigint, OUT next_index bigint,
     OUT last_contact timestamptz, OUT last_contact_age interval,
     OUT messages_sent bigint, OUT messages_dropped bigint, OUT last_error text,
-    OUT regressed_from bigint, OUT membership text, OUT membership_pending boolean)
+    OUT regressed_from bigint, OUT membership text, OUT membership_pending boolean,
+    OUT needs_snapshot boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'raft_ext_sql_peers'
 LANGUAGE C VOLATILE;

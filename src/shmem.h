@@ -77,6 +77,7 @@ typedef struct RaftPeerStatus
 	int64		messages_dropped;
 	char		last_error[RAFT_SHMEM_ERROR_LEN];
 	bool		voter;			/* false: a learner */
+	bool		needs_snapshot; /* (leader) entries it lacks were compacted */
 	char		conninfo[RAFT_EXT_CONNINFO_LEN];	/* its address in the configuration */
 } RaftPeerStatus;
 
@@ -93,6 +94,8 @@ typedef struct RaftStatusSnapshot
 	uint64		last_log_index;
 	uint64		last_log_term;
 	uint64		messages_refused;	/* inbox messages that failed to decode / step */
+	uint64		snapshot_needed;	/* the leader sent InstallSnapshot: entries up to
+									 * here were compacted; 0: none needed */
 	TimestampTz leader_since;	/* when the current leader was first seen; 0 if none */
 
 	/* written by the apply worker */

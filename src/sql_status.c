@@ -103,7 +103,8 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 	values[i] = TimestampTzGetDatum(st->leader_since);
 	nulls[i++] = !running || st->leader_since == 0;
 	/* worker_state, apply_worker_state */
-	values[i++] = CStringGetTextDatum(raft_status_worker_state_name(st->worker_state));
+	values[i++] = CStringGetTextDatum(running && st->snapshot_needed != 0 ? "needs snapshot" :
+									  raft_status_worker_state_name(st->worker_state));
 	values[i++] = CStringGetTextDatum(st->apply_state == RAFT_WORKER_RUNNING &&
 									  st->apply_diverged_index != 0 ? "diverged" :
 									  raft_status_worker_state_name(st->apply_state));
@@ -130,10 +131,10 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 
 /*
  * 11 columns before ALTER EXTENSION raft_ext UPDATE to 1.2 (no
- * regressed_from, membership, membership_pending): a row is cut to what the
- * installed view has.
+ * regressed_from, membership, membership_pending, needs_snapshot): a row is
+ * cut to what the installed view has.
  */
-#define RAFT_PEERS_NCOLS 14
+#define RAFT_PEERS_NCOLS 15
 #define RAFT_PEERS_NCOLS_1_1 11
 
 Datum
@@ -221,6 +222,9 @@ raft_ext_sql_peers(PG_FUNCTION_ARGS)
 		/* membership: voter or learner; pending: its configuration is not committed yet */
 		values[c++] = CStringGetTextDatum(!published || st->peers[i].voter ? "voter" : "learner");
 		values[c++] = BoolGetDatum(published && !st->config_committed);
+		/* needs_snapshot: (on the leader) what it lacks was compacted away */
+		values[c] = BoolGetDatum(ps ? ps->needs_snapshot : false);
+		nulls[c++] = !(ps && ps->has_progress);
 		Assert(c == RAFT_PEERS_NCOLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -539,6 +539,24 @@ raft_worker_note_role(const raft_ready *rd)
 	raft_worker_last_leader = (int) rd->leader;
 }
 
+/*
+ * The leader says the entries this node needs were compacted away: only a
+ * copy of a member's data can bring it back (README, "Snapshots").  This
+ * host does not install snapshots online: it says so, loudly, in
+ * raft_status (worker_state 'needs snapshot') and in the server log, and
+ * goes on following (it votes, it serves what it has applied).
+ */
+static void
+raft_worker_snapshot_needed(const raft_ready *rd)
+{
+	ereport(WARNING,
+			(errmsg("raft_ext: node %d needs a snapshot: its leader, node %llu, no longer holds the log entries it lacks (compacted up to %llu, term %llu)",
+					raft_ext_node_id, (unsigned long long) rd->snapshotLeader,
+					(unsigned long long) rd->snapshotIndex, (unsigned long long) rd->snapshotTerm),
+			 errdetail("It was down or cut off while the others went more than raft_ext.log_hold_entries ahead, or it lost its state."),
+			 errhint("Rebuild it from a copy of a member's data directory, keeping its own postgresql.conf and raft_ext_identity (README, \"Snapshots\"; scripts/raftctl rebuild does it on the local cluster).")));
+}
+
 static void
 raft_worker_publish_apply_target(void)
 {
@@ -564,6 +582,8 @@ raft_worker_process_ready(void)
 		rc = raft_ready_get(raft_worker_node, &rd);
 		raft_worker_check(rc, "raft_ready_get");
 		raft_worker_note_role(&rd);
+		if (rd.snapshotNeeded)
+			raft_worker_snapshot_needed(&rd);
 
 		/*
 		 * AppendEntries may go before our own flush (thesis 10.2.1): push
@@ -626,6 +646,7 @@ raft_worker_publish_status(void)
 	raft_progress progress[RAFT_EXT_MAX_PEERS];
 	bool		have_progress[RAFT_EXT_MAX_PEERS];
 	TimestampTz contact[RAFT_EXT_MAX_PEERS];
+	bool		needs_snapshot[RAFT_EXT_MAX_PEERS];
 	raft_progress pr;
 	int			n;
 	int			i;
@@ -657,6 +678,7 @@ raft_worker_publish_status(void)
 				break;
 			}
 		contact[i] = note ? note->last_contact : 0;
+		needs_snapshot[i] = have_progress[i] && progress[i].needsSnapshot;
 		if (have_progress[i] && note && progress[i].regressions > note->regressions_seen &&
 			progress[i].regressed)
 			ereport(WARNING,
@@ -680,6 +702,7 @@ raft_worker_publish_status(void)
 	s->last_log_index = st.lastLogIndex;
 	s->last_log_term = st.lastLogTerm;
 	s->messages_refused = raft_worker_refused;
+	s->snapshot_needed = st.snapshotNeeded ? st.snapshotIndex : 0;
 	s->leader_since = raft_worker_leader_since;
 	s->config_published = true;
 	s->config_index = st.configIndex;
@@ -707,6 +730,7 @@ raft_worker_publish_status(void)
 		p->next_index = have_progress[i] ? progress[i].nextIndex : 0;
 		p->regressed_from = have_progress[i] && progress[i].regressed ? progress[i].regressedFrom : 0;
 		p->last_contact = contact[i];
+		p->needs_snapshot = needs_snapshot[i];
 		if (have_info[i])
 		{
 			p->connected = infos[i].connected;

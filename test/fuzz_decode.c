@@ -78,6 +78,7 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 	int			ri = m->type == RAFT_MSG_READ_INDEX;
 	int			rir = m->type == RAFT_MSG_READ_INDEX_RESULT;
 	int			prop = m->type == RAFT_MSG_PROPOSE;
+	int			snap = m->type == RAFT_MSG_INSTALL_SNAPSHOT;
 
 	check(m->type >= 1 && m->type <= RAFT_MSG_TYPE_MAX);
 	/* fields the type does not carry */
@@ -92,6 +93,8 @@ check_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 	check(ae || aer || m->readSeq == 0);
 	check(ri || rir || m->requestId == 0);
 	check(rir || m->readIndex == 0);
+	check(snap || (m->lastIncludedIndex == 0 && m->lastIncludedTerm == 0));
+	check(m->lastIncludedIndex <= RAFT_MAX_INDEX && m->lastIncludedTerm <= RAFT_MAX_TERM);
 
 	/* unused fields are zero, so every term and index can be judged */
 	check(m->term <= RAFT_MAX_TERM && m->prevLogTerm <= RAFT_MAX_TERM &&

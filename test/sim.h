@@ -44,15 +44,27 @@
  *   retention.  Nodes compact at different times and to different points.  A crashed node comes back
  *   from its compacted disk (raft_node_restore).  A wiped disk holds
  *   nothing, so while a wiped node is behind no one compacts past what it
- *   holds, as in the product.  Once anything was compacted no disk is
- *   wiped any more: a node that lost its disk would need entries no log
- *   holds, which only InstallSnapshot could give it (not implemented), and
- *   the heal phase rightly requires every node to catch up.
+ *   holds, as in the product; in some seeds (holdEntries) a member more
+ *   than H entries behind no longer holds compaction back (the product's
+ *   raft_ext.log_hold_entries).
+ *
+ *   InstallSnapshot (17 seeds of 20, s->snapshots): a node whose leader
+ *   compacted the entries it needs reports snapshotNeeded; its host copies
+ *   the state machine, at its applied index, of a random member up that
+ *   applied at least snapshotIndex (and whose term is not above its own,
+ *   raft.h's rule), with that index's term, chain and configuration; the
+ *   copy arrives after a delay or is lost (retried later); the host
+ *   installs it on its disk in one atomic write (crash points before and
+ *   after) and calls raft_snapshot_installed (sim_node_snapshots).  In
+ *   those seeds disks are wiped and servers added after compaction too;
+ *   in the others, as before, once anything was compacted no disk is
+ *   wiped and no server added: such a node would need entries no log
+ *   holds, and the heal phase rightly requires every node to catch up.
  *
  *   Membership (8 seeds of 10): now and then a leader adds a learner (a
  *   new node id, up to SIM_MAX_NODES, or a node whose removal committed,
  *   back under its old id with its disk wiped; either starts with an empty
- *   configuration; only while nothing was compacted), promotes a learner
+ *   configuration; after compaction only in InstallSnapshot seeds), promotes a learner
  *   that caught up, removes a voter or a learner, or removes itself; most
  *   tries come from a leader that has not committed an entry of its term
  *   yet, which the core must refuse.  Removed nodes keep running, ticking
@@ -296,6 +308,26 @@ typedef struct sim_node
 	/* what the host compacted the core's log to (raft_compact), this incarnation */
 	raft_index	compacted;
 	raft_term	compactedTerm;
+
+	/*
+	 * InstallSnapshot, the host's side (sim_node_snapshots): the core asked
+	 * for a snapshot (ready.snapshotNeeded), and a copy of some member's
+	 * state machine may be on its way (a message-like transfer that may be
+	 * lost).  Host memory: lost with a crash.
+	 */
+	bool		snapWanted;
+	uint64_t	snapRetryAt;	/* step from which to start a transfer */
+	bool		xferActive;
+	bool		xferLost;
+	uint64_t	xferAt;			/* step it arrives */
+	raft_node_id xferFrom;
+	raft_index	xferIndex;
+	raft_term	xferTerm;
+	uint64_t	xferChain;
+	sim_sm_entry *xferSm;		/* the state machine 1..xferIndex (malloc) */
+	size_t		xferNMembers;
+	raft_member xferMembers[SIM_MAX_NODES];
+	char		xferAddr[SIM_MAX_NODES][SIM_ADDR_BYTES];
 } sim_node;
 
 /* The disk's last index, and its entry at index (NULL if compacted or absent). */
@@ -445,6 +477,8 @@ typedef struct sim
 	unsigned	compactRetention;	/* at most this many entries kept below the safe point */
 	bool		anyCompacted;	/* some log was compacted: no more wiped disks */
 	bool		compactByLeader;	/* a leader also stays within its matchIndex of every follower */
+	bool		snapshots;		/* InstallSnapshot: wipes and new members after compaction too */
+	raft_index	holdEntries;	/* > 0: a member more than this behind no longer holds compaction back */
 
 	/* client */
 	sim_proposal *props;
@@ -485,6 +519,10 @@ typedef struct sim
 	uint64_t	nRemoves;
 	uint64_t	nLeaderRemovals;	/* ... of them the leader itself */
 	uint64_t	nChangesBusy;	/* changes refused with RAFT_EBUSY */
+	uint64_t	nSnapNeeded;	/* ready batches asking for a snapshot */
+	uint64_t	nSnapSent;		/* transfers started */
+	uint64_t	nSnapLost;		/* ... lost on the way (the host retried) */
+	uint64_t	nSnapInstalled;	/* raft_snapshot_installed calls */
 
 	/* failure: sim_fail() longjmps here */
 	jmp_buf		failJmp;
@@ -525,6 +563,8 @@ bool		sim_node_propose(sim *s, sim_node *n, bool heal);
 void		sim_node_forward(sim *s, sim_node *n);
 bool		sim_node_read_index(sim *s, sim_node *n, bool heal);
 void		sim_node_compact(sim *s, sim_node *n);
+void		sim_node_snapshots(sim *s);
+void		sim_node_snapshot_free(sim_node *n);
 raft_term	sim_node_term_at(const sim_node *n, raft_index index);
 void		sim_node_leader_unreachable(sim *s, sim_node *n, raft_node_id leader, const char *why);
 void		sim_disk_free(sim_disk *d);
@@ -550,6 +590,8 @@ void		sim_check_leader_needs_compacted(sim *s, sim_node *leader);
 raft_index	sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
 								 raft_node_id *limiter);
 void		sim_check_config_committed(sim *s, raft_index index, const void *data, uint32_t len);
+void		sim_check_snapshot(sim *s, sim_node *n, raft_index index, raft_term term,
+							   uint64_t chain, const sim_sm_entry *sm);
 void		sim_members_now(const sim *s, bool *member);
 bool		sim_committed_voter(const sim *s, raft_node_id id);
 bool		sim_committed_member(const sim *s, raft_node_id id);

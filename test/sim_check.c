@@ -59,6 +59,14 @@
  *                          out) had its term raised by that node's message,
  *                          other than one it sent as that term's leader
  *                          (sim_net.c)
+ *   [snapshot]             a snapshot installed at index i that is not
+ *                          exactly the committed prefix through i (an entry
+ *                          seen committed or applied anywhere at an index
+ *                          <= i differs, or the chain at i does), or that
+ *                          would make its node apply an entry twice (i below
+ *                          what it applied) or differently; the core's state
+ *                          after raft_snapshot_installed not what raft.h says
+ *                          (sim_node.c)
  *   [compaction]           a node compacted past its lastApplied or its
  *                          durable log (in memory or on its disk); anything
  *                          compacted anywhere that some member's durable log
@@ -965,6 +973,9 @@ sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
 		if (!member[i])
 			continue;
 		held = sim_check_held_index(s, &s->nodes[i]);
+		/* the product's raft_ext.log_hold_entries: far behind, it will need a snapshot */
+		if (s->holdEntries > 0 && held + s->holdEntries < safe)
+			continue;
 
 		if (held < safe)
 		{
@@ -977,7 +988,8 @@ sim_check_safe_point(const sim *s, const sim_node *n, const raft_status *st,
 		raft_progress pr;
 
 		for (i = 0; raft_get_progress(n->raft, i, &pr); i++)
-			if (pr.id != n->id && pr.matchIndex < safe)
+			if (pr.id != n->id && pr.matchIndex < safe &&
+				!(s->holdEntries > 0 && pr.matchIndex + s->holdEntries < safe))
 			{
 				safe = pr.matchIndex;
 				*limiter = pr.id;
@@ -998,6 +1010,9 @@ sim_check_leader_needs_compacted(sim *s, sim_node *leader)
 	raft_progress pr;
 	unsigned	k;
 
+	/* with InstallSnapshot that is what the follower gets */
+	if (s->snapshots)
+		return;
 	for (k = 0; raft_get_progress(leader->raft, k, &pr); k++)
 		if (pr.id != leader->id && pr.nextIndex <= leader->compacted)
 			sim_fail(s, "compaction", "n%llu, leader compacted to %llu, needs entry %llu for n%llu (%s, matchIndex %llu), whose durable log holds %llu of the committed log",
@@ -1048,6 +1063,10 @@ check_compaction_held_everywhere(sim *s)
 	unsigned	i;
 	bool		member[SIM_MAX_NODES + 1];
 
+	/* with InstallSnapshot a member may need compacted entries: it gets a copy */
+	if (s->snapshots)
+		return;
+
 	for (i = 1; i <= s->nNodes; i++)
 	{
 		const sim_node *n = &s->nodes[i];
@@ -1077,6 +1096,56 @@ check_compaction_held_everywhere(sim *s)
 					 ID(sim_check_held_index(s, n)), ID(d->lastIncludedIndex + 1),
 					 ID(sim_disk_last_index(d)));
 	}
+}
+
+/*
+ * A snapshot about to be installed on n at index (term, chain there, the
+ * state machine sm[0..index-1]): exactly the committed prefix through
+ * index, consistent with everything applied anywhere, and not below what n
+ * applied (no entry applied twice); the prefix n applied must be the
+ * snapshot's (no entry applied differently).  The snapshot's entries
+ * count as applied from now on.
+ */
+void
+sim_check_snapshot(sim *s, sim_node *n, raft_index index, raft_term term,
+				   uint64_t chain, const sim_sm_entry *sm)
+{
+	sim_checker *ck = &s->ck;
+	const sim_disk *d = &n->disk;
+	raft_index	i;
+
+	if (index < d->applied)
+		sim_fail(s, "snapshot", "n%llu installs a snapshot at %llu below what it applied (%llu): entries would be applied twice",
+				 ID(n->id), ID(index), ID(d->applied));
+	if (index == 0 || sm[index - 1].term != term)
+		sim_fail(s, "snapshot", "n%llu installs a snapshot at %llu/%llu whose last entry has term %llu",
+				 ID(n->id), ID(index), ID(term), ID(index ? sm[index - 1].term : 0));
+	sim_check_reserve_index(s, index);
+	for (i = 1; i <= index; i++)
+	{
+		const sim_fixed_entry *c = &ck->committed[i];
+		sim_fixed_entry *a = &ck->applied[i];
+
+		if (c->set && (c->term != sm[i - 1].term || c->hash != sm[i - 1].hash))
+			sim_fail(s, "snapshot", "n%llu installs a snapshot at %llu holding %llu/%llu, but %llu/%llu was seen committed on n%llu",
+					 ID(n->id), ID(index), ID(i), ID(sm[i - 1].term), ID(i), ID(c->term), ID(c->node));
+		if (a->set && (a->term != sm[i - 1].term || a->hash != sm[i - 1].hash))
+			sim_fail(s, "snapshot", "n%llu installs a snapshot at %llu holding %llu/%llu, but n%llu applied %llu/%llu",
+					 ID(n->id), ID(index), ID(i), ID(sm[i - 1].term), ID(a->node), ID(i), ID(a->term));
+		if (i <= d->applied && (d->sm[i - 1].term != sm[i - 1].term || d->sm[i - 1].hash != sm[i - 1].hash))
+			sim_fail(s, "snapshot", "n%llu installs a snapshot at %llu holding %llu/%llu, but it applied %llu/%llu there",
+					 ID(n->id), ID(index), ID(i), ID(sm[i - 1].term), ID(i), ID(d->sm[i - 1].term));
+		if (!a->set)
+		{
+			a->set = true;
+			a->term = sm[i - 1].term;
+			a->hash = sm[i - 1].hash;
+			a->node = n->id;
+		}
+	}
+	if (ck->committed[index].set && ck->committed[index].chain != chain)
+		sim_fail(s, "snapshot", "n%llu installs a snapshot at %llu whose prefix differs from the committed one (seen on n%llu)",
+				 ID(n->id), ID(index), ID(ck->committed[index].node));
 }
 
 /* Everything that must hold between two steps, for every live node. */

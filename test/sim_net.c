@@ -79,6 +79,10 @@ sim_msg_type_name(uint8_t type)
 			return "RI";
 		case RAFT_MSG_READ_INDEX_RESULT:
 			return "RIR";
+		case RAFT_MSG_PROPOSE:
+			return "PROPOSE";
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			return "SNAP";
 	}
 	return "?";
 }
@@ -160,6 +164,11 @@ sim_format_msg(const raft_message *m, char *buf, size_t cap)
 					 (unsigned long long) m->readIndex,
 					 m->success ? "ok" : "FAILED");
 			break;
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			snprintf(buf, cap, " lastIncluded=%llu/%llu",
+					 (unsigned long long) m->lastIncludedIndex,
+					 (unsigned long long) m->lastIncludedTerm);
+			break;
 		default:
 			break;
 	}
@@ -230,6 +239,10 @@ wire_diff(const raft_message *a, const raft_message *b)
 			SIM_FIELD(requestId);
 			SIM_FIELD(readIndex);
 			SIM_FIELD(success);
+			break;
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			SIM_FIELD(lastIncludedIndex);
+			SIM_FIELD(lastIncludedTerm);
 			break;
 		default:
 			break;

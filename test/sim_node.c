@@ -336,7 +336,8 @@ sim_node_start(sim *s, sim_node *n)
 bool
 sim_node_may_wipe(const sim *s, const sim_node *n)
 {
-	if (s->anyCompacted)
+	/* with InstallSnapshot, a wiped node is caught up from a copy */
+	if (s->anyCompacted && !s->snapshots)
 		return false;
 	return sim_floors_ok(s, n->id, NULL, 0);
 }
@@ -413,6 +414,10 @@ sim_node_crash(sim *s, sim_node *n, const char *where)
 	raft_get_status(n->raft, &st);
 	raft_node_destroy(n->raft);
 	n->raft = NULL;
+	/* the host's memory: a snapshot asked for or on its way is forgotten */
+	n->snapWanted = false;
+	n->snapRetryAt = 0;
+	sim_node_snapshot_free(n);
 	s->nCrashes++;
 	s->nRegressions += st.followerRegressions;
 	SIM_TRACE(s, "CRASH n%llu (%s): disk keeps term %llu vote %llu, log %llu..%llu, applied %llu",
@@ -559,6 +564,21 @@ sim_node_process_ready(sim *s, sim_node *n)
 			if (rc != RAFT_EBUSY)
 				sim_fail(s, "compaction", "n%llu: raft_compact(%llu) with a ready batch out returned %s, not RAFT_EBUSY",
 						 (unsigned long long) n->id, (unsigned long long) st.lastApplied, sim_rc(rc));
+		}
+		if (rd.snapshotNeeded)
+		{
+			if (!st.snapshotNeeded || st.snapshotIndex != rd.snapshotIndex ||
+				rd.snapshotIndex == 0 || rd.snapshotTerm == 0 || rd.snapshotLeader == RAFT_NONE)
+				sim_fail(s, "host-protocol", "n%llu: ready asks for a snapshot %llu/%llu of n%llu, status says %d at %llu",
+						 (unsigned long long) n->id, (unsigned long long) rd.snapshotIndex,
+						 (unsigned long long) rd.snapshotTerm, (unsigned long long) rd.snapshotLeader,
+						 st.snapshotNeeded, (unsigned long long) st.snapshotIndex);
+			SIM_TRACE(s, "  n%llu: snapshot needed, at least %llu/%llu (leader n%llu)",
+					  (unsigned long long) n->id, (unsigned long long) rd.snapshotIndex,
+					  (unsigned long long) rd.snapshotTerm, (unsigned long long) rd.snapshotLeader);
+			s->nSnapNeeded++;
+			/* a new request: a transfer under way still serves if it is recent enough */
+			n->snapWanted = true;
 		}
 		if (crash_point(s, n, "after raft_ready_get"))
 			return;
@@ -930,4 +950,259 @@ sim_node_compact(sim *s, sim_node *n)
 	}
 	if (upto > d->lastIncludedIndex)
 		disk_compact(s, n, upto);
+}
+
+/* ---------------------------------------------------------------------
+ * InstallSnapshot, the host's side
+ *
+ * When a ready batch says snapshotNeeded, the host copies the state
+ * machine of some member that applied at least snapshotIndex (chosen at
+ * random among those up; not necessarily the leader), at the index it
+ * applied, with that entry's term, the chain there (the checker's
+ * summary of the prefix) and the configuration in effect there.  raft.h's
+ * host rule: only from a member whose currentTerm is at most this node's.
+ * The copy travels like a message: it takes a few steps and may be lost
+ * (the host then retries later).  When it arrives the host checks it can
+ * still be installed (the core moved on meanwhile, say), makes it durable
+ * in one atomic write (log emptied and restarted after the index, state
+ * machine and applied index, the configuration as the disk's base; crash
+ * points before and after), then calls raft_snapshot_installed.
+ * --------------------------------------------------------------------- */
+void
+sim_node_snapshot_free(sim_node *n)
+{
+	free(n->xferSm);
+	n->xferSm = NULL;
+	n->xferActive = false;
+}
+
+/* The configuration in effect at index on d (index >= its compacted start, <= its log). */
+static size_t
+disk_config_at(const sim *s, const sim_disk *d, raft_index index, raft_member *out,
+			   char addr[][SIM_ADDR_BYTES])
+{
+	raft_index	c = disk_latest_config(d, index);
+	size_t		count = 0,
+				i;
+
+	if (c != 0)
+	{
+		const sim_disk_entry *de = sim_disk_entry_at(d, c);
+		raft_member *m = NULL;
+
+		if (raft_configuration_decode(de->data, de->len, NULL, &m, &count) != RAFT_OK ||
+			count > SIM_MAX_NODES)
+			sim_fail((sim *) s, "host-protocol", "configuration entry %llu does not decode",
+					 (unsigned long long) c);
+		memcpy(out, m, count * sizeof(raft_member));
+		free(m);
+	}
+	else if (d->hasBase)
+	{
+		count = d->nBase;
+		memcpy(out, d->base, count * sizeof(raft_member));
+	}
+	else
+	{
+		/* no configuration entry up to there: the bootstrap one */
+		for (i = 0; i < s->nInitial; i++)
+		{
+			memset(&out[i], 0, sizeof(raft_member));
+			out[i].id = s->voters[i];
+			out[i].voter = true;
+		}
+		count = s->nInitial;
+	}
+	for (i = 0; i < count; i++)
+	{
+		if (out[i].addressLen > SIM_ADDR_BYTES)
+			sim_fail((sim *) s, "host-protocol", "address of n%llu too long",
+					 (unsigned long long) out[i].id);
+		if (out[i].addressLen > 0)
+			memcpy(addr[i], out[i].address, out[i].addressLen);
+		out[i].address = out[i].addressLen > 0 ? addr[i] : NULL;
+	}
+	return count;
+}
+
+/* Start a transfer to n from a random member that can give it; false if none now. */
+static bool
+snapshot_start(sim *s, sim_node *n, const raft_status *st)
+{
+	raft_node_id cand[SIM_MAX_NODES];
+	unsigned	nc = 0,
+				i;
+	sim_node   *src;
+	const sim_disk *d;
+	raft_index	k;
+	uint64_t	chain = 0;
+
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		sim_node   *o = &s->nodes[i];
+		raft_status os;
+
+		if (o == n || o->raft == NULL || o->disk.applied < st->snapshotIndex)
+			continue;
+		raft_get_status(o->raft, &os);
+		if (os.currentTerm > st->currentTerm)
+			continue;			/* raft.h: not from a member at a later term */
+		cand[nc++] = o->id;
+	}
+	if (nc == 0)
+		return false;
+	src = &s->nodes[cand[sim_rng_below(&s->rng, nc)]];
+	d = &src->disk;
+	sim_node_snapshot_free(n);
+	n->xferActive = true;
+	n->xferFrom = src->id;
+	n->xferIndex = d->applied;
+	n->xferTerm = d->sm[d->applied - 1].term;
+	n->xferSm = sim_xmalloc(d->applied * sizeof(sim_sm_entry));
+	memcpy(n->xferSm, d->sm, d->applied * sizeof(sim_sm_entry));
+	for (k = 0; k < d->applied; k++)
+		chain = sim_chain(chain, d->sm[k].term, d->sm[k].hash);
+	n->xferChain = chain;
+	n->xferNMembers = disk_config_at(s, d, d->applied, n->xferMembers, n->xferAddr);
+	n->xferLost = !s->healing && sim_rng_permille(&s->rng, 100 + s->net.lossPermille);
+	n->xferAt = s->step + 1 + sim_rng_below(&s->rng, s->healing ? 2 : 40);
+	s->nSnapSent++;
+	SIM_TRACE(s, "snapshot for n%llu (asks %llu): copy of n%llu at %llu/%llu, %zu members%s",
+			  (unsigned long long) n->id, (unsigned long long) st->snapshotIndex,
+			  (unsigned long long) src->id, (unsigned long long) n->xferIndex,
+			  (unsigned long long) n->xferTerm, n->xferNMembers, n->xferLost ? " (will be lost)" : "");
+	return true;
+}
+
+/* The copy arrived: install it (durably, atomically), then tell the core. */
+static void
+snapshot_install(sim *s, sim_node *n, const raft_status *st)
+{
+	sim_disk   *d = &n->disk;
+	raft_index	index = n->xferIndex;
+	raft_term	term = n->xferTerm;
+	size_t		i;
+	int			rc;
+
+	/* what raft_snapshot_installed requires, and a durable term that covers it */
+	if (!st->snapshotNeeded || index < st->snapshotIndex ||
+		index < st->lastApplied || index < st->commitIndex ||
+		term > st->currentTerm || term > d->hs.currentTerm || st->role == RAFT_LEADER)
+	{
+		SIM_TRACE(s, "snapshot for n%llu at %llu/%llu: no longer installable (applied %llu, commit %llu, term %llu, durable term %llu, %s)",
+				  (unsigned long long) n->id, (unsigned long long) index,
+				  (unsigned long long) term, (unsigned long long) st->lastApplied,
+				  (unsigned long long) st->commitIndex, (unsigned long long) st->currentTerm,
+				  (unsigned long long) d->hs.currentTerm,
+				  st->snapshotNeeded ? "needed" : "not needed");
+		sim_node_snapshot_free(n);
+		n->snapRetryAt = s->step + 1 + sim_rng_below(&s->rng, 20);
+		return;
+	}
+	if (crash_point(s, n, "before installing a snapshot"))
+		return;
+	sim_check_snapshot(s, n, index, term, n->xferChain, n->xferSm);
+
+	/* one atomic write */
+	disk_truncate(d, d->lastIncludedIndex + 1);
+	d->cfgLast = 0;
+	d->lastIncludedIndex = index;
+	d->lastIncludedTerm = term;
+	d->lastIncludedChain = n->xferChain;
+	if (index > d->capSm)
+	{
+		d->capSm = index * 2;
+		d->sm = sim_xrealloc(d->sm, d->capSm * sizeof(sim_sm_entry));
+	}
+	memcpy(d->sm, n->xferSm, index * sizeof(sim_sm_entry));
+	d->applied = index;
+	d->nBase = n->xferNMembers;
+	for (i = 0; i < n->xferNMembers; i++)
+	{
+		d->base[i] = n->xferMembers[i];
+		if (d->base[i].addressLen > 0)
+			memcpy(d->baseAddr[i], n->xferAddr[i], d->base[i].addressLen);
+		d->base[i].address = d->base[i].addressLen > 0 ? d->baseAddr[i] : NULL;
+	}
+	d->hasBase = true;
+	d->baseIndex = index;
+	if (index > n->mark.index)
+		n->mark.index = index;
+	SIM_TRACE(s, "snapshot installed on n%llu's disk: %llu/%llu from n%llu",
+			  (unsigned long long) n->id, (unsigned long long) index,
+			  (unsigned long long) term, (unsigned long long) n->xferFrom);
+	if (crash_point(s, n, "after installing a snapshot, before raft_snapshot_installed"))
+		return;
+
+	rc = raft_snapshot_installed(n->raft, index, term, d->base, d->nBase);
+	if (rc != RAFT_OK)
+		sim_fail(s, "core-api", "n%llu: raft_snapshot_installed(%llu/%llu) (applied %llu, commit %llu, term %llu): %s",
+				 (unsigned long long) n->id, (unsigned long long) index,
+				 (unsigned long long) term, (unsigned long long) st->lastApplied,
+				 (unsigned long long) st->commitIndex, (unsigned long long) st->currentTerm,
+				 sim_rc(rc));
+	n->compacted = index;
+	n->compactedTerm = term;
+	n->snapWanted = false;
+	sim_node_snapshot_free(n);
+	s->nSnapInstalled++;
+	{
+		raft_status after;
+
+		raft_get_status(n->raft, &after);
+		if (after.lastLogIndex != index || after.lastLogTerm != term ||
+			after.lastApplied != index || after.commitIndex != index ||
+			after.stableIndex != index || after.snapshotNeeded)
+			sim_fail(s, "snapshot", "n%llu after raft_snapshot_installed(%llu/%llu): last %llu/%llu applied %llu commit %llu stable %llu, needed %d",
+					 (unsigned long long) n->id, (unsigned long long) index,
+					 (unsigned long long) term, (unsigned long long) after.lastLogIndex,
+					 (unsigned long long) after.lastLogTerm, (unsigned long long) after.lastApplied,
+					 (unsigned long long) after.commitIndex, (unsigned long long) after.stableIndex,
+					 after.snapshotNeeded);
+	}
+	sim_node_after_call(s, n);
+}
+
+/* Every node's host: start, deliver, retry its snapshot transfer. */
+void
+sim_node_snapshots(sim *s)
+{
+	unsigned	i;
+
+	for (i = 1; i <= s->nNodes; i++)
+	{
+		sim_node   *n = &s->nodes[i];
+		raft_status st;
+
+		if (n->raft == NULL)
+			continue;
+		raft_get_status(n->raft, &st);
+		if (!st.snapshotNeeded)
+		{
+			/* the log caught up, or it was installed */
+			n->snapWanted = false;
+			sim_node_snapshot_free(n);
+			continue;
+		}
+		if (!n->snapWanted)
+			continue;
+		if (n->xferActive)
+		{
+			if (s->step < n->xferAt)
+				continue;
+			if (n->xferLost)
+			{
+				SIM_TRACE(s, "snapshot for n%llu from n%llu lost", (unsigned long long) n->id,
+						  (unsigned long long) n->xferFrom);
+				s->nSnapLost++;
+				sim_node_snapshot_free(n);
+				n->snapRetryAt = s->step + 1 + sim_rng_below(&s->rng, 60);
+				continue;
+			}
+			snapshot_install(s, n, &st);
+			continue;
+		}
+		if (s->step >= n->snapRetryAt && !snapshot_start(s, n, &st))
+			n->snapRetryAt = s->step + 1 + sim_rng_below(&s->rng, s->healing ? 2 : 30);
+	}
 }

@@ -253,6 +253,10 @@ project(const raft_message *m)
 			p.nEntries = m->nEntries;
 			p.entries = m->entries;
 			break;
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			p.lastIncludedIndex = m->lastIncludedIndex;
+			p.lastIncludedTerm = m->lastIncludedTerm;
+			break;
 		default:
 			break;
 	}
@@ -277,7 +281,9 @@ msg_equal(const raft_message *a, const raft_message *b)
 		a->rejectedIndex != b->rejectedIndex ||
 		a->conflictIndex != b->conflictIndex ||
 		a->conflictTerm != b->conflictTerm || a->readSeq != b->readSeq ||
-		a->requestId != b->requestId || a->readIndex != b->readIndex)
+		a->requestId != b->requestId || a->readIndex != b->readIndex ||
+		a->lastIncludedIndex != b->lastIncludedIndex ||
+		a->lastIncludedTerm != b->lastIncludedTerm)
 		return false;
 	for (i = 0; i < a->nEntries; i++)
 	{
@@ -322,7 +328,8 @@ decoded_consistent(const raft_message *m, const uint8_t *buf, size_t len)
 		m->prevLogIndex > RAFT_MAX_INDEX || m->lastLogIndex > RAFT_MAX_INDEX ||
 		m->leaderCommit > RAFT_MAX_INDEX || m->matchIndex > RAFT_MAX_INDEX ||
 		m->rejectedIndex > RAFT_MAX_INDEX || m->conflictIndex > RAFT_MAX_INDEX ||
-		m->readIndex > RAFT_MAX_INDEX)
+		m->readIndex > RAFT_MAX_INDEX || m->lastIncludedIndex > RAFT_MAX_INDEX ||
+		m->lastIncludedTerm > RAFT_MAX_TERM)
 		return false;
 	for (i = 0; i < m->nEntries; i++)
 	{
@@ -416,7 +423,7 @@ static const char payload[] =
 	"to (multi-)Paxos, and it is as efficient as Paxos, but its structure is "
 	"different from Paxos.";
 
-#define MAX_SAMPLES 28
+#define MAX_SAMPLES 40
 
 typedef struct sample
 {
@@ -565,6 +572,14 @@ make_samples(sample *s)
 		sample_proposed(&s[n - 1], 3, lensp);
 	}
 	m = sample_add(s, &n, RAFT_MSG_PROPOSE, 3, 1, 9);
+
+	m = sample_add(s, &n, RAFT_MSG_INSTALL_SNAPSHOT, 1, 3, 7);
+	m->lastIncludedIndex = 4096;
+	m->lastIncludedTerm = 6;
+	m = sample_add(s, &n, RAFT_MSG_INSTALL_SNAPSHOT, 1, 3, RAFT_MAX_TERM);
+	m->lastIncludedIndex = RAFT_MAX_INDEX;
+	m->lastIncludedTerm = RAFT_MAX_TERM;
+	m = sample_add(s, &n, RAFT_MSG_INSTALL_SNAPSHOT, 2, 1, 1);
 
 	for (i = 0; i < n; i++)
 	{
@@ -1485,6 +1500,9 @@ static const bounded_field bounded_fields[] = {
 	{"term of ReadIndex", RAFT_MSG_READ_INDEX, "v", -1, offsetof(raft_message, term)},
 	{"term of ReadIndexResult", RAFT_MSG_READ_INDEX_RESULT, "vvb", -1, offsetof(raft_message, term)},
 	{"term of Propose", RAFT_MSG_PROPOSE, "z", -1, offsetof(raft_message, term)},
+	{"term of InstallSnapshot", RAFT_MSG_INSTALL_SNAPSHOT, "vv", -1, offsetof(raft_message, term)},
+	{"lastIncludedIndex", RAFT_MSG_INSTALL_SNAPSHOT, "vv", 0, offsetof(raft_message, lastIncludedIndex)},
+	{"lastIncludedTerm", RAFT_MSG_INSTALL_SNAPSHOT, "vv", 1, offsetof(raft_message, lastIncludedTerm)},
 	{"prevLogIndex", RAFT_MSG_APPEND_ENTRIES, AE_BODY, 0, offsetof(raft_message, prevLogIndex)},
 	{"prevLogTerm", RAFT_MSG_APPEND_ENTRIES, AE_BODY, 1, offsetof(raft_message, prevLogTerm)},
 	{"leaderCommit", RAFT_MSG_APPEND_ENTRIES, AE_BODY, 2, offsetof(raft_message, leaderCommit)},

@@ -14,6 +14,9 @@
 #include "cluster.h"
 #include "testlib.h"
 
+/* the core's grace (raft_int.h, RAFT_REMOVED_GRACE_HEARTBEATS) */
+#define RAFT_REMOVED_GRACE_HEARTBEATS_FOR_TEST 20
+
 static const raft_node_id three[] = {1, 2, 3};
 
 /* n nodes: 1..3 voters of {1, 2, 3}, the others empty. */
@@ -492,9 +495,9 @@ test_removed_voter(void)
 	unsigned	t;
 
 	cl_elect(c, 1);
+	/* 3 never hears of its removal (test_removed_node_learns_its_removal: it does) */
+	cl_cut_link(c, 1, 3, true);
 	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
-	/* the leader stops replicating to it at once */
-	CHECK(cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES) == 0);
 	cl_deliver_all(c);
 	s1 = cl_status(c, 1);
 	CHECK(s1.nVoters == 2 && s1.configCommitted && s1.commitIndex >= idx);
@@ -524,6 +527,166 @@ test_removed_voter(void)
 	CHECK(cl_is_leader(c, 1) && cl_status(c, 1).currentTerm == s1.currentTerm);
 	/* transfer to a non-member: refused */
 	CHECK(raft_transfer_leadership(c->node[1].raft, 3) == RAFT_EINVAL);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+
+/*
+ * The leader goes on replicating to a member its latest configuration
+ * removed (not counting it) until the removal is committed and the removed
+ * node acknowledged holding it after being sent that commit: so it learns
+ * it was removed and never stands again.  Then the leader stops.
+ */
+static void
+test_removed_node_learns_its_removal(void)
+{
+	cluster    *c = mk(3, false, false);
+	raft_index	idx = 0;
+	raft_status s1,
+				s3;
+	raft_progress pr;
+	size_t		i;
+	unsigned	t;
+
+	cl_elect(c, 1);
+	/* 3 is slow: the removal commits on {1, 2} before 3 hears anything */
+	cl_cut_link(c, 1, 3, true);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	cl_deliver_all(c);
+	s1 = cl_status(c, 1);
+	CHECK(s1.nVoters == 2 && s1.configCommitted);
+	CHECK(cl_status(c, 3).nVoters == 3);
+	/* the leader's view lists members only */
+	for (i = 0; raft_get_progress(c->node[1].raft, i, &pr); i++)
+		CHECK(pr.id != 3);
+	CHECK(i == 2);
+	CHECK(cl_propose(c, 1, "after", NULL) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_cut_link(c, 1, 3, false);
+	/* heartbeats still go to 3 and carry the commit; it answers */
+	for (t = 0; t < CL_HEARTBEAT; t++)
+		cl_tick(c, 1);
+	CHECK(cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES) == 1);
+	cl_deliver_all(c);
+	for (t = 0; t < 3 * CL_HEARTBEAT; t++)
+		cl_tick_all(c);
+	s3 = cl_status(c, 3);
+	/* up to the entry that removed it, nothing later (the leader's no-op, say, of a later term could win it votes) */
+	CHECK(cl_status(c, 1).lastLogIndex > idx || cl_propose(c, 1, "after", NULL) == RAFT_OK);
+	CHECK(s3.lastLogIndex == idx && s3.commitIndex >= idx && s3.configCommitted);
+	CHECK(!s3.isVoter && s3.nVoters == 2 && s3.nMembers == 2);
+	/* it never stands again, and the leader no longer sends to it */
+	for (t = 0; t < 200; t++)
+	{
+		cl_tick(c, 1);
+		cl_tick(c, 2);
+		cl_tick(c, 3);
+		CHECK(cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES) == 0);
+		CHECK(cl_count_msgs(c, 3, 0, RAFT_MSG_PRE_VOTE) == 0 &&
+			  cl_count_msgs(c, 3, 0, RAFT_MSG_REQUEST_VOTE) == 0);
+		cl_deliver_all(c);
+	}
+	CHECK(cl_is_leader(c, 1) && cl_status(c, 1).currentTerm == s1.currentTerm);
+	CHECK(cl_status(c, 3).role == RAFT_FOLLOWER);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * The same for a learner, and while the entry is uncommitted the removed
+ * node is replicated to but never counted: {1, 2, 3} removing 3, with 2
+ * down, does not commit on {1, 3}.
+ */
+static void
+test_removed_node_not_counted(void)
+{
+	cluster    *c = with_learner(false, false);
+	raft_index	idx = 0;
+	unsigned	t;
+
+	cl_isolate(c, 2, true);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	CHECK(cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES) == 1);
+	cl_deliver_all(c);
+	/* 3 holds it, 1 holds it: not a majority of {1, 2} */
+	CHECK(cl_status(c, 3).lastLogIndex >= idx);
+	CHECK(cl_status(c, 1).commitIndex < idx);
+	CHECK(!cl_status(c, 3).configCommitted);
+	cl_isolate(c, 2, false);
+	cl_run(c, 3 * CL_HEARTBEAT);
+	CHECK(cl_status(c, 1).commitIndex >= idx);
+	CHECK(cl_status(c, 3).configCommitted && cl_status(c, 3).nMembers == 3);
+
+	/* now the learner 4 */
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 4, &idx) == RAFT_OK);
+	cl_deliver_all(c);
+	cl_run(c, 3 * CL_HEARTBEAT);
+	CHECK(cl_status(c, 4).configCommitted && cl_status(c, 4).commitIndex >= idx &&
+		  cl_status(c, 4).nMembers == 2);
+	cl_drop_all(c);
+	for (t = 0; t < 4 * CL_HEARTBEAT; t++)
+		cl_tick(c, 1);
+	CHECK(cl_count_msgs(c, 1, 4, RAFT_MSG_APPEND_ENTRIES) == 0 &&
+		  cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES) == 0);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
+/*
+ * A removed node that is down: the leader gives up on it a bounded number
+ * of heartbeat intervals after the removal committed.  A removed node's
+ * answer at a higher term never deposes the leader.
+ */
+static void
+test_removed_node_down_is_given_up(void)
+{
+	cluster    *c = mk(3, false, false);
+	raft_index	idx = 0;
+	raft_message m;
+	unsigned	t,
+				sent = 0;
+
+	cl_elect(c, 1);
+	cl_isolate(c, 3, true);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	cl_deliver_all(c);
+	CHECK(cl_status(c, 1).configCommitted);
+	for (t = 0; t < (RAFT_REMOVED_GRACE_HEARTBEATS_FOR_TEST + 5) * CL_HEARTBEAT; t++)
+	{
+		cl_tick(c, 1);
+		sent += (unsigned) cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES);
+		cl_drop_all(c);
+	}
+	CHECK(sent >= RAFT_REMOVED_GRACE_HEARTBEATS_FOR_TEST - 1 &&
+		  sent <= RAFT_REMOVED_GRACE_HEARTBEATS_FOR_TEST + 2);
+	for (t = 0; t < 10 * CL_HEARTBEAT; t++)
+	{
+		cl_tick(c, 1);
+		CHECK(cl_count_msgs(c, 1, 3, RAFT_MSG_APPEND_ENTRIES) == 0);
+		cl_drop_all(c);
+	}
+
+	/* a new removal: 2's answer at a higher term after its removal is not heard */
+	cl_free(c);
+	c = mk(3, false, false);
+	cl_elect(c, 1);
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	cl_drop_all(c);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
+	m.from = 3;
+	m.to = 1;
+	m.term = cl_status(c, 1).currentTerm + 5;
+	m.success = true;
+	m.matchIndex = idx;
+	m.lastLogIndex = idx;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_is_leader(c, 1) && cl_status(c, 1).currentTerm + 5 == m.term);
+	/* at its term it is heard, and counts for nothing */
+	m.term = cl_status(c, 1).currentTerm;
+	CHECK(cl_step(c, 1, &m) == RAFT_OK);
+	CHECK(cl_status(c, 1).commitIndex < idx);
 	CHECK(c->violations == 0);
 	cl_free(c);
 }
@@ -562,7 +725,10 @@ test_removed_node_that_knows_never_campaigns(void)
 		}
 	REQUIRE(sent);
 	CHECK(!cl_status(c, 3).isVoter && cl_status(c, 3).nMembers == 2 && !cl_status(c, 3).configCommitted);
+	/* the leader's own messages (which would tell it the commit) are lost */
+	cl_cut_link(c, 1, 3, true);
 	cl_deliver_all(c);
+	cl_cut_link(c, 1, 3, false);
 	cl_drop_all(c);
 	/*
 	 * uncommitted as far as it knows: it stands, asking the voters {1, 2}
@@ -1180,6 +1346,9 @@ main(void)
 	RUN_TEST(test_read_index_needs_voters);
 	RUN_TEST(test_removed_voter);
 	RUN_TEST(test_removed_node_that_knows_never_campaigns);
+	RUN_TEST(test_removed_node_learns_its_removal);
+	RUN_TEST(test_removed_node_not_counted);
+	RUN_TEST(test_removed_node_down_is_given_up);
 	RUN_TEST(test_removed_leader_stands_again_until_committed);
 	RUN_TEST(test_leader_removal_hands_over);
 	RUN_TEST(test_config_reverts_on_truncation);

@@ -343,6 +343,8 @@ raft_tick_leader(raft_node *node)
 		size_t		i;
 
 		node->heartbeatElapsed = 0;
+		/* removed members that know, or had their time, are no longer sent to */
+		raft_progress_prune_removed(node, true);
 
 		/*
 		 * A follower in REPLICATE whose matchIndex did not move for a whole
@@ -355,6 +357,8 @@ raft_tick_leader(raft_node *node)
 
 			if (pr->id == node->id)
 				continue;
+			/* an InstallSnapshot may have been lost: resend, once an interval */
+			pr->snapshotSent = false;
 			if (pr->state == RAFT_PROGRESS_REPLICATE &&
 				pr->inflightCount > 0 &&
 				pr->matchIndex == pr->matchAtLastHeartbeat)

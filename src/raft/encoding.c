@@ -218,6 +218,9 @@ raft_message_fields_in_range(const raft_message *m)
 			return m->lastLogIndex <= RAFT_MAX_INDEX && m->lastLogTerm <= RAFT_MAX_TERM;
 		case RAFT_MSG_READ_INDEX_RESULT:
 			return m->readIndex <= RAFT_MAX_INDEX;
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			return m->lastIncludedIndex <= RAFT_MAX_INDEX &&
+				m->lastIncludedTerm <= RAFT_MAX_TERM;
 		case RAFT_MSG_REQUEST_VOTE_RESULT:
 		case RAFT_MSG_PRE_VOTE_RESULT:
 		case RAFT_MSG_TIMEOUT_NOW:
@@ -296,6 +299,10 @@ encode_message(encoder *e, const raft_message *m, uint64_t clusterId)
 				put_varint(e, ent->len);
 				put_bytes(e, ent->data, ent->len);
 			}
+			break;
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			put_varint(e, m->lastIncludedIndex);
+			put_varint(e, m->lastIncludedTerm);
 			break;
 		case RAFT_MSG_APPEND_ENTRIES_RESULT:
 			put_bool(e, m->success);
@@ -645,6 +652,11 @@ decode_body(decoder *d, const raft_allocator *alloc, raft_message *m)
 			return RAFT_OK;
 		case RAFT_MSG_PROPOSE:
 			return decode_proposed(d, alloc, m);
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			if ((rc = get_index(d, &m->lastIncludedIndex)) != RAFT_OK ||
+				(rc = get_term(d, &m->lastIncludedTerm)) != RAFT_OK)
+				return rc;
+			return RAFT_OK;
 	}
 	return RAFT_EMALFORMED;		/* not reached: type checked by the caller */
 }

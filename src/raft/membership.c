@@ -99,8 +99,8 @@ raft_may_stand(const raft_node *node)
 }
 
 /* One block: the members, then their addresses; NULL for none (or ENOMEM: *rc). */
-static raft_member *
-copy_members(const raft_allocator *a, const raft_member *m, size_t n, int *rc)
+raft_member *
+raft_copy_members(const raft_allocator *a, const raft_member *m, size_t n, int *rc)
 {
 	size_t		bytes = n * sizeof(raft_member);
 	size_t		i;
@@ -211,6 +211,38 @@ raft_removed_by_config(const raft_node *node, raft_node_id id)
 	return slot_before(node, node->configIndex, id, &voter) >= 0;
 }
 
+/*
+ * The members of the configuration before the one in use (the previous
+ * configuration entry, else the base) that the one in use left out, this
+ * node excepted: the members a leader goes on replicating to until they
+ * know (progress.c).  None when the configuration in use is the base.
+ */
+size_t
+raft_config_removed_ids(const raft_node *node, raft_node_id *out)
+{
+	raft_index	p;
+	const raft_member *m = node->baseMembers;
+	size_t		n = node->nBaseMembers,
+				k,
+				c = 0;
+
+	if (node->configIndex == 0 || node->configIndex <= node->log.lastIncludedIndex)
+		return 0;
+	p = latest_config_entry(&node->log, node->configIndex - 1);
+	if (p != 0)
+	{
+		const raft_entry *e = raft_log_get(&node->log, p);
+
+		if (raft_configuration_decode_into(e->data, e->len, node->scratch, &n) != RAFT_OK)
+			return 0;
+		m = node->scratch;
+	}
+	for (k = 0; k < n; k++)
+		if (m[k].id != node->id && raft_member_slot(node, m[k].id) < 0)
+			out[c++] = m[k].id;
+	return c;
+}
+
 void
 raft_config_refresh(raft_node *node)
 {
@@ -283,7 +315,7 @@ raft_config_init(raft_node *node, const raft_config *config)
 	}
 	else if (config->nMembers > 0)
 	{
-		node->baseMembers = copy_members(&node->alloc, config->members, config->nMembers, &rc);
+		node->baseMembers = raft_copy_members(&node->alloc, config->members, config->nMembers, &rc);
 		if (rc != RAFT_OK)
 			return rc;
 		node->nBaseMembers = config->nMembers;
@@ -365,7 +397,7 @@ raft_config_compact(raft_node *node, raft_index upto)
 		rc = raft_configuration_decode(e->data, e->len, &node->alloc, &decoded, &n);
 		if (rc != RAFT_OK)
 			return rc;			/* ENOMEM; nothing malformed gets into the log */
-		base = copy_members(&node->alloc, decoded, n, &rc);
+		base = raft_copy_members(&node->alloc, decoded, n, &rc);
 		raft_free(&node->alloc, decoded);
 		if (rc != RAFT_OK)
 			return rc;

@@ -306,6 +306,10 @@ valid_message(const raft_node *node, const raft_message *m)
 	if (m->nEntries > 0 && ((m->type != RAFT_MSG_APPEND_ENTRIES && m->type != RAFT_MSG_PROPOSE) ||
 							m->entries == NULL))
 		return false;
+	/* a snapshot's last entry exists, and is no later than its sender's term */
+	if (m->type == RAFT_MSG_INSTALL_SNAPSHOT &&
+		(m->lastIncludedIndex == 0 || m->lastIncludedTerm == 0 || m->lastIncludedTerm > m->term))
+		return false;
 	if (m->type == RAFT_MSG_PROPOSE)
 	{
 		/* commands for the leader to append: it gives them term and index */
@@ -340,12 +344,14 @@ valid_message(const raft_node *node, const raft_message *m)
  * From a node outside our configuration we take what a leader sends (a
  * server being added, or one that does not know its configuration yet,
  * learns it from its leader's log): AppendEntries, TimeoutNow, ReadIndex
- * answers.  A leader ignores answers from non-members, and a candidate
- * their votes.  A vote request, only from a candidate that our
+ * answers.  A leader ignores answers from non-members, except the
+ * AppendEntries answers, at its term or below, of a member its latest
+ * configuration removed while it still replicates to it (progress.c), and
+ * a candidate ignores their votes.  A vote request, only from a candidate that our
  * configuration's entry did not remove and whose log holds that entry and
  * what we know committed: a removed server must not raise our term, whether
- * it does not know it was removed (its leader stopped replicating to it at
- * once, so it lacks that entry and any later one) or knows but not that
+ * it does not know it was removed (it lacks that entry and any later one;
+ * a leader sends it entries only up to that one) or knows but not that
  * the removal committed (it may stand then, membership.c); a server added
  * by an entry we have not seen yet may be one we must vote for.  Dropping
  * these is free: a candidate without our configuration's entry or our
@@ -364,9 +370,17 @@ heard_from_non_member(const raft_node *node, const raft_message *m)
 	switch (m->type)
 	{
 		case RAFT_MSG_APPEND_ENTRIES:
+		case RAFT_MSG_INSTALL_SNAPSHOT:
 		case RAFT_MSG_TIMEOUT_NOW:
 		case RAFT_MSG_READ_INDEX_RESULT:
 			return true;
+		case RAFT_MSG_APPEND_ENTRIES_RESULT:
+			/*
+			 * a leader still replicating to a member its configuration
+			 * removed (progress.c) hears its answers, never a higher term
+			 */
+			return m->term <= node->currentTerm &&
+				raft_progress_removed(node, m->from) != NULL;
 		case RAFT_MSG_REQUEST_VOTE:
 		case RAFT_MSG_PRE_VOTE:
 			/*
@@ -423,7 +437,7 @@ raft_step(raft_node *node, const raft_message *m)
 		{
 			/* pre-votes are about a term nobody has entered yet */
 		}
-		else if (m->type == RAFT_MSG_APPEND_ENTRIES)
+		else if (m->type == RAFT_MSG_APPEND_ENTRIES || m->type == RAFT_MSG_INSTALL_SNAPSHOT)
 			raft_become_follower(node, m->term, m->from);
 		else
 			raft_become_follower(node, m->term, RAFT_NONE);
@@ -445,6 +459,11 @@ raft_step(raft_node *node, const raft_message *m)
 				r.success = false;
 				r.rejectedIndex = m->prevLogIndex;
 				return raft_send(node, &r);
+			case RAFT_MSG_INSTALL_SNAPSHOT:
+				r.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
+				r.success = false;
+				r.rejectedIndex = m->lastIncludedIndex;
+				return raft_send(node, &r);
 			case RAFT_MSG_REQUEST_VOTE:
 			case RAFT_MSG_PRE_VOTE:
 				r.type = m->type == RAFT_MSG_PRE_VOTE ? RAFT_MSG_PRE_VOTE_RESULT
@@ -465,6 +484,14 @@ raft_step(raft_node *node, const raft_message *m)
 				raft_become_follower(node, node->currentTerm, m->from);
 			node->electionElapsed = 0;
 			return raft_handle_append_entries(node, m);
+		case RAFT_MSG_INSTALL_SNAPSHOT:
+			/* the term rules and the leader's recognition of AppendEntries */
+			if (node->role == RAFT_LEADER)
+				return RAFT_OK;
+			if (node->role != RAFT_FOLLOWER || node->leader != m->from)
+				raft_become_follower(node, node->currentTerm, m->from);
+			node->electionElapsed = 0;
+			return raft_handle_install_snapshot(node, m);
 		case RAFT_MSG_APPEND_ENTRIES_RESULT:
 			return raft_handle_append_entries_result(node, m);
 		case RAFT_MSG_REQUEST_VOTE:
@@ -646,7 +673,7 @@ raft_has_ready(const raft_node *node)
 	return hard_state_changed(node) ||
 		node->stableIndex < raft_log_last_index(&node->log) ||
 		apply_bound(node) > node->lastApplied ||
-		node->nMsgs > 0 || node->nReadStates > 0 ||
+		node->nMsgs > 0 || node->nReadStates > 0 || node->snapshotReport ||
 		raft_wants_append(node) || raft_wants_commit_notify(node);
 }
 
@@ -695,8 +722,16 @@ raft_ready_get(raft_node *node, raft_ready *rd)
 	rd->nReadStates = node->nReadStates;
 	rd->role = node->role;
 	rd->leader = node->leader;
+	if (node->snapshotReport)
+	{
+		rd->snapshotNeeded = true;
+		rd->snapshotLeader = node->snapshotLeader;
+		rd->snapshotIndex = node->snapshotIndex;
+		rd->snapshotTerm = node->snapshotTerm;
+	}
 
 	node->readyOutstanding = true;
+	node->readySnapshot = node->snapshotReport;
 	node->readyLastIndex = last;
 	node->readyAppliedTo = applyTo > node->lastApplied ? applyTo : node->lastApplied;
 	node->readyHardState = rd->hardState;
@@ -721,6 +756,17 @@ raft_advance(raft_node *node, const raft_ready *rd)
 	node->nMsgs = 0;
 	node->nReadStates = 0;
 	free_owned(node);
+	/* reported once (a request stepped meanwhile was refused: EBUSY) */
+	if (node->readySnapshot)
+		node->snapshotReport = false;
+	node->readySnapshot = false;
+	/* the log came to hold it after all (a leader that still had the entries) */
+	if (node->snapshotNeeded && node->commitIndex >= node->snapshotIndex &&
+		node->stableIndex >= node->snapshotIndex)
+	{
+		node->snapshotNeeded = false;
+		node->snapshotReport = false;
+	}
 	raft_vote_floor_maybe_lift(node);
 
 	/* a lone voter's vote for itself is durable now: it may lead */
@@ -757,6 +803,8 @@ raft_get_status(const raft_node *node, raft_status *out)
 	out->voteFloor = node->voteFloor;
 	out->voteFloorHeld = raft_vote_floor_held(node);
 	out->followerRegressions = node->followerRegressions;
+	out->snapshotNeeded = node->snapshotNeeded;
+	out->snapshotIndex = node->snapshotNeeded ? node->snapshotIndex : 0;
 }
 
 bool
@@ -764,7 +812,7 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 {
 	const raft_peer_progress *pr;
 
-	if (node->role != RAFT_LEADER || i >= node->nProgress)
+	if (node->role != RAFT_LEADER || i >= node->nMembers)
 		return false;
 	pr = &node->progress[i];
 	out->id = pr->id;
@@ -779,6 +827,7 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 		out->regressed = false;
 		out->regressedFrom = 0;
 		out->regressions = 0;
+		out->needsSnapshot = false;
 		return true;
 	}
 	out->nextIndex = pr->nextIndex;
@@ -789,6 +838,7 @@ raft_get_progress(const raft_node *node, size_t i, raft_progress *out)
 	out->regressed = pr->regressed;
 	out->regressedFrom = pr->regressedFrom;
 	out->regressions = pr->regressions;
+	out->needsSnapshot = raft_needs_snapshot(node, pr);
 	return true;
 }
 
@@ -811,6 +861,77 @@ raft_compact(raft_node *node, raft_index upto)
 		return RAFT_EINVAL;
 	/* keeps the configuration in effect at upto (membership.c) */
 	return raft_config_compact(node, upto);
+}
+
+/*
+ * The host installed a copy of the state machine taken at index (raft.h,
+ * InstallSnapshot) and made it durable.  The log restarts after it, the
+ * configuration is the copy's, and the leader hears that we match through
+ * index.  Everything that can fail is checked, or allocated, first.
+ */
+int
+raft_snapshot_installed(raft_node *node, raft_index index, raft_term term,
+						const raft_member *members, size_t nMembers)
+{
+	raft_member *base;
+	int			rc = RAFT_OK;
+
+	if (node == NULL)
+		return RAFT_EINVAL;
+	if (node->readyOutstanding)
+		return RAFT_EBUSY;
+	if (index == 0 || term == 0 || index > RAFT_MAX_INDEX || term > RAFT_MAX_TERM ||
+		index < node->lastApplied || index < node->commitIndex ||
+		term > node->currentTerm || node->role == RAFT_LEADER ||
+		!raft_configuration_valid(members, nMembers))
+		return RAFT_EINVAL;
+
+	base = raft_copy_members(&node->alloc, members, nMembers, &rc);
+	if (rc != RAFT_OK)
+		return rc;
+	/* room for the answer before anything changes */
+	rc = raft_reserve(&node->alloc, (void **) &node->msgs, &node->capMsgs,
+					  node->nMsgs + 1, sizeof(raft_message));
+	if (rc != RAFT_OK)
+	{
+		raft_free(&node->alloc, base);
+		return rc;
+	}
+
+	/* the whole log goes: it starts after index */
+	raft_log_truncate(&node->alloc, &node->log, node->log.lastIncludedIndex + 1);
+	node->log.lastIncludedIndex = index;
+	node->log.lastIncludedTerm = term;
+	raft_free(&node->alloc, node->baseMembers);
+	node->baseMembers = base;
+	node->nBaseMembers = nMembers;
+	node->baseIndex = index;
+	raft_config_refresh(node);
+
+	if (node->commitIndex < index)
+		node->commitIndex = index;
+	node->lastApplied = index;
+	node->stableIndex = index;
+	node->snapshotNeeded = false;
+	node->snapshotReport = false;
+
+	/* only committed entries: it matches every leader's log through index */
+	raft_vote_floor_note_match(node, index);
+	raft_vote_floor_maybe_lift(node);
+
+	if (node->leader != RAFT_NONE && node->leader != node->id)
+	{
+		raft_message r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
+		r.to = node->leader;
+		r.success = true;
+		r.matchIndex = index;
+		r.lastLogIndex = index;
+		return raft_send(node, &r);	/* room reserved: cannot fail */
+	}
+	return RAFT_OK;
 }
 
 bool

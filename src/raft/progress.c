@@ -36,26 +36,34 @@ progress_start(raft_peer_progress *pr, raft_node_id id, raft_index last)
 	/* counted over the node's life */
 	pr->regressions = regressions;
 	pr->nextIndex = last + 1;
+	pr->removed = false;
+	pr->removedBeats = 0;
+	pr->removedAcked = false;
 	pr->state = RAFT_PROGRESS_PROBE;
 }
 
 /*
- * One progress per member of the configuration, in its order.  On election
- * (reset) every member starts afresh; on a change of configuration a
- * leader keeps what it knows of the members that stay, a new member
- * starts probing at lastIndex + 1, a removed one's progress is dropped.
- * RAFT_ENOMEM: the progress is as it was.
+ * One progress per member of the configuration, in its order, then one per
+ * member the configuration removed (raft_config_removed_ids), whom the
+ * leader goes on replicating to until they know (raft_progress_prune_removed).
+ * On election (reset) every one starts afresh; on a change of configuration
+ * a leader keeps what it knows of the members that stay and of those just
+ * removed, a new member starts probing at lastIndex + 1, the rest is
+ * dropped.  RAFT_ENOMEM: the progress is as it was.
  */
 int
 raft_progress_rebuild(raft_node *node, bool reset)
 {
 	raft_peer_progress *next;
 	raft_index	last = raft_log_last_index(&node->log);
+	raft_node_id removedIds[RAFT_MAX_MEMBERS];
+	size_t		nRemoved = raft_config_removed_ids(node, removedIds);
+	size_t		total = node->nMembers + nRemoved;
 	size_t		i,
 				j;
 	bool	   *kept;
 
-	next = raft_malloc(&node->alloc, (node->nMembers > 0 ? node->nMembers : 1) * sizeof(raft_peer_progress));
+	next = raft_malloc(&node->alloc, (total > 0 ? total : 1) * sizeof(raft_peer_progress));
 	kept = raft_malloc(&node->alloc, node->nProgress > 0 ? node->nProgress : 1);
 	if (next == NULL || kept == NULL)
 	{
@@ -63,11 +71,12 @@ raft_progress_rebuild(raft_node *node, bool reset)
 		raft_free(&node->alloc, kept);
 		return RAFT_ENOMEM;
 	}
-	memset(next, 0, (node->nMembers > 0 ? node->nMembers : 1) * sizeof(raft_peer_progress));
+	memset(next, 0, (total > 0 ? total : 1) * sizeof(raft_peer_progress));
 	memset(kept, 0, node->nProgress > 0 ? node->nProgress : 1);
-	for (i = 0; i < node->nMembers; i++)
+	for (i = 0; i < total; i++)
 	{
-		raft_node_id id = node->members[i].id;
+		bool		removed = i >= node->nMembers;
+		raft_node_id id = removed ? removedIds[i - node->nMembers] : node->members[i].id;
 
 		for (j = 0; j < node->nProgress; j++)
 			if (node->progress[j].id == id)
@@ -78,6 +87,12 @@ raft_progress_rebuild(raft_node *node, bool reset)
 			kept[j] = true;
 			if (reset)
 				progress_start(&next[i], id, last);
+			if (next[i].removed != removed)
+			{
+				next[i].removed = removed;
+				next[i].removedBeats = 0;
+				next[i].removedAcked = false;
+			}
 			continue;
 		}
 		next[i].inflight = raft_malloc(&node->alloc, node->maxInflight * sizeof(raft_index));
@@ -100,6 +115,7 @@ raft_progress_rebuild(raft_node *node, bool reset)
 			return RAFT_ENOMEM;
 		}
 		progress_start(&next[i], id, last);
+		next[i].removed = removed;
 	}
 	for (j = 0; j < node->nProgress; j++)
 		if (!kept[j])
@@ -107,8 +123,58 @@ raft_progress_rebuild(raft_node *node, bool reset)
 	raft_free(&node->alloc, kept);
 	raft_free(&node->alloc, node->progress);
 	node->progress = next;
-	node->nProgress = node->nMembers;
+	node->nProgress = total;
 	return RAFT_OK;
+}
+
+raft_peer_progress *
+raft_progress_removed(const raft_node *node, raft_node_id id)
+{
+	size_t		i;
+
+	if (node->role != RAFT_LEADER)
+		return NULL;
+	for (i = node->nMembers; i < node->nProgress; i++)
+		if (node->progress[i].id == id)
+			return &node->progress[i];
+	return NULL;
+}
+
+/*
+ * A removed member learns its removal committed from our leaderCommit once
+ * it holds the entry (then it never stands again, membership.c): once
+ * the entry is committed and it acknowledged holding it after we had let
+ * it take that commit (removedAcked, replication.c), or RAFT_REMOVED_GRACE_HEARTBEATS
+ * heartbeat intervals after the commit (it may be down for good), it is
+ * dropped.  heartbeat: one more interval has passed.
+ */
+void
+raft_progress_prune_removed(raft_node *node, bool heartbeat)
+{
+	size_t		i,
+				k;
+	bool		committed = node->configIndex <= node->commitIndex;
+
+	if (node->role != RAFT_LEADER)
+		return;
+	k = node->nMembers;
+	for (i = node->nMembers; i < node->nProgress; i++)
+	{
+		raft_peer_progress *pr = &node->progress[i];
+
+		if (committed && heartbeat)
+			pr->removedBeats++;
+		if (committed && (pr->removedAcked ||
+						  pr->removedBeats > RAFT_REMOVED_GRACE_HEARTBEATS))
+		{
+			raft_free(&node->alloc, pr->inflight);
+			continue;
+		}
+		if (k != i)
+			node->progress[k] = *pr;
+		k++;
+	}
+	node->nProgress = k;
 }
 
 void

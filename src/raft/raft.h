@@ -143,12 +143,16 @@ typedef enum raft_message_type
 	RAFT_MSG_READ_INDEX = 8,	/* follower -> leader: requestId */
 	RAFT_MSG_READ_INDEX_RESULT = 9, /* leader -> follower: requestId,
 									 * readIndex, success */
-	RAFT_MSG_PROPOSE = 10		/* follower -> leader: entries to append
+	RAFT_MSG_PROPOSE = 10,		/* follower -> leader: entries to append
 								 * (type NORMAL, term and index 0: the
 								 * leader gives them); see raft_forward() */
+	RAFT_MSG_INSTALL_SNAPSHOT = 11	/* leader -> member: lastIncludedIndex,
+									 * lastIncludedTerm (the leader's log
+									 * start); the entries it needs were
+									 * compacted.  See raft_snapshot_installed() */
 } raft_message_type;
 
-#define RAFT_MSG_TYPE_MAX RAFT_MSG_PROPOSE
+#define RAFT_MSG_TYPE_MAX RAFT_MSG_INSTALL_SNAPSHOT
 
 typedef struct raft_message
 {
@@ -190,6 +194,10 @@ typedef struct raft_message
 	/* ReadIndex, ReadIndexResult */
 	uint64_t	requestId;
 	raft_index	readIndex;
+
+	/* InstallSnapshot (thesis Figure 5.3; the data is the host's business) */
+	raft_index	lastIncludedIndex;
+	raft_term	lastIncludedTerm;
 } raft_message;
 
 /* ---------------------------------------------------------------------
@@ -213,13 +221,14 @@ typedef struct raft_message
  *   READ_INDEX_RESULT:     requestId readIndex success(1 byte 0/1)
  *   PROPOSE:               nEntries, then per entry: type(1 byte) len data[len]
  *                          (no term, no index: the leader appends them)
+ *   INSTALL_SNAPSHOT:      lastIncludedIndex lastIncludedTerm
  * Trailing bytes, a varint longer than 10 bytes or above 2^64-1, a bool
  * byte other than 0/1, an unknown type, an entry type above
  * RAFT_ENTRY_TYPE_MAX, a term above RAFT_MAX_TERM (term, prevLogTerm,
- * lastLogTerm, conflictTerm, an entry's term), an index above
- * RAFT_MAX_INDEX (prevLogIndex, lastLogIndex, leaderCommit, matchIndex,
- * rejectedIndex, conflictIndex, readIndex, and the last entry's implicit
- * index), more than RAFT_MAX_ENTRIES_PER_MESSAGE entries: all
+ * lastLogTerm, conflictTerm, lastIncludedTerm, an entry's term), an index
+ * above RAFT_MAX_INDEX (prevLogIndex, lastLogIndex, leaderCommit,
+ * matchIndex, rejectedIndex, conflictIndex, readIndex, lastIncludedIndex,
+ * and the last entry's implicit index), more than RAFT_MAX_ENTRIES_PER_MESSAGE entries: all
  * RAFT_EMALFORMED (or RAFT_ETOOBIG for the limits).  The encoder refuses
  * the same out-of-range values (RAFT_EINVAL).  Varints with redundant zero groups are
  * refused too, so every message has exactly one encoding.  Fields a type
@@ -232,7 +241,8 @@ typedef struct raft_message
  * node, from itself or from RAFT_NONE, with term 0, or with a term or index
  * out of range (for a host that builds messages without the decoder), and
  * ignores (RAFT_OK) those of a non-member that are not a leader's (see
- * Membership).
+ * Membership).  raft_step() also refuses an InstallSnapshot with
+ * lastIncludedIndex or lastIncludedTerm 0, or lastIncludedTerm above term.
  * --------------------------------------------------------------------- */
 #define RAFT_WIRE_VERSION 1
 #define RAFT_MAX_ENTRIES_PER_MESSAGE 65536
@@ -369,10 +379,16 @@ typedef struct raft_vote_floor
  * takes a leader's messages (AppendEntries, TimeoutNow, ReadIndex answers),
  * and vote requests only from a candidate whose log holds its own
  * configuration's entry; it drops the rest unread.  So a removed node that
- * does not know it was removed (its leader stopped replicating to it at
- * once, and it lacks that entry) cannot raise the term of a member that
- * has it, while a server added by an entry a member has not seen yet can
- * still get its vote.
+ * does not know it was removed (it lacks that entry) cannot raise the term
+ * of a member that has it, while a server added by an entry a member has
+ * not seen yet can still get its vote.  A leader goes on replicating to a
+ * member its latest configuration removed, never counting it, up to that
+ * configuration's entry and no further (so it holds nothing of a later
+ * term), with leaderCommit as usual: once the entry is committed and the
+ * removed node has acknowledged it after being sent that commit, or a
+ * bounded number of heartbeat intervals after the commit (it may be down),
+ * the leader stops.  So a removed node normally learns its removal
+ * committed and never stands again.  raft_get_progress lists members only.
  * --------------------------------------------------------------------- */
 #define RAFT_MAX_MEMBERS 256
 #define RAFT_MAX_ADDRESS_BYTES 4096
@@ -464,9 +480,9 @@ int			raft_node_create(const raft_config *config,
  * and lastIncludedTerm is the term of entry lastIncludedIndex (both 0 for
  * a log that starts at index 1, which is raft_node_create).  Everything up
  * to lastIncludedIndex must have been applied (lastApplied >= it).  A
- * follower that needs entries from before a leader's lastIncludedIndex
- * cannot be caught up from the log (InstallSnapshot is not implemented
- * yet); the leader leaves it be.
+ * follower that needs entries from before a leader's lastIncludedIndex is
+ * sent an InstallSnapshot (see raft_snapshot_installed); a node restarted
+ * from an installed snapshot is restored with it as its compacted start.
  */
 int			raft_node_restore(const raft_config *config,
 							  const raft_hard_state *hardState,
@@ -481,10 +497,10 @@ void		raft_node_destroy(raft_node *node);
  * keeps or removes its durable copy as it likes).  upto must have been
  * handed out for apply and be durable (RAFT_EINVAL otherwise); RAFT_EBUSY
  * while a raft_ready is outstanding; nothing to do below what was already
- * compacted.  The host chooses upto so that no member needs those entries
- * any more (every member's log holds them): a follower that does need them
- * cannot be caught up from the log (InstallSnapshot is not implemented), the
- * leader leaves it be.
+ * compacted.  The host normally chooses upto so that no member needs those
+ * entries any more (every member's log holds them): a follower that does
+ * need them gets an InstallSnapshot instead, and must be caught up from a
+ * copy of the state machine (raft_snapshot_installed), which costs more.
  */
 int			raft_compact(raft_node *node, raft_index upto);
 
@@ -627,11 +643,66 @@ typedef struct raft_ready
 	/* soft state, for the host's information */
 	raft_role	role;
 	raft_node_id leader;
+
+	/*
+	 * A leader sent this node an InstallSnapshot it cannot answer from its
+	 * log: the entries it lacks were compacted (raft_snapshot_installed).
+	 * Set in one batch per distinct request (leader, index, term), not at
+	 * every resend; raft_status.snapshotNeeded stays true until installed.
+	 */
+	bool		snapshotNeeded;
+	raft_node_id snapshotLeader;
+	raft_index	snapshotIndex;
+	raft_term	snapshotTerm;
 } raft_ready;
 
 bool		raft_has_ready(const raft_node *node);
 int			raft_ready_get(raft_node *node, raft_ready *ready);
 int			raft_advance(raft_node *node, const raft_ready *ready);
+
+/*
+ * InstallSnapshot (thesis ch. 5, Figure 5.3, with the data left to the
+ * host).  A leader whose log no longer holds the entries a member needs
+ * (its nextIndex is at or below the leader's lastIncludedIndex: they were
+ * compacted) sends it RAFT_MSG_INSTALL_SNAPSHOT {lastIncludedIndex,
+ * lastIncludedTerm} instead of AppendEntries, again at most once per
+ * heartbeat interval while it is needed (raft_progress.needsSnapshot), and
+ * goes on sending heartbeats.  The member, after the term rules of
+ * AppendEntries (it recognises the leader and resets its election timer),
+ * answers as to a heartbeat when its log already holds lastIncludedIndex
+ * with that term or its commitIndex is at or past it; otherwise its next
+ * ready batch says snapshotNeeded, with the leader, index and term.
+ *
+ * The host then obtains a copy of the replicated state machine taken at an
+ * applied index >= snapshotIndex on some member (any member; not
+ * necessarily the leader), together with that index, the term of its
+ * entry, and the configuration in effect there; and the member it copies
+ * from must have had, when the copy was taken, a currentTerm no higher
+ * than this node's currentTerm (else the copy can hold entries committed
+ * in a term this node has not reached, and a deposed leader it still
+ * follows could count it for entries that leader lacks).  It installs that
+ * copy and makes durable, ATOMICALLY, everything about it: the state
+ * machine, its last applied index, the log's new start (lastIncludedIndex
+ * and lastIncludedTerm = index and term; every stored entry deleted) and
+ * the configuration (the base it restores with).  Only then does it call
+ * raft_snapshot_installed().  After a crash it restarts with
+ * raft_node_restore(lastIncludedIndex = index, lastIncludedTerm = term,
+ * config.members = that configuration, lastApplied = index).
+ *
+ * raft_snapshot_installed discards the node's whole log and starts it
+ * after index; commitIndex = max(commitIndex, index), lastApplied =
+ * stableIndex = index; the configuration is members until configuration
+ * entries arrive; snapshotNeeded is cleared; a vote floor whose index it
+ * reaches is lifted as a leader's match would (raft_vote_floor); and the
+ * leader, if one is known, is told (an AppendEntries result) that the node
+ * matches through index, so it resumes replication at index + 1.
+ * RAFT_EINVAL: index below lastApplied or commitIndex, index or term 0 or
+ * out of range, term above currentTerm, an invalid configuration, or a
+ * leader; RAFT_EBUSY between raft_ready_get and raft_advance.  Nothing
+ * changes on an error.
+ */
+int			raft_snapshot_installed(raft_node *node, raft_index index, raft_term term,
+									const raft_member *members, size_t nMembers);
 
 /* ---------------------------------------------------------------------
  * Observation (status views, tests)
@@ -663,6 +734,7 @@ typedef struct raft_progress
 	raft_index	regressedFrom;
 	uint64_t	regressions;
 	bool		voter;			/* false: a learner */
+	bool		needsSnapshot;	/* nextIndex is compacted away: InstallSnapshot */
 } raft_progress;
 
 typedef struct raft_status
@@ -686,6 +758,8 @@ typedef struct raft_status
 	raft_vote_floor voteFloor;	/* the floor it was restored with; {0, 0}: none or lifted */
 	bool		voteFloorHeld;	/* the floor still applies: pass it again at a restart */
 	uint64_t	followerRegressions;	/* as leader: followers found to have gone back (raft_progress) */
+	bool		snapshotNeeded; /* a leader asked for a snapshot not yet installed */
+	raft_index	snapshotIndex;	/* ... at least this index (raft_ready.snapshotIndex) */
 } raft_status;
 
 void		raft_get_status(const raft_node *node, raft_status *out);

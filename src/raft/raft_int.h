@@ -4,9 +4,12 @@
  * Not part of the public interface; hosts include raft.h only.
  *
  * The split follows the paper's concerns:
- *   node.c         creation, tick/step dispatch, propose, ready/advance
+ *   node.c         creation, tick/step dispatch, propose, ready/advance,
+ *                  raft_snapshot_installed
  *   election.c     roles, terms, (pre-)votes, election timer, check-quorum
- *   replication.c  AppendEntries both ways, commit rule, leadership transfer
+ *   replication.c  AppendEntries both ways, commit rule, leadership transfer,
+ *                  InstallSnapshot both ways (the core carries the
+ *                  metadata; the state machine copy is the host's)
  *   progress.c     leader's per-follower nextIndex/matchIndex and flow control
  *   readindex.c    ReadIndex (linearizable read points)
  *   log.c          the in-memory log
@@ -84,6 +87,10 @@ raft_index	raft_log_first_index_of_term(const raft_log *log, raft_index index);
 raft_index	raft_log_last_index_of_term(const raft_log *log, raft_term t, raft_index upto);
 
 /* ---- leader's view of a follower (progress.c) ---- */
+
+/* heartbeat intervals a leader goes on replicating to a removed member after its removal committed */
+#define RAFT_REMOVED_GRACE_HEARTBEATS 20
+
 typedef struct raft_peer_progress
 {
 	raft_node_id id;
@@ -98,6 +105,18 @@ typedef struct raft_peer_progress
 	bool		regressed;		/* its log went back below matchIndex (replication.c) */
 	raft_index	regressedFrom;	/* ... the matchIndex it had then */
 	uint64_t	regressions;	/* such events, over the node's life */
+
+	/*
+	 * A member the leader's latest configuration removed (kept after the
+	 * members' progress, slots nMembers.. of progress[]): replicated to,
+	 * never counted, until it has matched that configuration's entry once
+	 * it is committed, or RAFT_REMOVED_GRACE_HEARTBEATS heartbeat intervals
+	 * after the commit (membership.c, raft_progress_prune_removed).
+	 */
+	bool		removed;
+	unsigned	removedBeats;	/* heartbeat intervals since the removal committed */
+	bool		removedAcked;	/* it acknowledged the entry after being sent that commit */
+	bool		snapshotSent;	/* an InstallSnapshot went out this heartbeat interval */
 
 	/* in-flight AppendEntries (REPLICATE): last index of each, oldest first */
 	raft_index *inflight;
@@ -163,6 +182,18 @@ struct raft_node
 	raft_vote_floor voteFloor;	/* {0, 0}: none, or lifted */
 	bool		floorMatched;	/* a leader confirmed our log through voteFloor.index */
 
+	/*
+	 * InstallSnapshot asked of this node (replication.c): the latest
+	 * request it could not answer from its log, until installed
+	 * (raft_snapshot_installed); reported in one ready batch per request
+	 */
+	bool		snapshotNeeded;
+	raft_node_id snapshotLeader;
+	raft_index	snapshotIndex;
+	raft_term	snapshotTerm;
+	bool		snapshotReport; /* to report in the next batch */
+	bool		readySnapshot;	/* ... it went out in the outstanding one */
+
 	/* volatile state on all servers (Figure 2) */
 	raft_index	commitIndex;
 	raft_index	lastApplied;	/* handed out for apply and confirmed */
@@ -226,7 +257,11 @@ int			raft_voter_slot(const raft_node *node, raft_node_id id);	/* -1: not a vote
 bool		raft_is_voter(const raft_node *node);	/* this node */
 bool		raft_may_stand(const raft_node *node);
 bool		raft_removed_by_config(const raft_node *node, raft_node_id id);
+/* ids of the configuration before the one in use that it left out (out: room for RAFT_MAX_MEMBERS) */
+size_t		raft_config_removed_ids(const raft_node *node, raft_node_id *out);
 int			raft_config_init(raft_node *node, const raft_config *config);
+/* one block: members, then their addresses; NULL for none (ENOMEM: *rc) */
+raft_member *raft_copy_members(const raft_allocator *a, const raft_member *m, size_t n, int *rc);
 void		raft_config_free(raft_node *node);
 void		raft_config_refresh(raft_node *node);
 int			raft_node_append(raft_node *node, raft_term term, uint8_t type,
@@ -254,6 +289,8 @@ void		raft_vote_floor_maybe_lift(raft_node *node);
 /* replication.c */
 int			raft_handle_append_entries(raft_node *node, const raft_message *m);
 int			raft_handle_append_entries_result(raft_node *node, const raft_message *m);
+int			raft_handle_install_snapshot(raft_node *node, const raft_message *m);
+bool		raft_needs_snapshot(const raft_node *node, const raft_peer_progress *pr);
 int			raft_broadcast_heartbeat(raft_node *node);
 bool		raft_wants_commit_notify(const raft_node *node);
 int			raft_send_commit_notify(raft_node *node);
@@ -265,6 +302,10 @@ int			raft_maybe_send_timeout_now(raft_node *node, size_t slot);
 /* progress.c */
 int			raft_progress_rebuild(raft_node *node, bool reset);
 void		raft_progress_free(raft_node *node);
+/* the progress of a member the latest configuration removed, if the leader still keeps one */
+raft_peer_progress *raft_progress_removed(const raft_node *node, raft_node_id id);
+/* stop replicating to removed members that learned their removal (or had their time) */
+void		raft_progress_prune_removed(raft_node *node, bool heartbeat);
 void		raft_progress_become_probe(raft_peer_progress *pr);
 void		raft_progress_become_replicate(raft_peer_progress *pr);
 bool		raft_progress_inflight_full(const raft_node *node, const raft_peer_progress *pr);

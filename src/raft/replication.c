@@ -69,8 +69,8 @@ send_heartbeat(raft_node *node, raft_peer_progress *pr)
 
 	/*
 	 * Below our log's start we know no term: ask about the start itself,
-	 * which every member holds (raft_compact's contract); one that does not
-	 * refuses, and is left be as before.
+	 * which a member that holds it accepts; one that does not refuses, and
+	 * is sent InstallSnapshot (it still hears from its leader).
 	 */
 	if (m.prevLogIndex < node->log.lastIncludedIndex)
 		m.prevLogIndex = node->log.lastIncludedIndex;
@@ -138,18 +138,72 @@ raft_send_commit_notify(raft_node *node)
 	return RAFT_OK;
 }
 
+/*
+ * The last entry this follower is sent.  A member the configuration
+ * removed gets entries only up to the configuration entry that removed it
+ * (progress.c): what it needs to learn its removal.  With nothing of a
+ * later term, its vote requests stay ones members drop (node.c,
+ * heard_from_non_member); with a leader's later entries it could win.
+ */
+static raft_index
+send_limit(const raft_node *node, const raft_peer_progress *pr)
+{
+	raft_index	last = raft_log_last_index(&node->log);
+
+	if (pr->removed && node->configIndex < last)
+		return node->configIndex;
+	return last;
+}
+
+/*
+ * Does this member need entries our log no longer holds (they were
+ * compacted)?  Then it gets InstallSnapshot instead of AppendEntries.  Not
+ * a member the configuration removed: it needs only to learn its removal.
+ */
+bool
+raft_needs_snapshot(const raft_node *node, const raft_peer_progress *pr)
+{
+	return pr->id != node->id && !pr->removed &&
+		pr->nextIndex <= node->log.lastIncludedIndex;
+}
+
+/* An InstallSnapshot is owed: needed, and none went out this heartbeat interval. */
+static bool
+snapshot_owed(const raft_node *node, const raft_peer_progress *pr)
+{
+	return raft_needs_snapshot(node, pr) && !pr->snapshotSent;
+}
+
+/* InstallSnapshot: our log's start, whose entries the member needs (Figure 5.3, metadata only). */
+static int
+send_install_snapshot(raft_node *node, raft_peer_progress *pr)
+{
+	raft_message m;
+	int			rc;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_INSTALL_SNAPSHOT;
+	m.to = pr->id;
+	m.lastIncludedIndex = node->log.lastIncludedIndex;
+	m.lastIncludedTerm = node->log.lastIncludedTerm;
+	rc = raft_send(node, &m);
+	if (rc == RAFT_OK)
+		pr->snapshotSent = true;
+	return rc;
+}
+
 /* Would send_append() send anything to this follower now? */
 static bool
 can_send_append(const raft_node *node, const raft_peer_progress *pr)
 {
 	if (pr->id == node->id)
 		return false;
-	/* entries before our log's start went into a snapshot (issue 15) */
+	/* entries before our log's start went into a snapshot: InstallSnapshot */
 	if (pr->nextIndex <= node->log.lastIncludedIndex)
 		return false;
 	if (pr->state == RAFT_PROGRESS_PROBE)
 		return !pr->probeSent;
-	return pr->nextIndex <= raft_log_last_index(&node->log) &&
+	return pr->nextIndex <= send_limit(node, pr) &&
 		!raft_progress_inflight_full(node, pr);
 }
 
@@ -161,7 +215,7 @@ raft_wants_append(const raft_node *node)
 	if (node->role != RAFT_LEADER)
 		return false;
 	for (i = 0; i < node->nProgress; i++)
-		if (can_send_append(node, &node->progress[i]))
+		if (can_send_append(node, &node->progress[i]) || snapshot_owed(node, &node->progress[i]))
 			return true;
 	return false;
 }
@@ -174,7 +228,7 @@ raft_wants_append(const raft_node *node)
 static int
 send_append(raft_node *node, raft_peer_progress *pr)
 {
-	raft_index	last = raft_log_last_index(&node->log);
+	raft_index	last = send_limit(node, pr);
 
 	while (can_send_append(node, pr))
 	{
@@ -229,7 +283,9 @@ raft_send_append_entries_all(raft_node *node)
 		return RAFT_OK;
 	for (i = 0; i < node->nProgress; i++)
 	{
-		int			rc = send_append(node, &node->progress[i]);
+		int			rc = snapshot_owed(node, &node->progress[i]) ?
+			send_install_snapshot(node, &node->progress[i]) :
+			send_append(node, &node->progress[i]);
 
 		if (rc != RAFT_OK)
 			return rc;
@@ -355,10 +411,46 @@ raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 	raft_peer_progress *pr;
 	int			rc = RAFT_OK;
 
-	/* a leader hears its members only (raft_step drops the others) */
-	if (slot < 0 || node->role != RAFT_LEADER || m->from == node->id)
+	/*
+	 * A leader hears its members, and the members its latest configuration
+	 * removed while it still replicates to them (raft_step drops the others)
+	 */
+	if (node->role != RAFT_LEADER || m->from == node->id)
 		return RAFT_OK;
-	pr = &node->progress[slot];
+	pr = slot >= 0 ? &node->progress[slot] : raft_progress_removed(node, m->from);
+	if (pr == NULL)
+		return RAFT_OK;
+	if (pr->removed)
+	{
+		/* counted nowhere; only its own catching up matters */
+		if (m->success)
+		{
+			raft_progress_update(pr, m->matchIndex);
+			raft_progress_inflight_free_to(node, pr, m->matchIndex);
+			if (pr->state == RAFT_PROGRESS_PROBE)
+				raft_progress_become_replicate(pr);
+			if (m->matchIndex >= node->configIndex &&
+				node->commitIndex >= node->configIndex &&
+				pr->sentCommit >= node->configIndex)
+				pr->removedAcked = true;
+			raft_progress_prune_removed(node, false);
+			return RAFT_OK;
+		}
+		pr->probeSent = false;
+		if (m->rejectedIndex <= pr->matchIndex)
+		{
+			/* it lost what it had (or the refusal is stale): start over, it is cheap here */
+			pr->matchIndex = 0;
+			pr->sentCommit = 0;
+		}
+		else if (pr->state == RAFT_PROGRESS_PROBE && m->rejectedIndex != pr->nextIndex - 1)
+			return RAFT_OK;
+		raft_progress_become_probe(pr);
+		pr->nextIndex = m->conflictIndex < m->rejectedIndex ? m->conflictIndex : m->rejectedIndex;
+		if (pr->nextIndex < pr->matchIndex + 1)
+			pr->nextIndex = pr->matchIndex + 1;
+		return RAFT_OK;
+	}
 	pr->recentActive = true;
 	pr->probeSent = false;		/* an answer: PROBE may send again */
 
@@ -436,6 +528,48 @@ raft_handle_append_entries_result(raft_node *node, const raft_message *m)
 /* ---------------------------------------------------------------------
  * Follower side (Figure 2, AppendEntries RPC, receiver implementation)
  * --------------------------------------------------------------------- */
+
+/*
+ * InstallSnapshot receiver (thesis Figure 5.3, the data left to the host);
+ * the term rules were applied in raft_step, as for AppendEntries.  If our
+ * log already holds lastIncludedIndex with that term (Log Matching: then
+ * it holds the leader's prefix), or our commitIndex is at or past it (what
+ * is committed is in every later leader's log), answer as to a heartbeat:
+ * we match through lastIncludedIndex, and the leader goes on from there.
+ * Otherwise the host must install a copy of the state machine; it is told
+ * once per distinct request (raft_ready.snapshotNeeded), and a resend of
+ * the same one, or of a lower index, changes nothing.
+ */
+int
+raft_handle_install_snapshot(raft_node *node, const raft_message *m)
+{
+	raft_index	L = m->lastIncludedIndex;
+
+	if (L <= node->log.lastIncludedIndex || node->commitIndex >= L ||
+		(L <= raft_log_last_index(&node->log) &&
+		 raft_log_term_at(&node->log, L) == m->lastIncludedTerm))
+	{
+		raft_message r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = RAFT_MSG_APPEND_ENTRIES_RESULT;
+		r.to = m->from;
+		r.success = true;
+		r.matchIndex = L;
+		r.lastLogIndex = raft_log_last_index(&node->log);
+		raft_vote_floor_note_match(node, r.matchIndex);
+		return raft_send(node, &r);
+	}
+	if (node->snapshotNeeded && L <= node->snapshotIndex &&
+		node->snapshotLeader == m->from)
+		return RAFT_OK;			/* a resend, or an older request */
+	node->snapshotNeeded = true;
+	node->snapshotLeader = m->from;
+	node->snapshotIndex = L;
+	node->snapshotTerm = m->lastIncludedTerm;
+	node->snapshotReport = true;
+	return RAFT_OK;
+}
 int
 raft_handle_append_entries(raft_node *node, const raft_message *m)
 {

@@ -578,6 +578,12 @@ raft_conf_validate(void)
 				 errmsg("raft_ext: invalid value for parameter \"%s\"", raft_conf_startup_error),
 				 errdetail_internal("%s", raft_conf_startup_detail),
 				 raft_conf_startup_hint ? errhint("%s", raft_conf_startup_hint) : 0));
+	if (raft_ext_node_id > 0 && raft_ext_join && list->npeers == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("raft_ext.join is on but raft_ext.peers is empty"),
+				 errdetail("A server waiting to be added answers the leader through raft_ext.peers until it has learnt the configuration from the log."),
+				 errhint("List the cluster's members in raft_ext.peers, as the other members do (this server need not be in it).")));
 	if (raft_ext_node_id > 0 && list->npeers > 0 && !raft_ext_join &&
 		raft_conf_peer_index(raft_ext_node_id) < 0)
 		ereport(ERROR,

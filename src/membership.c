@@ -85,6 +85,17 @@ static int	members_ids[RAFT_EXT_MAX_PEERS];
 static char *members_conninfo[RAFT_EXT_MAX_PEERS];	/* TopMemoryContext */
 static bool members_warned_too_many = false;
 
+/*
+ * Members the configuration just removed stay reachable a while: a leader
+ * goes on replicating to them until they learn their removal committed
+ * (src/raft/progress.c), so that they stop standing for election.
+ */
+#define RAFT_MEMBERS_LINGER_MS 10000
+static int	linger_n = 0;
+static int	linger_ids[RAFT_EXT_MAX_PEERS];
+static char *linger_conninfo[RAFT_EXT_MAX_PEERS];	/* TopMemoryContext */
+static TimestampTz linger_since[RAFT_EXT_MAX_PEERS];
+
 static bool
 raft_members_table_exists(void)
 {
@@ -226,6 +237,59 @@ raft_members_sync(raft_node *node)
 		}
 	}
 
+	/* members removed a moment ago: until they have heard (see linger_*) */
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		int			expired[RAFT_EXT_MAX_PEERS];
+		int			nexpired = 0;
+		int			j = 0;
+
+		for (i = 0; i < linger_n; i++)
+		{
+			bool		back = false;
+			int			x;
+
+			for (x = 0; x < k; x++)
+				back |= ids[x] == linger_ids[i];
+			if (back || TimestampDifferenceExceeds(linger_since[i], now, RAFT_MEMBERS_LINGER_MS))
+			{
+				expired[nexpired++] = linger_ids[i];
+				pfree(linger_conninfo[i]);
+				continue;
+			}
+			linger_ids[j] = linger_ids[i];
+			linger_conninfo[j] = linger_conninfo[i];
+			linger_since[j] = linger_since[i];
+			j++;
+		}
+		linger_n = j;
+		/* who left the set since the last sync */
+		for (i = 0; members_synced && i < members_n; i++)
+		{
+			bool		still = false;
+			int			x;
+
+			for (x = 0; x < k; x++)
+				still |= ids[x] == members_ids[i];
+			for (x = 0; x < linger_n; x++)
+				still |= linger_ids[x] == members_ids[i];
+			for (x = 0; x < nexpired; x++)
+				still |= expired[x] == members_ids[i];
+			if (still || members_ids[i] == raft_ext_node_id || linger_n >= RAFT_EXT_MAX_PEERS)
+				continue;
+			linger_ids[linger_n] = members_ids[i];
+			linger_conninfo[linger_n] = MemoryContextStrdup(TopMemoryContext, members_conninfo[i]);
+			linger_since[linger_n] = now;
+			linger_n++;
+		}
+		for (i = 0; i < linger_n && k < RAFT_EXT_MAX_PEERS; i++)
+		{
+			ids[k] = linger_ids[i];
+			addrs[k] = pstrdup(linger_conninfo[i]);
+			k++;
+		}
+	}
+
 	/* reconnect when the set or an address changed */
 	if (!members_synced || k != members_n)
 		changed = true;
@@ -256,7 +320,7 @@ raft_members_sync(raft_node *node)
 			nothers++;
 		}
 		members_n = k;
-		raft_transport_init(nothers, tids, tconn);
+		raft_transport_reconfigure(nothers, tids, tconn);
 		if (members_synced)
 			ereport(LOG,
 					(errmsg("raft_ext: node %d now uses the configuration of log entry %llu: %s",

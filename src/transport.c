@@ -981,41 +981,92 @@ transport_exit_hook(int code, Datum arg)
 	raft_transport_shutdown();
 }
 
+/* connect_timeout of a connection string, in ms, as libpq would honour it */
+static int
+transport_connect_timeout_ms(const char *conninfo)
+{
+	PQconninfoOption *opts;
+	int			ms = RAFT_TRANSPORT_CONNECT_TIMEOUT_MS;
+
+	/*
+	 * The address was validated before it got here (config.c, or
+	 * raft_add_node); only connect_timeout is read from it.
+	 */
+	if (!transport_is_conninfo_string(conninfo))
+		return ms;
+	opts = PQconninfoParse(conninfo, NULL);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+	{
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
+		{
+			int			secs = atoi(o->val);
+
+			if (secs > 0)
+				ms = Min(secs, INT_MAX / 1000) * 1000;
+		}
+	}
+	if (opts)
+		PQconninfoFree(opts);
+	return ms;
+}
+
+/* A new, idle peer (in transport_context): connects at the first poll. */
+static void
+transport_peer_setup(RaftTransportPeer *peer, int node_id, const char *conninfo)
+{
+	const char *local_id = GetConfigOption("raft_ext.node_id", true, false);
+	int			k = 0;
+
+	memset(peer, 0, sizeof(*peer));
+	peer->node_id = node_id;
+	peer->connect_timeout_ms = transport_connect_timeout_ms(conninfo);
+
+	/*
+	 * libpq applies keywords in order and expands the dbname entry into the
+	 * user's connection string, so everything before it is a default that
+	 * the user's string overrides.  application_name: which node talks to
+	 * the peer, in its pg_stat_activity.
+	 */
+	peer->keywords = palloc0(sizeof(char *) * 8);
+	peer->values = palloc0(sizeof(char *) * 8);
+	peer->keywords[k] = "application_name";
+	peer->values[k++] = local_id ? psprintf("raft_ext node %s", local_id) : pstrdup("raft_ext");
+	peer->keywords[k] = "keepalives";
+	peer->values[k++] = "1";
+	peer->keywords[k] = "keepalives_idle";
+	peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_IDLE;
+	peer->keywords[k] = "keepalives_interval";
+	peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_INTERVAL;
+	peer->keywords[k] = "keepalives_count";
+	peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_COUNT;
+	peer->keywords[k] = "tcp_user_timeout";
+	peer->values[k++] = RAFT_TRANSPORT_TCP_USER_TIMEOUT;
+	peer->keywords[k] = "dbname";
+	peer->values[k++] = pstrdup(conninfo);
+	peer->keywords[k] = NULL;
+	peer->values[k] = NULL;
+
+	peer->state = RAFT_TRANSPORT_IDLE;
+	peer->next_attempt = 0;		/* connect at the first poll */
+	peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
+	peer->wes_sock = PGINVALID_SOCKET;
+	peer->wes_pos = -1;
+}
+
+/* The connection string a peer was set up with (the dbname entry). */
+static const char *
+transport_peer_conninfo(const RaftTransportPeer *peer)
+{
+	for (int k = 0; peer->keywords[k] != NULL; k++)
+		if (strcmp(peer->keywords[k], "dbname") == 0)
+			return peer->values[k];
+	return "";
+}
+
 void
 raft_transport_init(int npeers, const int *node_ids, const char *const *conninfos)
 {
 	MemoryContext oldcxt;
-	const char *local_id;
-	char	   *appname;
-	int		   *timeouts;
-
-	/*
-	 * The peers list was validated when the setting was loaded (config.c);
-	 * here only connect_timeout is read from each connection string, to
-	 * honour it as libpq would (it is in seconds).
-	 */
-	timeouts = palloc(sizeof(int) * Max(npeers, 1));
-	for (int i = 0; i < npeers; i++)
-	{
-		PQconninfoOption *opts;
-
-		timeouts[i] = RAFT_TRANSPORT_CONNECT_TIMEOUT_MS;
-		if (!transport_is_conninfo_string(conninfos[i]))
-			continue;
-		opts = PQconninfoParse(conninfos[i], NULL);
-		for (PQconninfoOption *o = opts; o && o->keyword; o++)
-		{
-			if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
-			{
-				int			secs = atoi(o->val);
-
-				if (secs > 0)
-					timeouts[i] = Min(secs, INT_MAX / 1000) * 1000;
-			}
-		}
-		if (opts)
-			PQconninfoFree(opts);
-	}
 
 	if (transport_context)
 		raft_transport_shutdown();
@@ -1023,63 +1074,82 @@ raft_transport_init(int npeers, const int *node_ids, const char *const *conninfo
 	transport_context = AllocSetContextCreate(TopMemoryContext, "raft_ext transport",
 											  ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(transport_context);
-
-	/* The name the peers see in pg_stat_activity: which node talks to them. */
-	local_id = GetConfigOption("raft_ext.node_id", true, false);
-	appname = local_id ? psprintf("raft_ext node %s", local_id) : pstrdup("raft_ext");
-
 	transport_peers = palloc0(sizeof(RaftTransportPeer) * Max(npeers, 1));
 	for (int i = 0; i < npeers; i++)
-	{
-		RaftTransportPeer *peer = &transport_peers[i];
-		int			k = 0;
-
-		peer->node_id = node_ids[i];
-		peer->connect_timeout_ms = timeouts[i];
-
-		/*
-		 * libpq applies keywords in order and expands the dbname entry into
-		 * the user's connection string, so everything before it is a default
-		 * that the user's string overrides.
-		 */
-		peer->keywords = palloc0(sizeof(char *) * 8);
-		peer->values = palloc0(sizeof(char *) * 8);
-		peer->keywords[k] = "application_name";
-		peer->values[k++] = appname;
-		peer->keywords[k] = "keepalives";
-		peer->values[k++] = "1";
-		peer->keywords[k] = "keepalives_idle";
-		peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_IDLE;
-		peer->keywords[k] = "keepalives_interval";
-		peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_INTERVAL;
-		peer->keywords[k] = "keepalives_count";
-		peer->values[k++] = RAFT_TRANSPORT_KEEPALIVES_COUNT;
-		peer->keywords[k] = "tcp_user_timeout";
-		peer->values[k++] = RAFT_TRANSPORT_TCP_USER_TIMEOUT;
-		peer->keywords[k] = "dbname";
-		peer->values[k++] = pstrdup(conninfos[i]);
-		peer->keywords[k] = NULL;
-		peer->values[k] = NULL;
-
-		peer->state = RAFT_TRANSPORT_IDLE;
-		peer->next_attempt = 0; /* connect at the first poll */
-		peer->backoff_ms = RAFT_TRANSPORT_BACKOFF_MIN_MS;
-		peer->wes_sock = PGINVALID_SOCKET;
-		peer->wes_pos = -1;
-	}
+		transport_peer_setup(&transport_peers[i], node_ids[i], conninfos[i]);
 	transport_npeers = npeers;
-
 	transport_wes_events = palloc0(sizeof(WaitEvent) * (RAFT_TRANSPORT_WES_FIXED + npeers));
 	transport_wes = NULL;
 	transport_wes_dirty = true;
 	MemoryContextSwitchTo(oldcxt);
-	pfree(timeouts);
 
 	if (!transport_exit_hook_registered)
 	{
 		on_proc_exit(transport_exit_hook, (Datum) 0);
 		transport_exit_hook_registered = true;
 	}
+}
+
+void
+raft_transport_reconfigure(int npeers, const int *node_ids, const char *const *conninfos)
+{
+	RaftTransportPeer *old = transport_peers;
+	int			nold = transport_npeers;
+	bool	   *kept;
+	RaftTransportPeer *peers;
+	MemoryContext oldcxt;
+
+	if (transport_context == NULL)
+	{
+		raft_transport_init(npeers, node_ids, conninfos);
+		return;
+	}
+	oldcxt = MemoryContextSwitchTo(transport_context);
+	kept = palloc0(sizeof(bool) * Max(nold, 1));
+	peers = palloc0(sizeof(RaftTransportPeer) * Max(npeers, 1));
+	for (int i = 0; i < npeers; i++)
+	{
+		int			j;
+
+		/* the same member at the same address keeps its connection and counters */
+		for (j = 0; j < nold; j++)
+			if (!kept[j] && old[j].node_id == node_ids[i] &&
+				strcmp(transport_peer_conninfo(&old[j]), conninfos[i]) == 0)
+				break;
+		if (j < nold)
+		{
+			peers[i] = old[j];
+			kept[j] = true;
+		}
+		else
+			transport_peer_setup(&peers[i], node_ids[i], conninfos[i]);
+	}
+	for (int j = 0; j < nold; j++)
+	{
+		if (kept[j])
+			continue;
+		/* a member that left (or moved): end its stream as shutdown does */
+		if (old[j].state == RAFT_TRANSPORT_READY)
+		{
+			(void) PQputCopyEnd(old[j].conn, NULL);
+			(void) PQflush(old[j].conn);
+		}
+		transport_peer_close(&old[j]);
+	}
+	transport_peers = peers;
+	transport_npeers = npeers;
+	if (old)
+		pfree(old);
+	pfree(kept);
+	if (transport_wes_events)
+		pfree(transport_wes_events);
+	transport_wes_events = palloc0(sizeof(WaitEvent) * (RAFT_TRANSPORT_WES_FIXED + npeers));
+	/* the wait set points at the peers: built again before the next wait */
+	if (transport_wes)
+		FreeWaitEventSet(transport_wes);
+	transport_wes = NULL;
+	transport_wes_dirty = true;
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* Would a message of len bytes be queued for this READY peer now? */

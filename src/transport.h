@@ -59,6 +59,13 @@ typedef struct RaftTransportPeerInfo
  */
 extern void raft_transport_init(int npeers, const int *node_ids, const char *const *conninfos);
 
+/*
+ * The members changed (membership.c): the same lists as raft_transport_init.
+ * A member kept at the same address keeps its connection, its queue and its
+ * counters; one that left is closed; a new one connects at the next poll.
+ */
+extern void raft_transport_reconfigure(int npeers, const int *node_ids, const char *const *conninfos);
+
 /* Queue one encoded message for node_id.  Never blocks. */
 extern void raft_transport_send(int node_id, const char *data, size_t len);
 

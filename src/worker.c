@@ -554,7 +554,7 @@ raft_worker_snapshot_needed(const raft_ready *rd)
 					raft_ext_node_id, (unsigned long long) rd->snapshotLeader,
 					(unsigned long long) rd->snapshotIndex, (unsigned long long) rd->snapshotTerm),
 			 errdetail("It was down or cut off while the others went more than raft_ext.log_hold_entries ahead, or it lost its state."),
-			 errhint("Rebuild it from a copy of a member's data directory, keeping its own postgresql.conf and raft_ext_identity (README, \"Snapshots\"; scripts/raftctl rebuild does it on the local cluster).")));
+			 errhint("Rebuild it from a copy of a member's data directory, keeping its own postgresql.conf and raft_ext_identity (README, \"Snapshots\"; on the local cluster, scripts/raftctl replace N).")));
 }
 
 static void

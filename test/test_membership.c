@@ -691,6 +691,46 @@ test_removed_node_down_is_given_up(void)
 	cl_free(c);
 }
 
+
+/*
+ * A removed member that loses its state while the leader still replicates
+ * to it (the removal not yet committed) is probed again from the start:
+ * its refusals at an index it had matched must not make the leader resend
+ * the same probe forever.
+ */
+static void
+test_removed_node_that_lost_state(void)
+{
+	cluster    *c = mk(3, false, false);
+	raft_index	idx = 0;
+	unsigned	t;
+
+	cl_elect(c, 1);
+	cl_isolate(c, 2, true);		/* {1, 2} cannot commit the removal of 3 */
+	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
+	cl_deliver_all(c);
+	CHECK(cl_status(c, 3).lastLogIndex >= idx && cl_status(c, 1).commitIndex < idx);
+	/* 3's disk is lost; it comes back empty */
+	cl_crash(c, 3);
+	memset(&c->node[3].hs, 0, sizeof(raft_hard_state));
+	cl_log_truncate(&c->node[3].log, 1);
+	cl_log_truncate(&c->node[3].sm, 1);
+	c->node[3].applied = 0;
+	CHECK(cl_start(c, 3) == RAFT_OK);
+	for (t = 0; t < 3 * CL_HEARTBEAT; t++)
+	{
+		cl_tick(c, 1);
+		cl_deliver_all(c);
+	}
+	CHECK(c->violations == 0);	/* the network became quiet every time */
+	CHECK(cl_status(c, 3).lastLogIndex == idx);
+	cl_isolate(c, 2, false);
+	cl_run(c, 4 * CL_HEARTBEAT);
+	CHECK(cl_status(c, 1).commitIndex >= idx && cl_status(c, 3).configCommitted);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 /*
  * A removed voter that appended its removal may stand while that is
  * uncommitted (the previous configuration may need it), not counting its
@@ -1349,6 +1389,7 @@ main(void)
 	RUN_TEST(test_removed_node_learns_its_removal);
 	RUN_TEST(test_removed_node_not_counted);
 	RUN_TEST(test_removed_node_down_is_given_up);
+	RUN_TEST(test_removed_node_that_lost_state);
 	RUN_TEST(test_removed_leader_stands_again_until_committed);
 	RUN_TEST(test_leader_removal_hands_over);
 	RUN_TEST(test_config_reverts_on_truncation);

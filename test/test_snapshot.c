@@ -397,6 +397,67 @@ test_follower_reports_once_and_answers_when_it_holds(void)
 	cl_free(c);
 }
 
+
+/*
+ * A follower that holds an entry at lastIncludedIndex, but of another term
+ * (an uncommitted entry of an old leader), must not answer as if it
+ * matched: it is reported.
+ */
+static void
+test_follower_with_other_term_at_index_reports(void)
+{
+	cluster    *c = cl_new(3);
+	raft_message m;
+	snap_seen	seen;
+	size_t		i;
+
+	for (i = 1; i <= 3; i++)
+	{
+		c->node[i].cfg.voters = three;
+		c->node[i].cfg.nVoters = 3;
+	}
+	/* 3 holds 1/1 2/1 3/1, none committed as far as it knows */
+	cl_seed_entry(c, 3, 1, "old1", false);
+	cl_seed_entry(c, 3, 1, "old2", false);
+	cl_seed_entry(c, 3, 1, "old3", false);
+	cl_start_all(c);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_INSTALL_SNAPSHOT;
+	m.from = 1;
+	m.to = 3;
+	m.term = 5;
+	m.lastIncludedIndex = 2;
+	m.lastIncludedTerm = 4;
+	memset(&seen, 0, sizeof(seen));
+	CHECK(step_noting(c, 3, &m, &seen) == RAFT_OK);
+	CHECK(seen.reports == 1 && seen.index == 2 && seen.term == 4 && seen.leader == 1);
+	CHECK(cl_count_msgs(c, 3, 1, RAFT_MSG_APPEND_ENTRIES_RESULT) == 0);
+	CHECK(cl_status(c, 3).snapshotNeeded);
+	/* the same index with the term it holds: a match, answered */
+	cl_drop_all(c);
+	m.lastIncludedTerm = 1;
+	m.from = 2;
+	CHECK(step_noting(c, 3, &m, &seen) == RAFT_OK && seen.reports == 1);
+	CHECK(cl_count_msgs(c, 3, 2, RAFT_MSG_APPEND_ENTRIES_RESULT) == 1);
+	cl_drop_all(c);
+	/* installing 2/4 drops the whole log: nothing of the conflicting 3/1 stays */
+	{
+		raft_member cfg[3];
+		size_t		n = config_of(cfg, NULL, 0);
+		raft_status st;
+		raft_entry	e;
+
+		CHECK(raft_snapshot_installed(c->node[3].raft, 2, 4, cfg, n) == RAFT_OK);
+		st = cl_status(c, 3);
+		CHECK(st.lastLogIndex == 2 && st.lastLogTerm == 4 && st.commitIndex == 2 &&
+			  st.lastApplied == 2 && st.stableIndex == 2);
+		CHECK(!raft_log_entry(c->node[3].raft, 3, &e) && !raft_log_entry(c->node[3].raft, 2, &e));
+	}
+	cl_drop_all(c);
+	CHECK(c->violations == 0);
+	cl_free(c);
+}
+
 /* ---------------------------------------------------------------------
  * raft_snapshot_installed
  * --------------------------------------------------------------------- */
@@ -738,6 +799,7 @@ main(void)
 {
 	RUN_TEST(test_leader_sends_snapshot_when_next_is_compacted);
 	RUN_TEST(test_follower_reports_once_and_answers_when_it_holds);
+	RUN_TEST(test_follower_with_other_term_at_index_reports);
 	RUN_TEST(test_snapshot_installed_semantics_and_refusals);
 	RUN_TEST(test_install_without_known_leader);
 	RUN_TEST(test_learner_needs_snapshot);

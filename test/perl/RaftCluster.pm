@@ -11,6 +11,12 @@
 # all its children), pausing (SIGSTOP) and resuming nodes.
 #
 # Node ids are 1..N; node($id) returns the PostgreSQL::Test::Cluster object.
+# Membership changes (raft_add_node / raft_remove_node): new_node creates a
+# server that joins (raft_ext.join = on, the next id, or a wiped node again),
+# retire_node takes one out; nodes that are not members (joining, removed)
+# are left out of running_nodes, and so out of wait_for_leader,
+# table_contents_equal and the other "every node" helpers, until
+# set_member says they are members.
 # Everything here only uses the public SQL contract of raft_ext: raft_submit,
 # raft_status, raft_peers, raft_barrier and the raft_ext.* settings.
 #
@@ -24,6 +30,7 @@ use warnings;
 
 use Carp;
 use File::Basename;
+use File::Path ();
 use File::Spec;
 use POSIX ();
 use JSON::PP;
@@ -228,11 +235,13 @@ sub peers_setting
 		  @{ $self->{nodes} });
 }
 
+# Options (for new_node): peers (raft_ext.peers instead of every node's),
+# extra (more postgresql.conf text for this node only).
 sub _write_conf
 {
-	my ($self, $node) = @_;
+	my ($self, $node, %o) = @_;
 	my $id    = $node->{_raft_id};
-	my $peers = $self->peers_setting($node);
+	my $peers = $o{peers} // $self->peers_setting($node);
 	my $conf  = <<"EOC";
 
 # Added by RaftCluster.pm
@@ -251,6 +260,7 @@ EOC
 		$conf .= "raft_ext.$k = $v\n" if defined $v;
 	}
 	$conf .= $self->{conf} . "\n";
+	$conf .= $o{extra} . "\n" if defined $o{extra};
 	$node->append_conf('postgresql.conf', $conf);
 
 	if (defined $self->{hba})
@@ -282,11 +292,34 @@ sub is_running
 	return defined $node->{_pid} && !$self->{paused}{ $node->{_raft_id} };
 }
 
-# Nodes up and not paused.
+# Nodes up and not paused (members only: see new_node / set_member).
 sub running_nodes
 {
 	my ($self) = @_;
-	return grep { $self->is_running($_) } @{ $self->{nodes} };
+	return grep { $self->is_running($_) && $self->is_member($_) } @{ $self->{nodes} };
+}
+
+# Whether the tests count the node as a member (every node of the bootstrap
+# configuration, until retire_node; a node from new_node once set_member).
+sub is_member
+{
+	my ($self, $node) = @_;
+	return !$self->{out}{ $node->{_raft_id} };
+}
+
+sub set_member
+{
+	my ($self, $node, $member) = @_;
+	if ($member // 1) { delete $self->{out}{ $node->{_raft_id} }; }
+	else { $self->{out}{ $node->{_raft_id} } = 1; }
+	return;
+}
+
+# Members (see is_member), running or not.
+sub members
+{
+	my ($self) = @_;
+	return grep { $self->is_member($_) } @{ $self->{nodes} };
 }
 
 sub start_node
@@ -305,7 +338,7 @@ sub start_node
 sub start_all
 {
 	my ($self) = @_;
-	$self->start_node($_) for grep { !defined $_->{_pid} } $self->nodes;
+	$self->start_node($_) for grep { !defined $_->{_pid} } $self->members;
 	return;
 }
 
@@ -316,18 +349,23 @@ sub start_all
 sub create_extension
 {
 	my ($self) = @_;
-	for my $node ($self->running_nodes)
+	$self->create_extension_on($_) for $self->running_nodes;
+	return;
+}
+
+# The same on one node.
+sub create_extension_on
+{
+	my ($self, $node) = @_;
+	$node->safe_psql('postgres', $self->{pre_sql}) if $self->{pre_sql};
+	$node->safe_psql('postgres', $self->{extension_sql});
+	my $schema = $node->safe_psql('postgres',
+		q{SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		  WHERE p.proname = 'raft_submit' LIMIT 1});
+	if ($schema ne '' && $schema ne 'public')
 	{
-		$node->safe_psql('postgres', $self->{pre_sql}) if $self->{pre_sql};
-		$node->safe_psql('postgres', $self->{extension_sql});
-		my $schema = $node->safe_psql('postgres',
-			q{SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-			  WHERE p.proname = 'raft_submit' LIMIT 1});
-		if ($schema ne '' && $schema ne 'public')
-		{
-			$node->safe_psql('postgres',
-				qq{ALTER DATABASE postgres SET search_path = "\$user", public, "$schema"});
-		}
+		$node->safe_psql('postgres',
+			qq{ALTER DATABASE postgres SET search_path = "\$user", public, "$schema"});
 	}
 	return;
 }
@@ -561,6 +599,7 @@ sub wait_for_leader
 		last if time - $t0 > $timeout;
 		usleep(50_000);
 	}
+	return () if $p{quiet};
 	diag "no agreed leader after ${timeout}s; last statuses:";
 	for my $id (sort keys %st)
 	{
@@ -838,6 +877,194 @@ sub stop_here
 	diag "giving up on this test file: $why";
 	done_testing();
 	exit 1;
+}
+
+=pod
+
+=head1 Membership
+
+  $c->new_node(%p)     a server to be added to the cluster with raft_add_node:
+                       initdb, the cluster's settings plus raft_ext.join = on,
+                       started, CREATE EXTENSION.  Returns the node object; it
+                       is not counted as a member (running_nodes) until
+                       set_member.
+      id        its id: one more than the highest so far (the default)
+      node      instead of id: an existing node, stopped, whose data
+                directory is removed and made again (same id, same port)
+      peers     arrayref of ids for its raft_ext.peers (default: the
+                members and itself; [] for an empty list)
+      join      raft_ext.join (default 1)
+      conf      more postgresql.conf text for this node
+      start     start it and create the extension (default 1)
+  $c->add_member($node, %p)    SELECT raft_add_node(id, conninfo) on via
+                       (default: the leader); conninfo: the node's peer
+                       connection string.  Returns call()'s hashref.
+  $c->remove_member($id_or_node, %p)   SELECT raft_remove_node(id), the same way
+  $c->call($node, $sql, %p)    one statement returning one value, as
+                       {ok, value, sqlstate, error, elapsed}; options user,
+                       statement_timeout (default 30s), retry (seconds to
+                       retry while it fails with 55000: a change in progress,
+                       the leader not ready)
+  $c->membership($node)        {id => {membership, pending}} from raft_peers
+                       (undef when it cannot be read)
+  $c->wait_membership(%p)      until node id is want ('voter', 'learner' or
+                       'absent') in raft_peers of on (a node; default the
+                       current leader, found again each time), committed
+                       (membership_pending false) unless pending_ok; returns
+                       the seconds waited, undef after timeout (default 60)
+  $c->retire_node($node, wipe => 0|1)  stop it, no longer a member; wipe:
+                       remove its data directory too
+
+=cut
+
+sub new_node
+{
+	my ($self, %p) = @_;
+	my $node = $p{node};
+	if ($node)
+	{
+		croak "new_node: " . $node->name . " is still running" if defined $node->{_pid};
+		File::Path::rmtree($node->data_dir);
+		$node->init;
+	}
+	else
+	{
+		my $next = scalar(@{ $self->{nodes} }) + 1;
+		my $id = $p{id} // $next;
+		croak "new_node: the next id is $next (not $id)" unless $id == $next;
+		$node = PostgreSQL::Test::Cluster->new("$self->{name}$id");
+		$node->{_raft_id} = $id;
+		push @{ $self->{nodes} }, $node;
+		$node->init;
+	}
+	my $id = $node->{_raft_id};
+	$self->{out}{$id} = 1;
+	delete $self->{paused}{$id};
+	my @ids = $p{peers}
+	  ? @{ $p{peers} }
+	  : ((map { $_->{_raft_id} } grep { $_ != $node } $self->members), $id);
+	my %seen;
+	my $peers = join(',',
+		map { "$_=" . $self->peer_conninfo($self->node($_), $node) }
+		  grep { !$seen{$_}++ } sort { $a <=> $b } @ids);
+	my $extra = '';
+	$extra .= "raft_ext.join = on\n" if $p{join} // 1;
+	$extra .= $p{conf} . "\n" if defined $p{conf};
+	$self->_write_conf($node, peers => $peers, extra => $extra);
+	if ($p{start} // 1)
+	{
+		$self->start_node($node);
+		$self->create_extension_on($node);
+	}
+	return $node;
+}
+
+sub call
+{
+	my ($self, $node, $sql, %p) = @_;
+	my $st = $p{statement_timeout} // '30s';
+	my $t0 = time;
+	my $deadline = $t0 + ($p{retry} // 0);
+	my %r;
+	while (1)
+	{
+		my ($ret, $out, $err) = $self->psql($node, "SET statement_timeout = '$st';\n$sql;\n",
+			user => $p{user}, timeout => $p{timeout} // 120);
+		%r = (node => $node->name);
+		if ($ret == 0)
+		{
+			%r = (%r, ok => 1, value => (split /\n/, $out)[-1]);
+		}
+		else
+		{
+			%r = (%r, ok => 0, error => $err, sqlstate => _sqlstate($err));
+		}
+		last if $r{ok} || ($r{sqlstate} // '') ne '55000' || time >= $deadline;
+		$r{retries}++;
+		usleep(300_000);
+	}
+	$r{elapsed} = time - $t0;
+	return \%r;
+}
+
+sub add_member
+{
+	my ($self, $node, %p) = @_;
+	my $via = $p{via} // $self->leader;
+	my $conninfo = $p{conninfo} // $self->peer_conninfo($node, $via);
+	return $self->call($via,
+		"SELECT raft_add_node($node->{_raft_id}, " . _quote($conninfo) . ")", %p);
+}
+
+sub remove_member
+{
+	my ($self, $which, %p) = @_;
+	my $id = ref $which ? $which->{_raft_id} : $which;
+	my $via = $p{via} // $self->leader;
+	return $self->call($via, "SELECT raft_remove_node($id)", %p);
+}
+
+sub membership
+{
+	my ($self, $node) = @_;
+	my ($ret, $out, $err) = $self->psql($node,
+		q{SELECT node_id, membership, membership_pending FROM raft_peers ORDER BY node_id},
+		timeout => 10);
+	if ($ret != 0)
+	{
+		$self->{last_status_error} = $node->name . ": $err";
+		return undef;
+	}
+	my %m;
+	for my $line (grep { $_ ne '' } split /\n/, $out)
+	{
+		my ($id, $kind, $pending) = split /\|/, $line, -1;
+		$m{$id} = { membership => $kind, pending => ($pending eq 't' ? 1 : 0) };
+	}
+	return \%m;
+}
+
+sub wait_membership
+{
+	my ($self, %p) = @_;
+	my $id = ref $p{id} ? $p{id}{_raft_id} : $p{id};
+	my $want = $p{want} // 'voter';
+	my $timeout = $p{timeout} // 60;
+	my $t0 = time;
+	my ($last, $on);
+	while (1)
+	{
+		$on = $p{on};
+		($on) = $self->wait_for_leader(timeout => 5, quiet => 1) unless $on;
+		if ($on && $self->is_running($on))
+		{
+			my $m = $self->membership($on);
+			if ($m)
+			{
+				$last = join(' ', map { "$_:$m->{$_}{membership}" . ($m->{$_}{pending} ? '(pending)' : '') }
+					  sort { $a <=> $b } keys %$m);
+				my $e = $m->{$id};
+				my $done =
+				    $want eq 'absent' ? !$e
+				  : ($e && $e->{membership} eq $want && (!$e->{pending} || $p{pending_ok}));
+				return time - $t0 if $done;
+			}
+		}
+		last if time - $t0 > $timeout;
+		usleep(100_000);
+	}
+	diag "node $id is not $want within ${timeout}s in raft_peers of "
+	  . ($on ? $on->name : 'a leader (none found)') . ": " . ($last // 'unreadable');
+	return undef;
+}
+
+sub retire_node
+{
+	my ($self, $node, %p) = @_;
+	$self->stop_node($node) if defined $node->{_pid};
+	$self->set_member($node, 0);
+	File::Path::rmtree($node->data_dir) if $p{wipe};
+	return;
 }
 
 # Before PostgreSQL::Test::Cluster's END block stops the nodes: resume

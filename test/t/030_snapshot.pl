@@ -18,8 +18,11 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 my ($KEEP, $HOLD) = (50, 200);
+# wal_level and max_wal_senders: PostgreSQL::Test::Cluster turns streaming
+# off unless asked; the copy is a pg_basebackup of a running member.
 my $c = RaftCluster->new(nodes => 3,
-	conf => "raft_ext.log_keep_entries = $KEEP\nraft_ext.log_hold_entries = $HOLD\n");
+	conf => "raft_ext.log_keep_entries = $KEEP\nraft_ext.log_hold_entries = $HOLD\n"
+	  . "wal_level = replica\nmax_wal_senders = 4\n");
 my ($leader) = $c->wait_for_leader(timeout => 30);
 ok($leader, 'a leader is elected') or RaftCluster::stop_here('no leader');
 my ($f, $other) = $c->followers($leader);
@@ -86,8 +89,8 @@ my $t0 = time;
 my $copy = PostgreSQL::Test::Utils::tempdir('copy') . '/pgdata';
 my $host = $leader->host;
 my $port = $leader->port;
-my $rc = system("pg_basebackup -D '$copy' -h '$host' -p $port -X stream -c fast --no-sync >/dev/null 2>&1");
-is($rc, 0, 'pg_basebackup of the leader');
+my $rc = system("pg_basebackup -D '$copy' -h '$host' -p $port -X stream -c fast --no-sync >'$keep/basebackup.log' 2>&1");
+is($rc, 0, 'pg_basebackup of the leader') or diag slurp_file("$keep/basebackup.log");
 my $secs = time - $t0;
 my $bytes = 0;
 File::Find::find(sub { $bytes += -s $_ if -f $_ }, $copy);
@@ -98,10 +101,10 @@ copy("$keep/$_", $f->data_dir . "/$_") or die "restore $_: $!" for qw(postgresql
 unlink($f->data_dir . '/postmaster.pid');
 chmod 0700, $f->data_dir;
 $c->start_node($f);
-like($c->log_tail($f), qr/node $fid adopts the Raft state in this data directory/,
-	'it adopts the copy, as its own identity file says');
 ok(wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '') eq 'running' }, 30),
 	'it no longer needs a snapshot');
+like($c->log_tail($f, 20000), qr/node $fid adopts the Raft state in this data directory/,
+	'it adopted the copy, as its own identity file says');
 ($leader) = $c->wait_for_leader(timeout => 30);
 $w = $c->submit_ok($f, q{INSERT INTO t VALUES (702, 'through the rebuilt node')});
 ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 60), 'it takes part again');

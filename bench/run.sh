@@ -55,6 +55,26 @@
 #     until it serves: raft_status.worker_state = 'running' and last_applied
 #     at the leader's commit index; then its new Raft worker's memory.
 #     Ratios of each setting to 0 (never compact) at the same count.
+#  7. Throughput while compaction runs: on a fresh three-node cluster, the (c)
+#     workload (BENCH_COMPACT_CLIENTS clients on the leader, BENCH_DURATION s a
+#     run) with raft_ext.log_keep_entries = 0 (quiet: nothing is removed) and
+#     = BENCH_COMPACT_KEEP (a small keep: compaction entries remove rows of
+#     raft_ext.log throughout the run), set with ALTER SYSTEM and a reload on
+#     every node; before a compacting run the log is first brought down to
+#     about 2 x keep, so the run sees steady compaction, not the backlog of
+#     the quiet run before it, and before every run each node's raft_ext.log
+#     is vacuumed (no run pays for the one before's deletes).
+#     BENCH_COMPACT_RUNS runs of each, alternating
+#     which goes first; tps and p99 (medians over the runs), the ratio
+#     compacting / quiet, and how many rows the leader removed during each run.
+#  8. Throughput while a member is added (when scripts/raftctl has `add`): a
+#     fresh three-node cluster (log_keep_entries = 0: a new member needs the
+#     whole log) with BENCH_ADD_HISTORY entries of history, the (c) workload
+#     running for BENCH_ADD_RUN s, `raftctl add` (a fourth node: data
+#     directory, start, CREATE EXTENSION, raft_add_node, caught up, voter)
+#     started BENCH_ADD_QUIET s in; tps and p99 from pgbench's per-transaction
+#     log in the quiet window before the add, during it and after it, how long
+#     the add took, and the run's rows counted on the leader and the new node.
 #
 # The report (markdown, machine described) goes to
 # bench/results/<date>-<host>.md with a PNG plot (gnuplot) and the raw numbers
@@ -90,7 +110,20 @@
 #   BENCH_LOG_KEEP="0 10000"/"0 500"  raft_ext.log_keep_entries settings it compares, a
 #                              fresh cluster each; 0 never compacts (the ratios' base)
 #   BENCH_LOG_CLIENTS=32/8     pgbench clients writing its history
-#   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23, (6) base+31..33;
+#   BENCH_COMPACT_KEEP=500     the compacting run's raft_ext.log_keep_entries; 0 or
+#                              empty skips the compaction part
+#   BENCH_COMPACT_RUNS=3/1     runs of each setting (medians reported)
+#   BENCH_COMPACT_CLIENTS=8/4  its pgbench clients
+#   BENCH_ADD=1                0 skips the member-add part (skipped anyway when
+#                              raftctl has no add command)
+#   BENCH_ADD_HISTORY=20000/500  entries written before the add's run
+#   BENCH_ADD_RUN=60/15        seconds of the write run during which the node is added
+#                              (an add that outlasts it is measured up to the run's end, and
+#                              the report says so)
+#   BENCH_ADD_QUIET=10/3       seconds into that run when raftctl add starts
+#   BENCH_ADD_CLIENTS=8/4      its pgbench clients
+#   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23, (6) base+31..33,
+#                              (7) and (8) base+41..44;
 #                              below Linux's ephemeral range (32768-60999), so no
 #                              client connection of the run can hold a server's port
 #   BENCH_OUT=bench/results (smoke: a scratch directory)
@@ -140,6 +173,12 @@ if [ "$MODE" = smoke ]; then
 	LOG_ENTRIES=${BENCH_LOG_ENTRIES-2000}
 	LOG_KEEP=${BENCH_LOG_KEEP-0 500}
 	LOG_CLIENTS=${BENCH_LOG_CLIENTS:-8}
+	COMPACT_RUNS=${BENCH_COMPACT_RUNS:-1}
+	COMPACT_CLIENTS=${BENCH_COMPACT_CLIENTS:-4}
+	ADD_HISTORY=${BENCH_ADD_HISTORY:-500}
+	ADD_RUN_S=${BENCH_ADD_RUN:-15}
+	ADD_QUIET_S=${BENCH_ADD_QUIET:-3}
+	ADD_CLIENTS=${BENCH_ADD_CLIENTS:-4}
 	PORT_BASE=${BENCH_PORT_BASE:-25560}
 	PLOT=${BENCH_PLOT:-0}
 	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
@@ -160,6 +199,12 @@ else
 	LOG_ENTRIES=${BENCH_LOG_ENTRIES-20000 100000}
 	LOG_KEEP=${BENCH_LOG_KEEP-0 10000}
 	LOG_CLIENTS=${BENCH_LOG_CLIENTS:-32}
+	COMPACT_RUNS=${BENCH_COMPACT_RUNS:-3}
+	COMPACT_CLIENTS=${BENCH_COMPACT_CLIENTS:-8}
+	ADD_HISTORY=${BENCH_ADD_HISTORY:-20000}
+	ADD_RUN_S=${BENCH_ADD_RUN:-60}
+	ADD_QUIET_S=${BENCH_ADD_QUIET:-10}
+	ADD_CLIENTS=${BENCH_ADD_CLIENTS:-8}
 	PORT_BASE=${BENCH_PORT_BASE:-25510}
 	PLOT=${BENCH_PLOT:-1}
 	WAIT_S=60
@@ -170,12 +215,16 @@ CONFIGS=${BENCH_CONFIGS-plain syncrep raft raft-route}
 READ_NODES=${BENCH_READ_NODES-follower leader}
 STMT_TIMEOUT=${BENCH_STATEMENT_TIMEOUT:-5s}
 CATCHUP_TIMEOUT=${BENCH_CATCHUP_TIMEOUT:-900}
+COMPACT_KEEP=${BENCH_COMPACT_KEEP-500}
+[ "$COMPACT_KEEP" = 0 ] && COMPACT_KEEP=
+ADD=${BENCH_ADD:-1}
 PAYLOAD='raft_ext bench payload 0123456789'
 
 PORT_PLAIN=$PORT_BASE
 PORT_PRIMARY=$((PORT_BASE + 10))
 PORT_RAFT=$((PORT_BASE + 21))
 PORT_LOG=$((PORT_BASE + 31))
+PORT_XC=$((PORT_BASE + 41))
 
 label_of() {
 	case "$1" in
@@ -185,6 +234,9 @@ label_of() {
 	raft-follower) echo "(c) raft_ext, clients on a follower" ;;
 	raft-route) echo "(d) raft_ext transparent mode" ;;
 	logsize) echo "log size: the history's writes" ;;
+	compact-quiet) echo "raft_ext, log_keep_entries = 0" ;;
+	compact-busy) echo "raft_ext, log_keep_entries = $COMPACT_KEEP" ;;
+	add-history) echo "member add: the history's writes" ;;
 	read-*-*) local x=${1#read-}; echo "reads on the ${x%-*}, read_consistency = ${x##*-}" ;;
 	*) echo "$1" ;;
 	esac
@@ -197,8 +249,8 @@ TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (
 ROUTE_RATIO_HEADER='(d)/(c) transparent mode |'
 READS_SECTION='## Reads: raft_ext.read_consistency'
 
-check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS] [NEED_LOG]
-	local f=$1 cfgs=${2-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} need_lg=${8:-0} c label rows bad=0 node keep
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS] [NEED_LOG] [NEED_COMPACT] [NEED_ADD]
+	local f=$1 cfgs=${2-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} need_lg=${8:-0} need_cp=${9:-0} need_ad=${10:-0} c label rows bad=0 node keep
 	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
 	[ -z "$cfgs" ] || grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
 	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
@@ -266,6 +318,29 @@ check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
 				bad=1
 			fi
 		done
+	fi
+	if [ "$need_cp" = 1 ]; then
+		grep -qF "$COMPACT_SECTION" "$f" || { echo "check: no compaction-throughput section"; bad=1; }
+		# | keep | runs | tps | avg | p99 | removed | rows at the end |: keep 0 removes nothing, the other keeps removing
+		awk -F'|' -v s0="$COMPACT_SECTION" -v h="$COMPACT_TABLE_HEADER" '
+			index($0, s0) == 1 { s = 1; next } /^## / { s = 0 }
+			s && index($0, h) == 1 { t = 1; next } s && t && !/^\|/ { t = 0 }
+			{ for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+			t && NF == 9 && $2 ~ /^[0-9]+$/ {
+				keep = $2 + 0
+				good = $3 ~ /^[0-9]+$/ && $3 + 0 > 0 && $7 ~ /^[0-9]+$/ && $8 ~ /^[0-9]+$/
+				for (i = 4; i <= 6; i++) if ($i !~ /^[0-9]+(\.[0-9]+)?$/ || $i + 0 <= 0) good = 0
+				if (keep == 0 && $7 + 0 != 0) good = 0
+				if (keep > 0 && ($7 + 0 <= 0 || $8 + 0 > 2 * keep + 200)) good = 0
+				if (good) ok[keep == 0 ? "quiet" : "busy"] = 1
+			}
+			END { exit !(ok["quiet"] && ok["busy"]) }' "$f" || { echo "check: no compaction-throughput rows with numbers for both settings (or the compacting runs removed nothing)"; bad=1; }
+		grep -Eq '^\(ii\)/\(i\) compacting / quiet: tps [0-9]+\.[0-9]+, p99 [0-9]+\.[0-9]+$' "$f" || { echo "check: no numeric compacting / quiet ratio"; bad=1; }
+	fi
+	if [ "$need_ad" = 1 ]; then
+		grep -qF "$ADD_SECTION" "$f" || { echo "check: no member-add section"; bad=1; }
+		grep -Eq '^during the add / quiet: tps [0-9]+\.[0-9]+$' "$f" || { echo "check: no numeric during-the-add / quiet ratio"; bad=1; }
+		grep -Eq '^raftctl add: node 4 a voter after .*\(equal\)' "$f" || { echo "check: no member-add result with the rows equal"; bad=1; }
 	fi
 	if [ "$need_fo" = 1 ] && ! grep -Eq '^kill → next acknowledged write: median [0-9]+ ms, worst [0-9]+ ms' "$f"; then
 		echo "check: no failover summary with numbers"
@@ -374,7 +449,7 @@ cleanup() {
 		done
 		"$RAFTCTL" destroy >/dev/null 2>&1 || err "raftctl destroy failed for $W/raft"
 	fi
-	for f in "$W"/raftlog-*/cluster.env; do
+	for f in "$W"/raftlog-*/cluster.env "$W"/raftx-*/cluster.env; do
 		[ -f "$f" ] && log_cluster_destroy "$(dirname "$f")"
 	done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -554,7 +629,7 @@ EOF
 workload() {
 	WL_SCRIPT=$SCRIPT_PLAIN WL_OPTS=() WL_PGOPTIONS=
 	case "$1" in
-	raft | raft-follower | catchup | logsize) WL_SCRIPT=$SCRIPT_RAFT ;;
+	raft | raft-follower | catchup | logsize | compact-* | add-history) WL_SCRIPT=$SCRIPT_RAFT ;;
 	raft-route) WL_OPTS=(-M prepared) WL_PGOPTIONS='-c raft_ext.route_writes=on' ;;
 	read-*-local | read-*-linearizable)
 		WL_SCRIPT=$SCRIPT_READ WL_OPTS=(-M prepared) WL_PGOPTIONS="-c raft_ext.read_consistency=${1##*-}"
@@ -1079,6 +1154,191 @@ bench_logsize() {
 }
 
 # ---------------------------------------------------------------------------
+# Throughput while compaction runs, and while a member is added: each on a
+# fresh three-node cluster of its own (raftctl on $W/raftx-NAME, ports
+# PORT_X..PORT_X+3), the other parts' servers stopped
+
+xctl() { RAFT_CLUSTER_DIR=$X_DIR RAFT_BASE_PORT=$PORT_X "$RAFTCTL" "$@"; }
+
+# x_cluster NAME KEEP: the cluster, its leader's node number in X_LEADER,
+# TARGET_PORT the leader's port, bench_insert created
+x_cluster() {
+	local name=$1 keep=$2
+	make_template || return 1
+	[ -f "$W/raft/cluster.env" ] && "$RAFTCTL" stop >/dev/null 2>&1
+	X_DIR=$W/raftx-$name
+	log "raftctl create 3 for \"$name\" (ports $PORT_X..$((PORT_X + 2)), raft_ext.log_keep_entries = $keep)"
+	RAFT_INITDB_TEMPLATE=$W/template RAFT_EXTRA_CONF="$COMMON_CONF
+raft_ext.log_keep_entries = $keep" xctl create 3 >"$W/logs/raftctl-create-$name.log" 2>&1 || {
+		cat "$W/logs/raftctl-create-$name.log" >&2
+		err "$name: raftctl create failed"
+		return 1
+	}
+	X_LEADER=$(xctl leader --wait 30) || { err "$name: no leader"; return 1; }
+	xctl submit "$X_LEADER" "$CREATE_TABLE" >/dev/null || { err "$name: raft_submit(CREATE TABLE) failed"; return 1; }
+	TARGET_PORT=$((PORT_X + X_LEADER - 1))
+}
+
+# x_set_keep KEEP: raft_ext.log_keep_entries on every node (ALTER SYSTEM, a
+# reload), until every node's new sessions show it
+x_set_keep() {
+	local i port n
+	for i in 1 2 3; do
+		port=$((PORT_X + i - 1))
+		q "$port" "ALTER SYSTEM SET raft_ext.log_keep_entries = $1" && q "$port" "SELECT pg_reload_conf()" >/dev/null || return 1
+	done
+	for i in 1 2 3; do
+		port=$((PORT_X + i - 1))
+		for ((n = 0; n < 100; n++)); do
+			[ "$(q "$port" "SHOW raft_ext.log_keep_entries")" = "$1" ] && break
+			sleep 0.05
+		done
+		[ "$n" -lt 100 ] || { err "node $i does not show raft_ext.log_keep_entries = $1"; return 1; }
+	done
+	sleep 0.2 # the workers reload at their next loop
+}
+
+# x_log PORT: "log_start_index rows_of_raft_ext.log last_applied"
+x_log() { q "$1" "SELECT a.log_start_index, (SELECT count(*) FROM raft_ext.log), s.last_applied FROM raft_ext.apply_state a, raft_status s" | tr '|' ' '; }
+
+# x_compacted KEEP: wait (bounded) until every node's log holds at most
+# 2 x KEEP + 100 entries.  The leader decides on compaction after it applies
+# entries: an idle cluster is nudged with a write now and then.
+X_NUDGE=0
+x_compacted() {
+	local keep=$1 deadline=$((SECONDS + WAIT_S * 3)) i st all start rows applied
+	while :; do
+		all=1 st=
+		for i in 1 2 3; do
+			read -r start rows applied <<<"$(x_log $((PORT_X + i - 1)))"
+			st+="node $i: log from $((${start:-0} + 1)), $rows rows, applied ${applied:-?}; "
+			[ -n "$applied" ] && [ $((applied - start)) -le $((2 * keep + 100)) ] || all=0
+		done
+		[ "$all" = 1 ] && return 0
+		[ "$SECONDS" -lt "$deadline" ] || { err "compaction did not catch up within $((WAIT_S * 3)) s: $st"; return 1; }
+		X_NUDGE=$((X_NUDGE + 1))
+		q "$TARGET_PORT" "SELECT raft_submit('INSERT INTO bench_insert VALUES (-2, 0, $X_NUDGE, ''nudge'')')" >/dev/null
+		sleep 0.3
+	done
+}
+
+# one measured run of the compaction part; appends to $W/compact.tsv:
+#   keep run removed_during_the_run log_rows_at_the_end
+x_compact_run() { # KEEP RUN
+	local keep=$1 r=$2 cfg=compact-quiet s0 s1 rows i
+	[ "$keep" -gt 0 ] && cfg=compact-busy
+	x_set_keep "$keep" || return 1
+	if [ "$keep" -gt 0 ]; then x_compacted "$keep" || return 1; fi
+	# every run starts from vacuumed tables: none pays for the deletes of the one before
+	for i in 1 2 3; do
+		PGOPTIONS="-c statement_timeout=0" q $((PORT_X + i - 1)) "VACUUM raft_ext.log" && q $((PORT_X + i - 1)) "CHECKPOINT" || return 1
+	done
+	read -r s0 _ <<<"$(x_log "$TARGET_PORT")"
+	run_pgbench "$cfg" "$X_CLIENTS" "$r" -T "$DURATION" || return 1
+	read -r s1 rows _ <<<"$(x_log "$TARGET_PORT")"
+	printf '%s\t%s\t%s\t%s\n' "$keep" "$r" "$((s1 - s0))" "$rows" >>"$W/compact.tsv"
+	log "log_keep_entries $keep, run $r: the leader removed $((s1 - s0)) log rows during the run; $rows rows at its end"
+}
+
+bench_compaction() {
+	local r rc=0
+	log "== throughput while compaction runs: log_keep_entries 0 and $COMPACT_KEEP, $X_CLIENTS clients, $COMPACT_RUNS run(s) each =="
+	: >"$W/compact.tsv"
+	PORT_X=$PORT_XC
+	x_cluster compact 0 || return 1
+	[ "$WARMUP" -gt 0 ] && warm_up compact-quiet "$X_CLIENTS"
+	# runs alternate which setting goes first: a drift over the part (the
+	# table grows) does not favour either
+	for ((r = 1; r <= COMPACT_RUNS; r++)); do
+		if [ $((r % 2)) = 1 ]; then
+			x_compact_run 0 "$r" && x_compact_run "$COMPACT_KEEP" "$r" || { rc=1; break; }
+		else
+			x_compact_run "$COMPACT_KEEP" "$r" && x_compact_run 0 "$r" || { rc=1; break; }
+		fi
+	done
+	COMPACT_DONE=1
+	log_cluster_destroy "$X_DIR"
+	return "$rc"
+}
+
+# The member-add part: a fresh cluster (log_keep_entries = 0: a new member
+# needs the whole log, there are no snapshots yet) with ADD_HISTORY entries,
+# the (c) workload running for ADD_RUN_S seconds, raftctl add after
+# ADD_QUIET_S; tps and p99 in the quiet window (from 1 s after the start to
+# the add), during the add, and after it, from pgbench's per-transaction log.
+ADD_LINE=
+ADD_DETAIL=
+ADD_CUT=0
+ADD_ROWS=()
+bench_addnode() {
+	local dir run per c=$X_CLIENTS t_start t_a0 t_a1 pid rc out voter n rows4 rowsl wname wa wb history
+	log "== throughput while a member is added: $ADD_HISTORY entries of history, $X_CLIENTS clients for $ADD_RUN_S s, raftctl add after $ADD_QUIET_S s =="
+	PORT_X=$PORT_XC
+	x_cluster add 0 || return 1
+	if [ "$ADD_HISTORY" -gt 0 ]; then
+		per=$(((ADD_HISTORY + c - 1) / c))
+		run_pgbench add-history "$c" 1 -t "$per" || { err "add: the history's writes failed"; return 1; }
+	fi
+	xctl wait-caught-up "$WAIT_S" >/dev/null || { err "add: the cluster did not catch up"; return 1; }
+	history=$(q "$TARGET_PORT" "SELECT commit_index FROM raft_status")
+	RUN_SEQ=$((RUN_SEQ + 1))
+	run=$((RUN_BASE * 1000 + RUN_SEQ))
+	dir=$W/pgbench/add-$RUN_SEQ
+	mkdir -p "$dir"
+	t_start=$EPOCHREALTIME
+	(cd "$dir" && "$PGBIN/pgbench" -n -f "$SCRIPT_RAFT" -c "$c" -j "$JOBS" -T "$ADD_RUN_S" \
+		-D run=$run -D n=0 --log --log-prefix=tx -h 127.0.0.1 -p "$TARGET_PORT" -U "$SU" "$DB" >out 2>err) &
+	pid=$!
+	sleep "$ADD_QUIET_S"
+	t_a0=$EPOCHREALTIME
+	out=$(RAFT_INITDB_TEMPLATE=$W/template RAFT_WAIT_TIMEOUT=$((WAIT_S * 2)) timeout $((WAIT_S * 4)) \
+		env RAFT_CLUSTER_DIR="$X_DIR" RAFT_BASE_PORT="$PORT_X" "$RAFTCTL" add 2>&1)
+	rc=$?
+	t_a1=$EPOCHREALTIME
+	printf '%s\n' "$out" >"$W/logs/raftctl-add.log"
+	wait "$pid"
+	local prc=$?
+	[ "$rc" = 0 ] || { err "add: raftctl add failed (exit $rc): $(tail -n 3 <<<"$out")"; return 1; }
+	[ "$prc" = 0 ] || err "add: pgbench exit $prc: $(grep -m1 -i 'error\|abort' "$dir/err" | cut -c1-160)"
+	voter=$(sed -n 's/.*a voter \(.*\) after the start.*/\1/p' <<<"$out" | tail -n 1)
+	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/out")
+	# every node, the new one included, holds the run's rows
+	out=$(xctl wait-caught-up "$WAIT_S") || { err "add: the four nodes did not catch up"; return 1; }
+	rowsl=$(count_rows "$TARGET_PORT" "$run") rows4=$(count_rows $((PORT_X + 3)) "$run")
+	# windows: [start + 1 s, add), [add start, add end), [add end, end of the run],
+	# each cut at the run's end (its last transaction's)
+	# tx log: client tx_no latency_us script_no epoch epoch_us (the transaction's end)
+	ADD_ROWS=()
+	local w t_end
+	t_end=$(cat "$dir"/tx.* 2>/dev/null | awk '{ t = $5 + $6 / 1e6; if (t > m) m = t } END { printf "%.6f", m }')
+	clip_end() { awk -v a="$1" -v b="$t_end" 'BEGIN { printf "%.6f", (a < b) ? a : b }'; }
+	ADD_CUT=$(awk -v a="$t_a1" -v b="$t_end" 'BEGIN { print (a > b) ? 1 : 0 }')
+	for w in "quiet (before the add)|$(awk -v a="$t_start" 'BEGIN { printf "%.3f", a + 1 }')|$(clip_end "$t_a0")" \
+		"during raftctl add|$t_a0|$(clip_end "$t_a1")" \
+		"after the add (4 members)|$t_a1|$t_end"; do
+		IFS='|' read -r wname wa wb <<<"$w"
+		ADD_ROWS+=("| $wname | $(cat "$dir"/tx.* 2>/dev/null | awk -v a="$wa" -v b="$wb" '
+			{ t = $5 + $6 / 1e6 } t >= a && t < b { print $3 }' | sort -n | awk -v a="$wa" -v b="$wb" '
+			{ v[NR] = $1; s += $1 }
+			END {
+				d = b - a
+				if (NR == 0 || d <= 0) { printf "%.1f | 0 | - | -", (d > 0 ? d : 0); exit }
+				k = int(NR * 0.99); if (k < NR * 0.99) k++; if (k < 1) k = 1
+				printf "%.1f | %d | %.1f | %.3f", d, NR, NR / d, v[k] / 1000 }') |")
+	done
+	rm -f "$dir"/tx.*
+	ADD_LINE="raftctl add: node 4 a voter after ${voter:-?} (raftctl's own figure), the whole command $(awk -v a="$t_a0" -v b="$t_a1" 'BEGIN { printf "%.1f", b - a }') s; the run's rows: leader $rowsl, node 4 $rows4, pgbench's transactions ${n:-?}$([ "$rowsl" = "$rows4" ] && [ "$rowsl" = "$n" ] && echo ' (equal)' || echo ' (DIFFERENT)')"
+	[ "$ADD_CUT" = 1 ] && ADD_LINE+="; the add outlasted the write run (BENCH_ADD_RUN): its window is cut at the run's end"
+	ADD_DETAIL="the leader's commit index ${history:-?} before the run; $c clients on the leader (node $X_LEADER) for $ADD_RUN_S s, raftctl add started $ADD_QUIET_S s in; pgbench exit $prc"
+	log "$ADD_LINE"
+	printf '%s\n' "${ADD_ROWS[@]}" | while read -r l; do log "add window $l"; done
+	log_cluster_destroy "$X_DIR"
+	[ "$rowsl" = "$rows4" ] && [ "$rowsl" = "$n" ] && [ "$prc" = 0 ]
+}
+
+raftctl_has_add() { "$RAFTCTL" help 2>/dev/null | grep -Eq '^ *raftctl add( |$)'; }
+
+# ---------------------------------------------------------------------------
 # Report
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -1131,6 +1391,75 @@ write_log_section() {
 			}' "$t"
 		echo
 	fi
+}
+
+# the compaction part's section (compact.tsv: keep run removed rows_at_the_end;
+# results.tsv: compact-quiet / compact-busy)
+COMPACT_SECTION='## Throughput while compaction runs'
+COMPACT_TABLE_HEADER='| raft_ext.log_keep_entries | runs | tps | avg latency (ms) | p99 latency (ms) | log rows removed during a run | raft_ext.log rows at its end |'
+write_compact_section() {
+	local cfg keep tq tb pq pb r
+	echo "$COMPACT_SECTION"
+	echo
+	echo "One fresh three-node cluster; (c)'s workload (raft_submit INSERT, $COMPACT_CLIENTS clients on the leader, pgbench -T $DURATION) with raft_ext.log_keep_entries = 0 (nothing is removed) and = $COMPACT_KEEP (the leader posts a compaction entry every $((COMPACT_KEEP / 4 > 0 ? COMPACT_KEEP / 4 : 1)) applied entries or so, and every node deletes those rows of raft_ext.log in log order while the writes go on), set with ALTER SYSTEM and a reload on every node. Before each compacting run the log is brought down to about 2 x $COMPACT_KEEP entries, so the run measures steady compaction, not the quiet run's backlog; before every run each node's raft_ext.log is vacuumed (VACUUM, CHECKPOINT), so that no run pays for the deletes of the run before it. $COMPACT_RUNS run(s) of each, alternating which goes first; medians over the runs. *removed*: how far the leader's log start moved during the run."
+	echo
+	if [ ! -s "$W/compact.tsv" ]; then
+		echo "throughput while compaction runs: not measured (see the log)"
+		echo
+		return
+	fi
+	echo "$COMPACT_TABLE_HEADER"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for keep in 0 "$COMPACT_KEEP"; do
+		cfg=compact-quiet
+		[ "$keep" != 0 ] && cfg=compact-busy
+		echo "| $keep | $(awk -F'\t' -v k="$keep" '$1 == k' "$W/compact.tsv" | wc -l) | $(fmt "$(metric "$cfg" "$COMPACT_CLIENTS" 4)" 1) | $(fmt "$(metric "$cfg" "$COMPACT_CLIENTS" 5)" 3) | $(fmt "$(metric "$cfg" "$COMPACT_CLIENTS" 6)" 3) | $(awk -F'\t' -v k="$keep" '$1 == k { print $3 }' "$W/compact.tsv" | median | awk '$1 != "-" { printf "%d", $1 + 0.5 }') | $(awk -F'\t' -v k="$keep" '$1 == k { print $4 }' "$W/compact.tsv" | median | awk '$1 != "-" { printf "%d", $1 + 0.5 }') |"
+	done
+	echo
+	tq=$(metric compact-quiet "$COMPACT_CLIENTS" 4) tb=$(metric compact-busy "$COMPACT_CLIENTS" 4)
+	pq=$(metric compact-quiet "$COMPACT_CLIENTS" 6) pb=$(metric compact-busy "$COMPACT_CLIENTS" 6)
+	echo "(ii)/(i) compacting / quiet: tps $(ratio "$tb" "$tq"), p99 $(ratio "$pb" "$pq")"
+	echo
+	echo "Each run: $(for r in $(seq 1 "$COMPACT_RUNS"); do
+		printf 'run %s: keep 0 %s tps p99 %s ms, keep %s %s tps p99 %s ms, %s rows removed; ' "$r" \
+			"$(fmt "$(awk -F'\t' -v r="$r" '$1 == "compact-quiet" && $3 == r { print $4 }' "$W/results.tsv")" 1)" \
+			"$(fmt "$(awk -F'\t' -v r="$r" '$1 == "compact-quiet" && $3 == r { print $6 }' "$W/results.tsv")" 3)" "$COMPACT_KEEP" \
+			"$(fmt "$(awk -F'\t' -v r="$r" '$1 == "compact-busy" && $3 == r { print $4 }' "$W/results.tsv")" 1)" \
+			"$(fmt "$(awk -F'\t' -v r="$r" '$1 == "compact-busy" && $3 == r { print $6 }' "$W/results.tsv")" 3)" \
+			"$(awk -F'\t' -v r="$r" -v k="$COMPACT_KEEP" '$1 == k && $2 == r { print $3 }' "$W/compact.tsv")"
+	done | sed 's/; $//')"
+	echo
+}
+
+ADD_SECTION='## Throughput while a member is added'
+ADD_TABLE_HEADER='| window | length (s) | transactions | tps | p99 latency (ms) |'
+write_add_section() {
+	local v tq ta
+	echo "$ADD_SECTION"
+	echo
+	if [ "$ADD_STATE" = no-raftctl-add ]; then
+		echo "Not measured: scripts/raftctl has no add command."
+		echo
+		return
+	fi
+	echo "A fresh three-node cluster (raft_ext.log_keep_entries = 0: a new member receives the whole log) with $ADD_HISTORY entries of history; (c)'s workload ($ADD_CLIENTS clients on the leader, pgbench -T $ADD_RUN_S) running while \`raftctl add\` makes a fourth node (data directory copied from a template, started, CREATE EXTENSION, raft_add_node on the leader, caught up from the log as a learner, promoted to voter), started $ADD_QUIET_S s into the run. Per window, from pgbench's per-transaction log (by each transaction's end time): the quiet window is from 1 s after the start to the add. One run."
+	echo
+	if [ "${#ADD_ROWS[@]}" -eq 0 ]; then
+		echo "throughput while a member is added: not measured (see the log)"
+		echo
+		return
+	fi
+	echo "$ADD_TABLE_HEADER"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for v in "${ADD_ROWS[@]}"; do echo "$v"; done
+	echo
+	tq=$(printf '%s\n' "${ADD_ROWS[0]}" | awk -F'|' '{ gsub(/ /, "", $5); print $5 }')
+	ta=$(printf '%s\n' "${ADD_ROWS[1]}" | awk -F'|' '{ gsub(/ /, "", $5); print $5 }')
+	echo "during the add / quiet: tps $(ratio "$ta" "$tq")"
+	echo
+	echo "${ADD_LINE:-raftctl add: not measured}"
+	echo
+	[ -n "$ADD_DETAIL" ] && echo "$ADD_DETAIL" && echo
 }
 
 write_report() {
@@ -1284,6 +1613,8 @@ write_report() {
 			[ -n "$CATCHUP_DETAIL" ] && echo "$CATCHUP_DETAIL" && echo
 		fi
 		[ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ] && write_log_section
+		[ "$COMPACT_DONE" = 1 ] && write_compact_section
+		[ "$ADD_STATE" != off ] && write_add_section
 		if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
 			echo "## Failures"
 			echo
@@ -1365,6 +1696,9 @@ done
 for v in $LOG_KEEP; do
 	case "$v" in '' | *[!0-9]*) err "BENCH_LOG_KEEP: $v is not a number (0: never compact)"; exit 2 ;; esac
 done
+for v in "${COMPACT_KEEP:-1}" "$COMPACT_RUNS" "$COMPACT_CLIENTS" "$ADD_HISTORY" "$ADD_RUN_S" "$ADD_QUIET_S" "$ADD_CLIENTS"; do
+	case "$v" in '' | *[!0-9]*) err "BENCH_COMPACT_* / BENCH_ADD_*: $v is not a number"; exit 2 ;; esac
+done
 RAFT_UP=0
 for cfg in $CONFIGS; do
 	if bench_config "$cfg"; then
@@ -1394,6 +1728,24 @@ fi
 # the log-size part: its own clusters, whatever ran before
 if [ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ]; then
 	bench_logsize
+fi
+
+# throughput while compaction runs, while a member is added: their own clusters
+COMPACT_DONE=0
+if [ -n "$COMPACT_KEEP" ]; then
+	X_CLIENTS=$COMPACT_CLIENTS
+	bench_compaction || FAILED_PARTS+=("throughput while compaction runs")
+fi
+ADD_STATE=off
+if [ "$ADD" = 1 ]; then
+	if raftctl_has_add; then
+		X_CLIENTS=$ADD_CLIENTS
+		ADD_STATE=ran
+		bench_addnode || FAILED_PARTS+=("throughput while a member is added")
+	else
+		ADD_STATE=no-raftctl-add
+		log "member add: skipped, scripts/raftctl has no add command"
+	fi
 fi
 
 # stop every server before writing the report
@@ -1435,7 +1787,11 @@ if [ "$MODE" = smoke ]; then
 	[[ " $CONFIGS " == *" raft "* || " $CONFIGS " == *" raft-route "* ]] && [ -n "$READ_CLIENTS" ] && [ -n "$READ_NODES" ] && need_rd=1
 	need_lg=0
 	[ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ] && need_lg=1
-	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" "$need_lg" || rc=1
+	need_cp=0
+	[ -n "$COMPACT_KEEP" ] && need_cp=1
+	need_ad=0
+	[ "$ADD_STATE" = ran ] && need_ad=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" "$need_lg" "$need_cp" "$need_ad" || rc=1
 	[ "$PLOT" = 1 ] && [ -n "$CONFIGS" ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
 fi
 if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then

@@ -84,6 +84,10 @@ static int	members_n = 0;
 static int	members_ids[RAFT_EXT_MAX_PEERS];
 static char *members_conninfo[RAFT_EXT_MAX_PEERS];	/* TopMemoryContext */
 static bool members_warned_too_many = false;
+/* what the core's status said at the last full sync */
+static raft_index members_seen_index = 0;
+static size_t members_seen_n = 0;
+static size_t members_seen_voters = 0;
 
 /*
  * Members the configuration just removed stay reachable a while: a leader
@@ -189,6 +193,21 @@ raft_members_sync(raft_node *node)
 	bool		self_member = false;
 	bool		changed = false;
 	int			i;
+	raft_status st;
+
+	/*
+	 * Called every loop of the Raft worker: nothing to do unless the
+	 * configuration changed, a removed member still lingers, or a learner
+	 * may be due for promotion.
+	 */
+	raft_get_status(node, &st);
+	if (members_synced && st.configIndex == members_seen_index &&
+		st.nMembers == members_seen_n && st.nVoters == members_seen_voters &&
+		linger_n == 0 && !(st.role == RAFT_LEADER && st.nMembers > st.nVoters))
+		return;
+	members_seen_index = st.configIndex;
+	members_seen_n = st.nMembers;
+	members_seen_voters = st.nVoters;
 
 	n = raft_get_configuration(node, m, RAFT_EXT_MAX_PEERS, &index, NULL);
 	if (n > RAFT_EXT_MAX_PEERS)
@@ -332,11 +351,9 @@ raft_members_sync(raft_node *node)
 
 	/* the leader promotes a learner that has caught up, one at a time */
 	{
-		raft_status st;
 		raft_progress pr;
 		size_t		j;
 
-		raft_get_status(node, &st);
 		if (st.role != RAFT_LEADER || !st.configCommitted)
 			return;
 		for (j = 0; raft_get_progress(node, j, &pr); j++)

@@ -392,3 +392,13 @@ BEGIN
     END LOOP;
 END
 $grants$;
+
+-- Snapshots installed online (issue 15, src/snapshot.c): replace this
+-- node's replicated database with a copy of a member's (NULL: the leader)
+-- taken at its applied index, and return that index (superuser only,
+-- checked inside).
+CREATE FUNCTION raft_install_snapshot(from_node integer DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'raft_ext_sql_install_snapshot'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+REVOKE ALL ON FUNCTION raft_install_snapshot(integer) FROM PUBLIC;

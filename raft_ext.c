@@ -28,6 +28,7 @@
 #include "src/route.h"
 #include "src/submit.h"
 #include "src/shmem.h"
+#include "src/snapshot.h"
 #include "src/workers.h"
 
 PG_MODULE_MAGIC;
@@ -215,6 +216,14 @@ _PG_init(void)
 							1000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("raft_ext.auto_snapshot",
+							 "A node whose leader no longer holds the log entries it lacks installs a copy of the leader's database by itself, online.",
+							 "Off: it only says it needs a snapshot (raft_status.worker_state); raft_install_snapshot() installs one.",
+							 &raft_ext_auto_snapshot,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("raft_ext.local_writes",
 							 "Lets a superuser write to the replicated database directly, on this node only.",

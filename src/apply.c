@@ -85,6 +85,7 @@
 #include "request.h"
 #include "sequences.h"
 #include "shmem.h"
+#include "snapshot.h"
 #include "skip.h"
 #include "storage.h"
 #include "workers.h"
@@ -973,6 +974,7 @@ raft_apply_worker_main(Datum main_arg)
 										   ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(raft_apply_cxt);
 	applied = raft_apply_start(ext_oid);
+	raft_snapshot_apply_start();
 	pg_atomic_write_u64(&raft_shared->last_applied, applied);
 
 	/*
@@ -994,6 +996,16 @@ raft_apply_worker_main(Datum main_arg)
 
 		raft_workers_check_signals();
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
+
+		/* a snapshot replaces everything this worker holds: start again from it */
+		MemoryContextSwitchTo(raft_apply_cxt);
+		MemoryContextReset(raft_apply_cxt);
+		if (raft_snapshot_apply_step())
+		{
+			ereport(LOG,
+					(errmsg("raft_ext: the apply worker restarts from the installed snapshot")));
+			proc_exit(1);
+		}
 
 		target = pg_atomic_read_u64(&raft_shared->apply_target);
 		if (applied < target)

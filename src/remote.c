@@ -72,7 +72,7 @@ raft_remote_at_exit(int code, Datum arg)
 	raft_remote_disconnect();
 }
 
-static char *
+char *
 raft_remote_errmsg(PGconn *conn)
 {
 	char	   *msg = pstrdup(conn ? PQerrorMessage(conn) : "out of memory");
@@ -88,7 +88,7 @@ raft_remote_errmsg(PGconn *conn)
  * Returns false when the deadline passed.  Interrupts are serviced (and may
  * throw).
  */
-static bool
+bool
 raft_remote_wait(PGconn *conn, int io, TimestampTz deadline)
 {
 	long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
@@ -146,11 +146,11 @@ raft_remote_connect_poll(PGconn *conn, TimestampTz deadline, char **error)
 	}
 }
 
-static PGconn *
-raft_remote_connect(const char *conninfo, TimestampTz deadline, char **error)
+PGconn *
+raft_remote_connect(const char *conninfo, const char *appname, TimestampTz deadline, char **error)
 {
 	const char *keywords[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-	const char *values[] = {conninfo, "raft_ext forward", GetDatabaseEncodingName(), NULL};
+	const char *values[] = {conninfo, appname, GetDatabaseEncodingName(), NULL};
 	PGconn	   *conn;
 	PGconn	   *result = NULL;
 
@@ -366,7 +366,7 @@ raft_remote_forward(int node_id, const char *conninfo,
 	{
 		char	   *error = NULL;
 
-		conn = raft_remote_connect(conninfo, deadline, &error);
+		conn = raft_remote_connect(conninfo, "raft_ext forward", deadline, &error);
 		if (conn == NULL)
 		{
 			out->status = RAFT_REMOTE_NOT_SENT;

@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "libpq-fe.h"
 
 #include "outcome.h"
 
@@ -57,5 +58,17 @@ extern void raft_remote_forward(int node_id, const char *conninfo,
 								const char *payload, Size len,
 								int timeout_ms, TimestampTz deadline,
 								RaftRemoteResult *out, volatile bool *sent);
+
+/*
+ * The pieces snapshot.c shares: connect (non-blocking from then on, every
+ * wait a WaitLatchOrSocket; NULL and *error when it failed or the deadline
+ * passed), wait for io (WL_SOCKET_*) until the deadline (false when it
+ * passed; interrupts are serviced and may throw), and libpq's last error
+ * without its trailing newline.
+ */
+extern PGconn *raft_remote_connect(const char *conninfo, const char *appname,
+								   TimestampTz deadline, char **error);
+extern bool raft_remote_wait(PGconn *conn, int io, TimestampTz deadline);
+extern char *raft_remote_errmsg(PGconn *conn);
 
 #endif							/* RAFT_EXT_REMOTE_H */

@@ -19,6 +19,8 @@
  *     worker posts it again later);
  *   - the consistency check's worker and the apply worker that starts it
  *     (verify.c): its state, and its result in a pinned DSM segment;
+ *   - a snapshot being installed online (snapshot.c): who asked, its phase
+ *     and its result;
  *   - apply progress: apply_target (highest committed entry that is durable
  *     here; written by the Raft worker) and last_applied (written by the
  *     apply worker).
@@ -32,8 +34,9 @@
  *   - outbox_lock (LWLock): the same for the outbox.
  *   - inbox_lock (LWLock): protects the inbox ring (head, tail, data,
  *     counters).  Held while copying bytes in or out.
- *   - mutex (spinlock): protects the worker latch pointers and pids, and
- *     `verify` (the consistency check's worker, verify.c).
+ *   - mutex (spinlock): protects the worker latch pointers and pids,
+ *     `verify` (the consistency check's worker, verify.c) and `snapshot`
+ *     (an online snapshot install, snapshot.c).
  *   - apply_target, last_applied, next_request_id, apply_running: atomics;
  *     each has a single writer (or is only incremented).
  *   No code path holds two of these locks at once.
@@ -153,6 +156,37 @@ typedef struct RaftVerifyShared
 	Size		result_len;
 } RaftVerifyShared;
 
+/*
+ * A snapshot installed online (snapshot.c): requested by the Raft worker
+ * (its leader sent InstallSnapshot and raft_ext.auto_snapshot is on) or by
+ * raft_install_snapshot(); carried out by the apply worker; when the log
+ * restarts after the copy, finished by the Raft worker.  One at a time.
+ */
+typedef enum RaftSnapshotPhase
+{
+	RAFT_SNAPSHOT_IDLE = 0,
+	RAFT_SNAPSHOT_REQUESTED,	/* for the apply worker to take */
+	RAFT_SNAPSHOT_RUNNING,		/* the apply worker copies */
+	RAFT_SNAPSHOT_INSTALLED		/* committed; the Raft worker restarts its
+								 * log after index */
+} RaftSnapshotPhase;
+
+typedef struct RaftSnapshotShared
+{
+	RaftSnapshotPhase phase;
+	int			from_node;		/* the member to copy; 0: the leader */
+	uint64		min_index;		/* the copy must reach it; 0: any */
+	uint64		seq;			/* requests made */
+	uint64		done_seq;		/* the last request that ended ... */
+	bool		succeeded;		/* ... and how */
+	uint64		index;			/* the copy's applied index */
+	uint64		term;			/* the term of its entry */
+	int			source;			/* the member it came from */
+	int			sqlerrcode;		/* a failure's */
+	char		error[RAFT_SHMEM_ERROR_LEN];
+	TimestampTz ended_at;
+} RaftSnapshotShared;
+
 typedef struct RaftShared
 {
 	LWLock	   *status_lock;
@@ -173,6 +207,7 @@ typedef struct RaftShared
 	RaftStatusSnapshot status;
 
 	RaftVerifyShared verify;	/* under mutex */
+	RaftSnapshotShared snapshot;	/* under mutex */
 
 	/* raft_skip_entry (skip.c): the committed decision, under mutex */
 	uint64		skip_index;		/* the entry to skip; 0: none */

@@ -20,6 +20,7 @@
 #include "raft/raft.h"
 #include "request.h"
 #include "shmem.h"
+#include "snapshot.h"
 
 PG_FUNCTION_INFO_V1(raft_ext_sql_status);
 PG_FUNCTION_INFO_V1(raft_ext_sql_peers);
@@ -105,7 +106,8 @@ raft_ext_sql_status(PG_FUNCTION_ARGS)
 	/* worker_state, apply_worker_state */
 	values[i++] = CStringGetTextDatum(running && st->snapshot_needed != 0 ? "needs snapshot" :
 									  raft_status_worker_state_name(st->worker_state));
-	values[i++] = CStringGetTextDatum(st->apply_state == RAFT_WORKER_RUNNING &&
+	values[i++] = CStringGetTextDatum(raft_snapshot_installing() ? "installing snapshot" :
+									  st->apply_state == RAFT_WORKER_RUNNING &&
 									  st->apply_diverged_index != 0 ? "diverged" :
 									  raft_status_worker_state_name(st->apply_state));
 	/* apply_stalled_since, apply_stalled_index */

@@ -56,6 +56,7 @@
 #include "raft/raft.h"
 #include "request.h"
 #include "skip.h"
+#include "snapshot.h"
 #include "shmem.h"
 #include "storage.h"
 #include "transport.h"
@@ -541,10 +542,10 @@ raft_worker_note_role(const raft_ready *rd)
 
 /*
  * The leader says the entries this node needs were compacted away: only a
- * copy of a member's data can bring it back (README, "Snapshots").  This
- * host does not install snapshots online: it says so, loudly, in
- * raft_status (worker_state 'needs snapshot') and in the server log, and
- * goes on following (it votes, it serves what it has applied).
+ * copy of a member's data can bring it back (README, "Snapshots").  The
+ * node says so, loudly, in raft_status (worker_state 'needs snapshot') and
+ * in the server log, goes on following (it votes, it serves what it has
+ * applied) and, with raft_ext.auto_snapshot, installs one (snapshot.c).
  */
 static void
 raft_worker_snapshot_needed(const raft_ready *rd)
@@ -554,7 +555,9 @@ raft_worker_snapshot_needed(const raft_ready *rd)
 					raft_ext_node_id, (unsigned long long) rd->snapshotLeader,
 					(unsigned long long) rd->snapshotIndex, (unsigned long long) rd->snapshotTerm),
 			 errdetail("It was down or cut off while the others went more than raft_ext.log_hold_entries ahead, or it lost its state."),
-			 errhint("Rebuild it from a copy of a member's data directory, keeping its own postgresql.conf and raft_ext_identity (README, \"Snapshots\"; on the local cluster, scripts/raftctl replace N).")));
+			 raft_ext_auto_snapshot ?
+			 errhint("It installs a copy of its leader's database by itself (raft_ext.auto_snapshot); the server log says when it is done (README, \"Snapshots\").") :
+			 errhint("raft_ext.auto_snapshot is off: call SELECT raft_install_snapshot() on it, or rebuild it from a copy of a member's data directory (README, \"Snapshots\").")));
 }
 
 static void
@@ -823,6 +826,13 @@ raft_worker_main(Datum main_arg)
 		raft_worker_take_requests();
 		raft_checks_drain_outbox(raft_worker_node);
 		raft_checks_maybe_verify(raft_worker_node);
+		{
+			raft_status st;
+
+			raft_get_status(raft_worker_node, &st);
+			raft_snapshot_raft_step(raft_worker_node, st.snapshotNeeded ? st.snapshotIndex : 0,
+									&raft_worker_last_persisted, &raft_worker_committed);
+		}
 		raft_worker_process_ready();
 		raft_members_sync(raft_worker_node);
 		raft_compaction_in_memory(raft_worker_node);

@@ -721,9 +721,9 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 							st->npeers)));
 		if (raft_members_log_start() > 0)
 			ereport(NOTICE,
-					(errmsg("raft_add_node: the leader's log starts after entry %llu: node %d catches up from the log only if it was started on a copy of a member's data directory",
+					(errmsg("raft_add_node: the leader's log starts after entry %llu: node %d starts from a snapshot, unless it was started on a copy of a member's data directory",
 							(unsigned long long) raft_members_log_start(), node_id),
-					 errhint("Otherwise its raft_status will say it needs a snapshot (README, \"Adding a server\").")));
+					 errhint("With raft_ext.auto_snapshot on (the default) it installs a copy of its leader's database by itself (README, \"Adding a server\").")));
 	}
 	else
 	{

@@ -92,6 +92,10 @@ static int	raft_snapshot_buf_len = 0;
 static int	raft_snapshot_buf_pos = 0;
 static bool raft_snapshot_copy_done = false;
 static uint64 raft_snapshot_bytes = 0;
+/* the member's catalog answers, kept for the whole copy */
+static PGresult *raft_snapshot_res_tables = NULL;
+static PGresult *raft_snapshot_res_sequences = NULL;
+static PGresult *raft_snapshot_res_state = NULL;
 
 typedef struct RaftSnapshotJob
 {
@@ -105,6 +109,10 @@ raft_snapshot_disconnect(void)
 	if (raft_snapshot_buf != NULL)
 		PQfreemem(raft_snapshot_buf);
 	raft_snapshot_buf = NULL;
+	PQclear(raft_snapshot_res_tables);
+	PQclear(raft_snapshot_res_sequences);
+	PQclear(raft_snapshot_res_state);
+	raft_snapshot_res_tables = raft_snapshot_res_sequences = raft_snapshot_res_state = NULL;
 	if (raft_snapshot_conn != NULL)
 		PQfinish(raft_snapshot_conn);
 	raft_snapshot_conn = NULL;
@@ -334,7 +342,7 @@ raft_snapshot_pg_dump(const char *conninfo, const char *snapshot, const char *se
 	raft_snapshot_shell_quote(&cmd, pg_dump);
 	appendStringInfo(&cmd, " --section=%s --snapshot=", section);
 	raft_snapshot_shell_quote(&cmd, snapshot);
-	appendStringInfoString(&cmd, " --exclude-schema=raft_ext --no-tablespaces --no-publications"
+	appendStringInfoString(&cmd, " --no-password --exclude-schema=raft_ext --no-tablespaces --no-publications"
 						   " --no-subscriptions --lock-wait-timeout=60000 --dbname=");
 	raft_snapshot_shell_quote(&cmd, conninfo);
 	appendStringInfoString(&cmd, " 2>");
@@ -624,7 +632,7 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 						   raft_snapshot_source, (unsigned long long) index);
 	pre_data = raft_snapshot_pg_dump(conninfo, snapshot, "pre-data");
 	post_data = raft_snapshot_pg_dump(conninfo, snapshot, "post-data");
-	tables = raft_snapshot_exec("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+	tables = raft_snapshot_res_tables = raft_snapshot_exec("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
 								"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 								"WHERE c.relkind = 'r' AND c.relpersistence <> 't' "
 								"AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'raft_ext') "
@@ -635,12 +643,12 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 								"ORDER BY 1, 2", PGRES_TUPLES_OK);
 	ntables = PQntuples(tables);
 	/* sequences are not transactional: their state as of the applied index is recorded */
-	sequences = raft_snapshot_exec("SELECT n.nspname, c.relname, s.last_value, s.is_called "
+	sequences = raft_snapshot_res_sequences = raft_snapshot_exec("SELECT n.nspname, c.relname, s.last_value, s.is_called "
 								   "FROM raft_ext.sequence_state s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid "
 								   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 								   "WHERE c.relkind = 'S' AND n.nspname <> 'raft_ext' ORDER BY 1, 2",
 								   PGRES_TUPLES_OK);
-	state_tables = raft_snapshot_exec("SELECT c.relname FROM pg_catalog.pg_class c "
+	state_tables = raft_snapshot_res_state = raft_snapshot_exec("SELECT c.relname FROM pg_catalog.pg_class c "
 									  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 									  "WHERE n.nspname = 'raft_ext' AND c.relkind = 'r'",
 									  PGRES_TUPLES_OK);
@@ -767,9 +775,6 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	/* the apply worker commits asynchronously; the Raft worker may build on this */
 	XLogFlush(XactLastCommitEnd);
 
-	PQclear(tables);
-	PQclear(sequences);
-	PQclear(state_tables);
 	raft_snapshot_disconnect();
 
 	ereport(LOG,

@@ -242,7 +242,7 @@ raft_identity_check(uint64 current_term, bool tables_empty, const char *tables_i
 	snprintf(mine, sizeof(mine), "%016llx", (unsigned long long) id.incarnation);
 	if (tables_incarnation == NULL && tables_empty)
 	{
-		*hint = pstrdup("Rebuild this node from a copy of a healthy one (README, \"Repairing a node\"); its tables already hold what it applied, so it can neither apply the log again nor vote in terms it no longer remembers.");
+		*hint = pstrdup("Rebuild this node from a copy of a healthy one: SELECT raft_install_snapshot(<a member's node id>) on it, or a physical copy (README, \"Repairing a node\"); its tables already hold what it applied, so it can neither apply the log again nor vote in terms it no longer remembers.");
 		return psprintf("this node's Raft state was lost: raft_ext's tables are new (was the extension dropped and created again?), but node %d reached term %llu",
 						id.node_id, (unsigned long long) id.high_term);
 	}
@@ -265,7 +265,7 @@ raft_identity_check(uint64 current_term, bool tables_empty, const char *tables_i
 	}
 	else if (current_term < id.high_term)
 	{
-		*hint = pstrdup("Rebuild this node from a copy of a healthy one (README, \"Repairing a node\"): it may have voted in terms it no longer remembers.");
+		*hint = pstrdup("Rebuild this node from a copy of a healthy one: SELECT raft_install_snapshot(<a member's node id>) on it, or a physical copy (README, \"Repairing a node\"): it may have voted in terms it no longer remembers.");
 		return psprintf("this node's Raft state went back: its tables are at term %llu, but node %d reached term %llu",
 						(unsigned long long) current_term, id.node_id,
 						(unsigned long long) id.high_term);

@@ -546,6 +546,38 @@ raft_snapshot_pick_source(const RaftSnapshotJob *job, char **conninfo)
 }
 
 /*
+ * A node whose Raft state was lost (identity.c: its extension re-created,
+ * its tables gone back) takes part in nothing, so nothing of its own Raft
+ * state is worth keeping: it takes the member's as well — its term, vote
+ * and incarnation, an empty log after the copy — exactly what a physical
+ * copy of that member would give it.  Its Raft worker, restarted, then
+ * adopts that state as it adopts a physical copy: with a vote floor at the
+ * highest term this node ever reached (its identity file), so it cannot
+ * vote twice in a term it voted in before it broke.
+ */
+static void
+raft_snapshot_take_raft_state(uint64 term, uint64 voted_for, const char *incarnation)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum((int64) term), Int64GetDatum((int64) voted_for)};
+
+	if (SPI_execute("DELETE FROM raft_ext.log", false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("UPDATE raft_ext.hard_state SET current_term = $1, voted_for = $2",
+							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "raft_ext: could not take the member's Raft state");
+	if (incarnation != NULL)
+	{
+		Oid			ttypes[1] = {TEXTOID};
+		Datum		tvalues[1] = {CStringGetTextDatum(incarnation)};
+
+		if (SPI_execute("DELETE FROM raft_ext.identity", false, 0) != SPI_OK_DELETE ||
+			SPI_execute_with_args("INSERT INTO raft_ext.identity (incarnation) VALUES ($1)",
+								  1, ttypes, tvalues, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "raft_ext: could not take the member's incarnation");
+	}
+}
+
+/*
  * Install a copy of a member's replicated database (see the file header).
  * *restart_log: the copy is past this node's log, which now starts after
  * it.  Throws on any failure, leaving everything as it was.
@@ -563,7 +595,10 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	uint64		term;
 	uint64		config_index;
 	uint64		source_term;
+	uint64		source_vote;
+	char	   *source_incarnation;
 	uint64		my_term;
+	bool		lost;
 	uint64		log_start;
 	uint64		target;
 	char	   *pre_data;
@@ -602,7 +637,7 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 							   PGRES_COMMAND_OK));
 	res = raft_snapshot_exec("SELECT pg_catalog.pg_export_snapshot(), a.last_applied, a.config_index, "
 							 "CASE WHEN a.last_applied = a.log_start_index THEN a.log_start_term ELSE l.term END, "
-							 "h.current_term "
+							 "h.current_term, h.voted_for, (SELECT i.incarnation FROM raft_ext.identity i LIMIT 1) "
 							 "FROM raft_ext.apply_state a CROSS JOIN raft_ext.hard_state h "
 							 "LEFT JOIN raft_ext.log l ON l.index = a.last_applied",
 							 PGRES_TUPLES_OK);
@@ -615,6 +650,8 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	config_index = raft_snapshot_u64(res, 0, 2);
 	term = raft_snapshot_u64(res, 0, 3);
 	source_term = raft_snapshot_u64(res, 0, 4);
+	source_vote = raft_snapshot_u64(res, 0, 5);
+	source_incarnation = raft_snapshot_value(res, 0, 6);
 	PQclear(res);
 	if (index == 0 || term == 0)
 		ereport(ERROR,
@@ -656,6 +693,7 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	/* the Raft condition for restarting the log after the copy (raft.h) */
 	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
 	my_term = raft_shared->status.term;
+	lost = raft_shared->status.worker_state == RAFT_WORKER_STATE_LOST;
 	LWLockRelease(raft_shared->status_lock);
 
 	/* every name below, and every name listed, qualified */
@@ -745,8 +783,8 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	 * saw committed only grows: read last, it is the freshest bound.
 	 */
 	target = pg_atomic_read_u64(&raft_shared->apply_target);
-	*restart_log = index > target;
-	if (*restart_log && source_term > my_term)
+	*restart_log = lost || index > target;
+	if (*restart_log && !lost && source_term > my_term)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("raft_ext: node %d was in term %llu, ahead of this node (term %llu)",
@@ -766,11 +804,13 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 			SPI_processed != 1)
 			elog(ERROR, "raft_ext: could not record the snapshot's index");
 		/* entries past the copy stay: the Raft worker decides about them */
-		if (*restart_log &&
+		if (*restart_log && !lost &&
 			SPI_execute_with_args("DELETE FROM raft_ext.log WHERE index <= $1",
 								  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "raft_ext: could not delete the log entries the snapshot replaces");
 	}
+	if (lost)
+		raft_snapshot_take_raft_state(source_term, source_vote, source_incarnation);
 	raft_xact_commit();
 	/* the apply worker commits asynchronously; the Raft worker may build on this */
 	XLogFlush(XactLastCommitEnd);
@@ -783,7 +823,8 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 					(unsigned long long) term, ntables, (unsigned long long) rows,
 					raft_snapshot_bytes / 1048576.0,
 					(GetCurrentTimestamp() - started) / 1000000.0),
-			 errdetail(*restart_log ? "Its log now starts after that entry." :
+			 errdetail(lost ? "It takes that member's Raft state too; its Raft worker restarts and adopts it." :
+					   *restart_log ? "Its log now starts after that entry." :
 					   "It applies the entries after it from its log.")));
 	*index_out = index;
 	*term_out = term;
@@ -1016,6 +1057,19 @@ raft_snapshot_raft_step(raft_node *node, uint64 snapshot_index,
 					(errmsg("raft_ext: node %d installs a snapshot of its leader (it needs log entry %llu or later)",
 							raft_ext_node_id, (unsigned long long) snapshot_index)));
 	}
+}
+
+bool
+raft_snapshot_lost_state_repaired(void)
+{
+	bool		installed;
+
+	SpinLockAcquire(&raft_shared->mutex);
+	installed = raft_shared->snapshot.phase == RAFT_SNAPSHOT_INSTALLED;
+	SpinLockRelease(&raft_shared->mutex);
+	if (installed)
+		raft_snapshot_end(true, 0, NULL);
+	return installed;
 }
 
 /* ---------------------------------------------------------------------

@@ -42,6 +42,13 @@ extern void raft_snapshot_apply_start(void);
 extern void raft_snapshot_raft_step(raft_node *node, uint64 snapshot_index,
 									uint64 *last_persisted, uint64 *committed);
 
+/*
+ * The Raft worker of a node whose Raft state was lost (identity.c), while
+ * it refuses to run: true once a snapshot replaced that state too, and it
+ * must restart to adopt it.
+ */
+extern bool raft_snapshot_lost_state_repaired(void);
+
 /* raft_status.apply_worker_state: a snapshot is being installed. */
 extern bool raft_snapshot_installing(void);
 

@@ -120,6 +120,13 @@ raft_worker_refuse_to_run(Oid ext_oid, const char *problem, const char *hint)
 		ResetLatch(MyLatch);
 		raft_workers_check_signals();
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
+		if (raft_snapshot_lost_state_repaired())
+		{
+			ereport(LOG,
+					(errmsg("raft_ext: node %d's Raft state was replaced by a snapshot: the Raft worker restarts to adopt it",
+							raft_ext_node_id)));
+			proc_exit(1);
+		}
 	}
 }
 

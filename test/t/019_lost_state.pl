@@ -1,8 +1,10 @@
 # 019_lost_state.pl — a node never rejoins as someone it is not (issue
 # #14): a follower whose raft_ext state is dropped and created again while
 # its tables keep their rows refuses to vote or apply and says why; a data
-# directory that belongs to another node is refused; the documented repair
-# (a copy of a healthy node, without its identity file) brings it back.
+# directory that belongs to another node is refused; the documented repairs
+# bring it back: a physical copy of a healthy node with its own identity
+# file, and (issue #15) one command on the node, raft_install_snapshot(N),
+# which installs a member's database and Raft state online.
 use strict;
 use warnings;
 use File::Copy;
@@ -140,6 +142,36 @@ for (1 .. 100)
 ok($seen, "the leader reports that node ${gid}'s log went back");
 ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'and catches it up');
 ok(scalar $c->wait_contents_equal(q{SELECT * FROM t ORDER BY id}), 'same rows everywhere');
+
+# ---------------------------------------------------------------------
+# The one-command repair: the same loss on a running follower, repaired
+# online by raft_install_snapshot(N): it takes the member's database and
+# Raft state in one transaction, and its Raft worker, restarted, adopts
+# them with a vote floor at the highest term it ever reached.
+# ---------------------------------------------------------------------
+($leader) = $c->wait_for_leader(timeout => 30);
+($f) = $c->followers($leader);
+$fid = $c->id_of($f);
+my $lid = $c->id_of($leader);
+($old_high) = PostgreSQL::Test::Utils::slurp_file($f->data_dir . '/raft_ext_identity') =~ /^high_term (\d+)$/m;
+$c->query($f, q{SET raft_ext.local_writes = on; DROP EXTENSION raft_ext CASCADE; CREATE EXTENSION raft_ext});
+$st = wait_state($f, 'state lost');
+is($st->{worker_state}, 'state lost', 'a running follower whose extension was re-created says its state is lost')
+  or diag explain $st;
+like($st->{last_apply_error} // '', qr/raft_install_snapshot/, 'and names the one-command repair');
+my ($ret, $out, $err) = $c->psql($f, 'SELECT raft_install_snapshot()');
+like($err, qr/no leader is known/, 'without a leader of its own, it must be told whom to copy');
+($ret, $out, $err) = $c->psql($f, "SELECT raft_install_snapshot($lid)", timeout => 60);
+is($ret, 0, "raft_install_snapshot($lid) on the lost node") or diag $err;
+like($out, qr/^\d+$/, "it returns the copy's index ($out)");
+$st = wait_state($f, 'running');
+is($st->{worker_state}, 'running', 'the repaired node runs again');
+like($c->log_tail($f, 20000), qr/node $fid adopts the Raft state in this data directory \(a copy of another node, at term \d+\); it will not vote in any term up to $old_high/,
+	'its Raft worker adopted the copied state, with a vote floor at its highest term');
+($leader) = $c->wait_for_leader(timeout => 30);
+$w = $c->submit_ok($leader, q{INSERT INTO t VALUES (10)});
+ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'it takes part again');
+ok(scalar $c->wait_contents_equal(q{SELECT * FROM t ORDER BY id}), 'same rows everywhere, none applied twice');
 
 note sprintf('019 total %.1f s', time - $t_start);
 done_testing();

@@ -690,9 +690,7 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 									  "WHERE n.nspname = 'raft_ext' AND c.relkind = 'r'",
 									  PGRES_TUPLES_OK);
 
-	/* the Raft condition for restarting the log after the copy (raft.h) */
 	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
-	my_term = raft_shared->status.term;
 	lost = raft_shared->status.worker_state == RAFT_WORKER_STATE_LOST;
 	LWLockRelease(raft_shared->status_lock);
 
@@ -784,6 +782,10 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	 */
 	target = pg_atomic_read_u64(&raft_shared->apply_target);
 	*restart_log = lost || index > target;
+	/* the Raft condition for restarting the log after the copy (raft.h); terms only grow */
+	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
+	my_term = raft_shared->status.term;
+	LWLockRelease(raft_shared->status_lock);
 	if (*restart_log && !lost && source_term > my_term)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -109,10 +109,19 @@ raft_compaction_log_start(void)
  * leader's view of its followers (0: not known for every member).
  */
 static uint64
-raft_compaction_safe_index(uint64 applied)
+raft_compaction_safe_index(uint64 applied, uint32 keep)
 {
 	uint64		safe = PG_UINT64_MAX;
 	uint64		hold = (uint64) raft_ext_log_hold_entries;
+
+	/*
+	 * A leader knows no member's match until the member answers it in its
+	 * term (0 until then).  One it has not heard from held at least what
+	 * the last compaction left: the log's start plus the retention (the
+	 * chaos suite's review found a new leader treating every member as
+	 * too far behind to wait for, until its first answer).
+	 */
+	uint64		unheard = pg_atomic_read_u64(&raft_shared->compact_to) + keep;
 	int			i;
 
 	LWLockAcquire(raft_shared->status_lock, LW_SHARED);
@@ -122,15 +131,17 @@ raft_compaction_safe_index(uint64 applied)
 	{
 		const RaftPeerStatus *p = &raft_shared->status.peers[i];
 
+		uint64		match = p->match_index != 0 ? p->match_index : unheard;
+
 		if (!p->has_progress)
 			safe = 0;
 		/* too far behind to wait for: it will be sent a snapshot */
-		else if (hold > 0 && p->match_index + hold < applied)
+		else if (hold > 0 && match + hold < applied)
 			continue;
 		else if (p->regressed_from != 0)
 			safe = 0;
-		else if (p->match_index < safe)
-			safe = p->match_index;
+		else if (match < safe)
+			safe = match;
 	}
 	LWLockRelease(raft_shared->status_lock);
 	return safe == PG_UINT64_MAX ? 0 : safe;
@@ -157,7 +168,7 @@ raft_compaction_after_apply(uint64 applied, TimestampTz now)
 	if (raft_compact_posted_target > start &&
 		!TimestampDifferenceExceeds(raft_compact_posted_at, now, RAFT_COMPACT_REPOST_MS))
 		return;
-	safe = Min(raft_compaction_safe_index(applied), applied);
+	safe = Min(raft_compaction_safe_index(applied, keep), applied);
 	if (safe <= keep)
 		return;
 	target = safe - keep;

@@ -36,10 +36,10 @@ extern void raft_snapshot_apply_start(void);
 
 /*
  * The Raft worker, once per loop: ask for a snapshot while the node needs
- * one (snapshot_index: the leader's compaction point; 0: it does not) and
- * finish an installed one.
+ * one (snapshot_index: the leader's compaction point; 0: it does not) of
+ * the leader it knows, and finish an installed one.
  */
-extern void raft_snapshot_raft_step(raft_node *node, uint64 snapshot_index,
+extern void raft_snapshot_raft_step(raft_node *node, uint64 snapshot_index, int leader,
 									uint64 *last_persisted, uint64 *committed);
 
 /*
@@ -49,7 +49,7 @@ extern void raft_snapshot_raft_step(raft_node *node, uint64 snapshot_index,
  */
 extern bool raft_snapshot_lost_state_repaired(void);
 
-/* raft_status.apply_worker_state: a snapshot is being installed. */
+/* A snapshot is asked for or being installed (raft_status.apply_worker_state). */
 extern bool raft_snapshot_installing(void);
 
 extern Datum raft_ext_sql_install_snapshot(PG_FUNCTION_ARGS);

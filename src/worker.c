@@ -592,7 +592,8 @@ raft_worker_process_ready(void)
 		rc = raft_ready_get(raft_worker_node, &rd);
 		raft_worker_check(rc, "raft_ready_get");
 		raft_worker_note_role(&rd);
-		if (rd.snapshotNeeded)
+		/* said once per install: the leader repeats InstallSnapshot meanwhile */
+		if (rd.snapshotNeeded && !raft_snapshot_installing())
 			raft_worker_snapshot_needed(&rd);
 
 		/*
@@ -838,6 +839,7 @@ raft_worker_main(Datum main_arg)
 
 			raft_get_status(raft_worker_node, &st);
 			raft_snapshot_raft_step(raft_worker_node, st.snapshotNeeded ? st.snapshotIndex : 0,
+									(int) st.leader,
 									&raft_worker_last_persisted, &raft_worker_committed);
 		}
 		raft_worker_process_ready();

@@ -100,12 +100,13 @@ fuzz:
 # The fault-injection suite (chaos/; README, "Fault injection (make chaos)"), as root:
 # real servers in network namespaces, faults, three workloads, the history checkers.
 #   make chaos [CHAOS_TIME=600] [CHAOS_SEED=N] [CHAOS_NODES=5] [CHAOS_MIX=full|mild]
+#              [CHAOS_COMPACT=1]  (a small log: nodes that fall behind install snapshots)
 # It bounds itself; the timeout is a last resort against a hang.
 CHAOS_TIME ?= 600
 .PHONY: chaos
 chaos: cluster-install
 	@CHAOS_TIME='$(CHAOS_TIME)' CHAOS_SEED='$(CHAOS_SEED)' CHAOS_NODES='$(CHAOS_NODES)' \
-		CHAOS_MIX='$(CHAOS_MIX)' CHAOS_RESULTS='$(CHAOS_RESULTS)' \
+		CHAOS_MIX='$(CHAOS_MIX)' CHAOS_RESULTS='$(CHAOS_RESULTS)' CHAOS_COMPACT='$(CHAOS_COMPACT)' \
 		timeout -k 30 $$(( $(firstword $(subst ., ,$(CHAOS_TIME))) * 2 + 900 )) python3 -m chaos
 
 # The one test command (test/ is a directory, hence .PHONY above).

@@ -1,7 +1,9 @@
 """The PostgreSQL servers of a chaos run, one per network namespace.
 
 Each node is configured as scripts/raftctl configures its loopback nodes (same settings,
-one login role per node, raft_ext.peer_roles), except that it listens on its own address on
+one login role per node, raft_ext.peer_roles), except that the peers' roles are not
+superusers but get the grants of README "The peers' login roles" (pg_read_all_data
+included, which a snapshot install needs), and that it listens on its own address on
 the suite's bridge, port 5432, and its peers are the other namespaces' addresses.  The
 servers run as the ``postgres`` OS user (PostgreSQL refuses root), started with
 ``ip netns exec NS runuser -u postgres -- pg_ctl ...`` so that they and all their children
@@ -32,6 +34,12 @@ from .pgwire import Connection, ConnectFailed, ConnectionLost, PgError
 PGBIN = "/usr/lib/postgresql/15/bin"
 PG_USER = "postgres"
 DB = "postgres"
+# README, "The peers' login roles": what every node grants every peer's role
+PEER_GRANTS = ["GRANT USAGE ON SCHEMA raft_ext",
+               "GRANT EXECUTE ON PROCEDURE raft_ext.deliver_stream()",
+               "GRANT EXECUTE ON FUNCTION raft_ext.deliver(bytea)",
+               "GRANT EXECUTE ON FUNCTION raft_ext.forward_submit(bytea, integer, bigint)",
+               "GRANT pg_read_all_data"]
 STATUS_SQL = ("SELECT node_id, role, term, coalesce(leader_id, 0), commit_index, last_applied, "
               "last_log_index, worker_state, apply_worker_state, coalesce(last_apply_error, '') "
               "FROM raft_status")
@@ -126,12 +134,21 @@ class Cluster:
         shutil.rmtree(template)
         for i in range(1, self.n + 1):
             self.start(i)
+        roles = ", ".join(f"raft_node{k}" for k in range(1, self.n + 1))
         for i in range(1, self.n + 1):
             c = self.admin(i)
             try:
+                # The peers' login roles as README "The peers' login roles" sets them up: one
+                # role per node, not a superuser, with the grants the nodes need of each other,
+                # made on every node through the write guard's escape hatch (the nodes cannot
+                # talk before they exist).  pg_read_all_data: a node installing a snapshot
+                # reads everything on the member it copies, as its role there.
                 for k in range(1, self.n + 1):
-                    c.query(f"CREATE ROLE raft_node{k} LOGIN SUPERUSER", 10)
+                    c.query(f"CREATE ROLE raft_node{k} LOGIN", 10)
                 c.query("CREATE EXTENSION raft_ext", 30)
+                c.query("SET raft_ext.local_writes = on", 10)
+                for grant in PEER_GRANTS:
+                    c.query(f"{grant} TO {roles}", 10)
             finally:
                 c.close()
 

@@ -41,6 +41,61 @@ SKIP = 77
 WORKDIR = "/tmp/raft_ext-chaos"  # the servers' data (fixed, so a crashed run's leftovers are found)
 LOCKFILE = "/tmp/raft_ext-chaos.lock"
 
+# CHAOS_COMPACT=1: raft_ext.log_keep_entries and log_hold_entries this small (defaults
+# 100000 and 1000000, which a run never reaches).  The suite's clients write about 100 to
+# 150 entries a second (fewer during faults), so a member behind by more than HOLD
+# entries (7 to 10 s of writes; right after a leader change, KEEP: a new leader's match
+# index of a member it has not heard from yet is 0) is no longer waited for, the log is
+# compacted past what it holds, and it must install a snapshot when it is back: a
+# follower killed, paused or cut off for the longer faults, an old leader cut off or
+# killed (6 and 7 installs in two 300 s runs).  KEEP also bounds how long an install may
+# take: the leader goes on compacting while a node copies it, and the node catches up from
+# the entries after the copy only if those are still in the leader's log (KEEP entries: 3
+# to 5 s of writes; an install of the suite's 0.1 to 1.4 MB took 1.3 to 4.0 s on a 2-core
+# machine running all five servers and the clients, the leader's log then starting 200 to
+# 480 entries before the copy's index).
+COMPACT_KEEP = 500
+COMPACT_HOLD = 1000
+
+
+def parse_compact(value: str) -> tuple[int, int] | None:
+    """CHAOS_COMPACT: "" or "0": None (the defaults); "1": (COMPACT_KEEP, COMPACT_HOLD);
+    "KEEP:HOLD": those two values."""
+    value = (value or "").strip()
+    if value in ("", "0"):
+        return None
+    if value == "1":
+        return COMPACT_KEEP, COMPACT_HOLD
+    try:
+        keep, hold = (int(x) for x in value.split(":"))
+    except ValueError:
+        raise ValueError(f"{value!r}: 1, 0 or KEEP:HOLD (two numbers)") from None
+    if keep < 1 or hold < 0:
+        raise ValueError(f"{value!r}: KEEP at least 1, HOLD at least 0 (0: no limit)")
+    return keep, hold
+
+
+def snapshot_report(logs: list[str]) -> dict:
+    """What the server logs say about snapshots: installs started, installed, failed (with
+    their cause), and how often a node was told it needs one (its WARNING)."""
+    import re
+    rep = {"installed": [], "failed": [], "needed": 0, "started": 0}
+    for path in logs:
+        try:
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if "installed a snapshot of node" in line:
+                        rep["installed"].append(line.strip())
+                    elif "did not install a snapshot" in line:
+                        rep["failed"].append(line.strip())
+                    elif re.search(r"raft_ext: node \d+ needs a snapshot", line):
+                        rep["needed"] += 1
+                    elif "installs a snapshot of its leader" in line:
+                        rep["started"] += 1
+        except OSError:
+            pass
+    return rep
+
 
 class Config:
     def __init__(self, **kw):
@@ -56,6 +111,7 @@ class Config:
         self.final_timeout = float(kw.get("final_timeout", 180))
         self.disk = kw.get("disk", True)
         self.only = kw.get("only") or None
+        self.compact = kw.get("compact")  # None, or (log_keep_entries, log_hold_entries)
 
 
 def installed_library() -> str:
@@ -145,6 +201,12 @@ class Run:
         os.makedirs(self.results, exist_ok=True)
         say(f"chaos: seed {cfg.seed}, {cfg.time:.0f} s, {cfg.nodes} nodes, {cfg.mix} fault mix; "
             f"results in {self.results}")
+        conf_extra = ""
+        if cfg.compact:
+            keep, hold = cfg.compact
+            conf_extra = (f"# CHAOS_COMPACT: a small log, so that nodes that fall behind install snapshots\n"
+                          f"raft_ext.log_keep_entries = {keep}\nraft_ext.log_hold_entries = {hold}\n")
+            say(f"chaos: compaction: raft_ext.log_keep_entries = {keep}, raft_ext.log_hold_entries = {hold}")
         left = self.net.ours()
         if left or os.path.exists(WORKDIR):
             say(f"chaos: removing what an earlier run left: {', '.join(left) or WORKDIR}")
@@ -155,7 +217,7 @@ class Run:
         disk_node = cfg.nodes if cfg.disk else None
         self.library = installed_library()
         self.cluster = Cluster(self.net, WORKDIR, disk_node, log=lambda m: say(f"chaos: {m}"))
-        self.cluster.create()
+        self.cluster.create(conf_extra)
         ok, sts = self.cluster.wait_converged(60)
         if not ok:
             raise RuntimeError(f"the new cluster elected no leader: {sts}")
@@ -168,7 +230,8 @@ class Run:
 
         t0 = time.monotonic()
         log = nem.NemesisLog(os.path.join(self.results, "nemesis.jsonl"), t0, echo=say)
-        log("start", f"seed {cfg.seed}, {cfg.time:.0f} s, {cfg.mix} mix, {cfg.nodes} nodes")
+        log("start", f"seed {cfg.seed}, {cfg.time:.0f} s, {cfg.mix} mix, {cfg.nodes} nodes"
+            + (f", log_keep_entries {cfg.compact[0]}, log_hold_entries {cfg.compact[1]}" if cfg.compact else ""))
         self._start_clients(t0)
         steps = nem.schedule(cfg.seed, cfg.time, cfg.mix, netem=self.net.netem, disk=cfg.disk,
                               only=cfg.only)
@@ -243,6 +306,9 @@ class Run:
             "addresses": {str(i): self.net.node_addr(i) for i in range(1, cfg.nodes + 1)},
             "statement_timeout_ms": cfg.statement_timeout_ms, "client_grace_s": 2.0,
             "connect_timeout_s": 2.0, "ops_per_connection": 20, "think_ms": 20,
+            # CHAOS_COMPACT (the servers' settings, recorded with the run; the clients ignore it)
+            "compact": ({"log_keep_entries": cfg.compact[0], "log_hold_entries": cfg.compact[1]}
+                        if cfg.compact else None),
             "stop_file": os.path.join(self.results, "clients.stop"),
             "workloads": {name: {"threads": n, "max_ops": cfg.max_ops,
                                  "history": os.path.join(self.results, f"history-{name}.jsonl")}
@@ -362,6 +428,18 @@ class Run:
         covered.append("clock jumps (not safe here: CLOCK_REALTIME is machine-wide, "
                        "time namespaces do not offset it)")
         say(f"chaos: not covered: {'; '.join(covered)}")
+        snap = snapshot_report([os.path.join(WORKDIR, f"node{i}", "server.log")
+                                for i in range(1, self.cfg.nodes + 1)])
+        snap_line = ""
+        if self.cfg.compact or snap["installed"] or snap["failed"]:
+            snap_line = (f"snapshots: {len(snap['installed'])} installed, {len(snap['failed'])} failed, "
+                         f"{snap['started']} started by a node itself (auto_snapshot), "
+                         f"{snap['needed']} 'needs a snapshot' warnings (server logs)")
+            say(f"chaos: {snap_line}")
+            for ln in snap["failed"][:10]:
+                say(f"  {ln}")
+            if self.cfg.compact and not snap["installed"]:
+                self.warnings.append("CHAOS_COMPACT: no node installed a snapshot in this run")
         for w in self.warnings:
             say(f"chaos: WARNING {w}")
         if not_converged:
@@ -393,6 +471,8 @@ class Run:
                 f.write(text + "\n")
                 say(text)
             f.write(f"faults by kind: {kinds}\n")
+            if snap_line:
+                f.write(snap_line + "\n")
             for w in self.warnings:
                 f.write(f"warning: {w}\n")
 

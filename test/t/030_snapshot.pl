@@ -5,6 +5,8 @@
 # raft_peers.needs_snapshot on the leader) and applies nothing wrong; rebuilt
 # from an online copy of the leader (pg_basebackup, its own configuration
 # and identity file kept), it catches up and the tables are identical.
+# The node runs with raft_ext.auto_snapshot = off: this is the physical
+# path; 031_snapshot_online.pl tests the online install.
 use strict;
 use warnings;
 use FindBin;
@@ -56,7 +58,11 @@ my $last = write_rows($leader, 1, 100);
 ok(defined $c->wait_applied_everywhere($last, timeout => 60), 'applied everywhere');
 my $f_last = $c->query($f, q{SELECT last_applied FROM raft_status});
 
-# The follower is down while the others go far ahead.
+# The follower is down while the others go far ahead.  It runs with
+# raft_ext.auto_snapshot = off (from its next start): with the default it
+# would install a snapshot online by itself (031_snapshot_online.pl); here
+# it waits for the physical copy.
+$f->append_conf('postgresql.conf', "raft_ext.auto_snapshot = off\n");
 $c->stop_node($f);
 my @up = ($leader, $other);
 $last = write_rows($leader, 101, 700);
@@ -72,6 +78,11 @@ ok(wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '
   or diag explain $c->status($f);
 like($c->log_tail($f), qr/node $fid needs a snapshot: its leader, node \d+, no longer holds the log entries it lacks/,
 	'and says so in its server log, with what to do');
+is($c->query($f, q{SHOW raft_ext.auto_snapshot}), 'off', "node $fid runs with raft_ext.auto_snapshot = off");
+sleep 2;
+is($c->query($f, q{SELECT worker_state || '/' || apply_worker_state FROM raft_status}), 'needs snapshot/running',
+	'and, so, goes on needing one: it installs nothing by itself');
+unlike($c->log_tail($f, 20000), qr/installed a snapshot/, 'its server log shows no install');
 ($leader) = $c->wait_for_leader(timeout => 30);
 is($c->query($leader, "SELECT needs_snapshot FROM raft_peers WHERE node_id = $fid"), 't',
 	"the leader's raft_peers shows node $fid needs a snapshot");

@@ -75,6 +75,19 @@
 #     started BENCH_ADD_QUIET s in; tps and p99 from pgbench's per-transaction
 #     log in the quiet window before the add, during it and after it, how long
 #     the add took, and the run's rows counted on the leader and the new node.
+#  9. Snapshot install (when the extension has raft_install_snapshot): a
+#     fresh three-node cluster whose replicated database holds about
+#     BENCH_SNAPSHOT_MB MB (a pgbench_accounts-like table, written through the
+#     log, so every node builds its own copy; vacuumed and checkpointed
+#     before anything is measured); SELECT raft_install_snapshot() on a
+#     follower (an online copy of the leader at its applied index, inside
+#     the running server) is timed, then, as the baseline in the same run,
+#     pg_basebackup of the same member (-X stream -c fast: README's physical
+#     copy) into a scratch directory; BENCH_SNAPSHOT_RUNS runs of both,
+#     alternating which goes first; MB/s of each (medians) over the same MB
+#     (the replicated database's tables with their indexes) and the ratio
+#     online / physical; after each install the follower must have caught up
+#     with the same rows as the leader.
 #
 # The report (markdown, machine described) goes to
 # bench/results/<date>-<host>.md with a PNG plot (gnuplot) and the raw numbers
@@ -122,8 +135,12 @@
 #                              the report says so)
 #   BENCH_ADD_QUIET=10/3       seconds into that run when raftctl add starts
 #   BENCH_ADD_CLIENTS=8/4      its pgbench clients
+#   BENCH_SNAPSHOT_MB=64/2     size of the snapshot part's database; 0 skips the part
+#                              (skipped anyway when the extension has no raft_install_snapshot)
+#   BENCH_SNAPSHOT_RUNS=3/1    runs of each copy (medians reported)
+#   BENCH_SNAPSHOT_TIMEOUT=300 statement_timeout of raft_install_snapshot(), seconds
 #   BENCH_PORT_BASE=25510/25560 (a) base, (b) base+10..12, (c) base+21..23, (6) base+31..33,
-#                              (7) and (8) base+41..44;
+#                              (7), (8) and (9) base+41..44;
 #                              below Linux's ephemeral range (32768-60999), so no
 #                              client connection of the run can hold a server's port
 #   BENCH_OUT=bench/results (smoke: a scratch directory)
@@ -179,6 +196,8 @@ if [ "$MODE" = smoke ]; then
 	ADD_RUN_S=${BENCH_ADD_RUN:-15}
 	ADD_QUIET_S=${BENCH_ADD_QUIET:-3}
 	ADD_CLIENTS=${BENCH_ADD_CLIENTS:-4}
+	SNAP_MB=${BENCH_SNAPSHOT_MB:-2}
+	SNAP_RUNS=${BENCH_SNAPSHOT_RUNS:-1}
 	PORT_BASE=${BENCH_PORT_BASE:-25560}
 	PLOT=${BENCH_PLOT:-0}
 	export RAFT_WAIT_TIMEOUT=${RAFT_WAIT_TIMEOUT:-20}
@@ -205,6 +224,8 @@ else
 	ADD_RUN_S=${BENCH_ADD_RUN:-60}
 	ADD_QUIET_S=${BENCH_ADD_QUIET:-10}
 	ADD_CLIENTS=${BENCH_ADD_CLIENTS:-8}
+	SNAP_MB=${BENCH_SNAPSHOT_MB:-64}
+	SNAP_RUNS=${BENCH_SNAPSHOT_RUNS:-3}
 	PORT_BASE=${BENCH_PORT_BASE:-25510}
 	PLOT=${BENCH_PLOT:-1}
 	WAIT_S=60
@@ -218,6 +239,7 @@ CATCHUP_TIMEOUT=${BENCH_CATCHUP_TIMEOUT:-900}
 COMPACT_KEEP=${BENCH_COMPACT_KEEP-500}
 [ "$COMPACT_KEEP" = 0 ] && COMPACT_KEEP=
 ADD=${BENCH_ADD:-1}
+SNAP_TIMEOUT=${BENCH_SNAPSHOT_TIMEOUT:-300}
 PAYLOAD='raft_ext bench payload 0123456789'
 
 PORT_PLAIN=$PORT_BASE
@@ -249,8 +271,8 @@ TABLE_HEADER='| configuration | clients | tps | avg latency (ms) | p99 latency (
 ROUTE_RATIO_HEADER='(d)/(c) transparent mode |'
 READS_SECTION='## Reads: raft_ext.read_consistency'
 
-check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS] [NEED_LOG] [NEED_COMPACT] [NEED_ADD]
-	local f=$1 cfgs=${2-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} need_lg=${8:-0} need_cp=${9:-0} need_ad=${10:-0} c label rows bad=0 node keep
+check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER] [NEED_VERIFY] [NEED_READS] [NEED_LOG] [NEED_COMPACT] [NEED_ADD] [NEED_SNAPSHOT]
+	local f=$1 cfgs=${2-plain syncrep raft raft-route} need_fo=${3:-0} need_cu=${4:-0} need_fw=${5:-0} need_ve=${6:-0} need_rd=${7:-0} need_lg=${8:-0} need_cp=${9:-0} need_ad=${10:-0} need_sn=${11:-0} c label rows bad=0 node keep
 	[ -s "$f" ] || { echo "check: $f is missing or empty"; return 1; }
 	[ -z "$cfgs" ] || grep -qF "$TABLE_HEADER" "$f" || { echo "check: no throughput table header in $f"; bad=1; }
 	grep -q '^| PostgreSQL |' "$f" || { echo "check: the machine is not described (no PostgreSQL row)"; bad=1; }
@@ -341,6 +363,13 @@ check_report() { # FILE [CONFIGS] [NEED_FAILOVER] [NEED_CATCHUP] [NEED_FOLLOWER]
 		grep -qF "$ADD_SECTION" "$f" || { echo "check: no member-add section"; bad=1; }
 		grep -Eq '^during the add / quiet: tps [0-9]+\.[0-9]+$' "$f" || { echo "check: no numeric during-the-add / quiet ratio"; bad=1; }
 		grep -Eq '^raftctl add: node 4 a voter after .*\(equal\)' "$f" || { echo "check: no member-add result with the rows equal"; bad=1; }
+	fi
+	if [ "$need_sn" = 1 ]; then
+		grep -qF "$SNAP_SECTION" "$f" || { echo "check: no snapshot-install section"; bad=1; }
+		grep -Eq '^snapshot install: [0-9]+(\.[0-9]+)? MB .* in [0-9]+\.[0-9]+ s \([0-9]+(\.[0-9]+)? MB/s\); pg_basebackup .* in [0-9]+\.[0-9]+ s \([0-9]+(\.[0-9]+)? MB/s' "$f" ||
+			{ echo "check: no snapshot-install result with numbers"; bad=1; }
+		grep -Eq '^online / physical: [0-9]+\.[0-9]+$' "$f" || { echo "check: no numeric online / physical ratio"; bad=1; }
+		grep -Eq '^raft_install_snapshot\(\) returned log entry [0-9]+.*\(equal\)' "$f" || { echo "check: no snapshot-install result with the rows equal"; bad=1; }
 	fi
 	if [ "$need_fo" = 1 ] && ! grep -Eq '^kill → next acknowledged write: median [0-9]+ ms, worst [0-9]+ ms' "$f"; then
 		echo "check: no failover summary with numbers"
@@ -456,7 +485,7 @@ cleanup() {
 		log "scratch directory kept: $W"
 	elif [ "$rc" -ne 0 ] || [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
 		# keep the logs for a post-mortem, drop the data
-		rm -rf "$W"/template "$W"/plain "$W"/primary "$W"/s1 "$W"/s2 "$W/raft"
+		rm -rf "$W"/template "$W"/plain "$W"/primary "$W"/s1 "$W"/s2 "$W/raft" "$W/snapshot-basebackup"
 		log "logs kept in $W (data removed)"
 	else
 		rm -rf "$W"
@@ -1338,6 +1367,121 @@ bench_addnode() {
 
 raftctl_has_add() { "$RAFTCTL" help 2>/dev/null | grep -Eq '^ *raftctl add( |$)'; }
 
+# The snapshot part: a fresh cluster (ports PORT_X..PORT_X+2) whose database
+# holds about SNAP_MB MB; raft_install_snapshot() on a follower, then
+# pg_basebackup of the same member (the leader), both timed.
+SNAP_SECTION='## Snapshot install'
+SNAP_LINE=
+SNAP_RATIO=
+SNAP_DETAIL=
+SNAP_STATE=off
+# snapshot_online RUN: raft_install_snapshot() on the follower (SNAP_FPORT), timed;
+# the follower then caught up with the leader (SNAP_LPORT) before the next copy
+snapshot_online() {
+	local r=$1 t0 idx rc secs n commit applied
+	# the previous install's writes are not this one's to flush
+	q "$SNAP_FPORT" "CHECKPOINT" || return 1
+	t0=$EPOCHREALTIME
+	idx=$(PGOPTIONS="-c statement_timeout=${SNAP_TIMEOUT}s" timeout $((SNAP_TIMEOUT + 30)) "$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
+		-d "host=127.0.0.1 port=$SNAP_FPORT user=$SU dbname=$DB connect_timeout=10" -c "SELECT raft_install_snapshot()" 2>"$W/logs/snapshot-install.err")
+	rc=$?
+	secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+	if [ "$rc" -ne 0 ] || ! [[ "$idx" =~ ^[0-9]+$ ]]; then
+		err "snapshot: raft_install_snapshot() on port $SNAP_FPORT failed (exit $rc): $(head -c 400 "$W/logs/snapshot-install.err")"
+		return 1
+	fi
+	for ((n = 0; n < WAIT_S * 10; n++)); do
+		commit=$(q "$SNAP_LPORT" "SELECT commit_index FROM raft_status" 2>/dev/null)
+		applied=$(q "$SNAP_FPORT" "SELECT last_applied FROM raft_status WHERE worker_state = 'running' AND apply_worker_state = 'running'" 2>/dev/null)
+		[ -n "$commit" ] && [ -n "$applied" ] && [ "$applied" -ge "$commit" ] && break
+		sleep 0.1
+	done
+	printf '%s\t%s\t%s\n' "$r" "$secs" "$idx" >>"$W/snapshot-online.tsv"
+	log "snapshot install, run $r: raft_install_snapshot() returned log entry $idx after $secs s"
+}
+
+# snapshot_physical RUN: pg_basebackup of the leader into a scratch directory, timed
+snapshot_physical() {
+	local r=$1 bb=$W/snapshot-basebackup t0 secs bb_mb
+	rm -rf "$bb"
+	t0=$EPOCHREALTIME
+	as_owner "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$SNAP_LPORT" -U "$SU" -D "$bb" -X stream -c fast >"$W/logs/snapshot-basebackup.log" 2>&1 ||
+		{ err "snapshot: pg_basebackup failed: $(tail -n 3 "$W/logs/snapshot-basebackup.log")"; rm -rf "$bb"; return 1; }
+	secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+	bb_mb=$(du -sk "$bb" | awk '{ printf "%.1f", $1 / 1024 }')
+	rm -rf "$bb"
+	printf '%s\t%s\t%s\n' "$r" "$secs" "$bb_mb" >>"$W/snapshot-physical.tsv"
+	log "snapshot install, run $r: pg_basebackup copied $bb_mb MB in $secs s"
+}
+
+bench_snapshot() {
+	local lport fport follower rows chunk i r mb secs idx bb_secs bb_mb line sums_l sums_f state applied commit n
+	log "== snapshot install: a follower copies the leader's database (about $SNAP_MB MB) with raft_install_snapshot(), against pg_basebackup =="
+	PORT_X=$PORT_XC
+	x_cluster snapshot 0 || return 1
+	lport=$TARGET_PORT
+	if [ "$(q "$lport" "SELECT count(*) FROM pg_proc WHERE proname = 'raft_install_snapshot'")" = 0 ]; then
+		SNAP_STATE=no-function
+		log "snapshot install: skipped, the installed raft_ext has no raft_install_snapshot()"
+		log_cluster_destroy "$X_DIR"
+		return 0
+	fi
+	SNAP_STATE=ran
+	follower=$((X_LEADER % 3 + 1))
+	fport=$((PORT_X + follower - 1))
+	SNAP_LPORT=$lport SNAP_FPORT=$fport
+	# pgbench_accounts' shape: about 6,600 rows a MB with the primary key;
+	# written by the entries themselves, 50,000 rows an entry
+	rows=$((SNAP_MB * 6600))
+	q "$lport" "SELECT raft_submit('CREATE TABLE bench_snapshot (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84))')" >/dev/null ||
+		{ err "snapshot: cannot create the table"; return 1; }
+	chunk=50000 i=1
+	while [ "$i" -le "$rows" ]; do
+		PGOPTIONS="-c statement_timeout=0" q "$lport" "SELECT raft_submit('INSERT INTO bench_snapshot SELECT g, (g - 1) / 100000 + 1, 0, '''' FROM generate_series($i, $((i + chunk - 1 < rows ? i + chunk - 1 : rows))) g')" >/dev/null ||
+			{ err "snapshot: the rows could not be written"; return 1; }
+		i=$((i + chunk))
+	done
+	xctl wait-caught-up "$((WAIT_S * 2))" >/dev/null || { err "snapshot: the cluster did not catch up"; return 1; }
+	# neither copy pays for hint bits or a checkpoint backlog
+	for i in 1 2 3; do
+		PGOPTIONS="-c statement_timeout=0" q $((PORT_X + i - 1)) "VACUUM (ANALYZE) bench_snapshot" && q $((PORT_X + i - 1)) "CHECKPOINT" ||
+			{ err "snapshot: VACUUM / CHECKPOINT failed on node $i"; return 1; }
+	done
+	mb=$(q "$lport" "SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0, 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'raft_ext') AND n.nspname !~ '^pg_'") || return 1
+	: >"$W/snapshot-online.tsv"
+	: >"$W/snapshot-physical.tsv"
+	for ((r = 1; r <= SNAP_RUNS; r++)); do
+		if [ $((r % 2)) = 1 ]; then
+			snapshot_online "$r" && snapshot_physical "$r" || return 1
+		else
+			snapshot_physical "$r" && snapshot_online "$r" || return 1
+		fi
+	done
+	# the follower took part again, with the leader's rows
+	for ((n = 0; n < WAIT_S * 10; n++)); do
+		commit=$(q "$lport" "SELECT commit_index FROM raft_status" 2>/dev/null)
+		read -r state applied <<<"$(q "$fport" "SELECT replace(worker_state || '/' || apply_worker_state, ' ', '_'), last_applied FROM raft_status" 2>/dev/null | tr '|' ' ')"
+		[ "${state:-}" = running/running ] && [ -n "$commit" ] && [ "${applied:-0}" -ge "$commit" ] && break
+		sleep 0.1
+	done
+	sums_l=$(q "$lport" "SELECT count(*) || ' rows, sum ' || sum(aid::bigint) FROM bench_snapshot")
+	sums_f=$(q "$fport" "SELECT count(*) || ' rows, sum ' || sum(aid::bigint) FROM bench_snapshot")
+	# snapshot-online.tsv: run seconds index; snapshot-physical.tsv: run seconds MB
+	secs=$(awk -F'\t' '{ print $2 }' "$W/snapshot-online.tsv" | median)
+	idx=$(awk -F'\t' 'END { print $3 }' "$W/snapshot-online.tsv")
+	bb_secs=$(awk -F'\t' '{ print $2 }' "$W/snapshot-physical.tsv" | median)
+	bb_mb=$(awk -F'\t' '{ print $3 }' "$W/snapshot-physical.tsv" | median)
+	line=$(grep "raft_ext: node $follower installed a snapshot" "$X_DIR/node$follower/server.log" | tail -n 1 | sed 's/.*raft_ext: node/node/')
+	SNAP_LINE="snapshot install: $mb MB (the replicated database's tables and their indexes) installed on a follower with raft_install_snapshot() in $(fmt "$secs" 2) s ($(awk -v m="$mb" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0) ? m / s : 0 }') MB/s); pg_basebackup of the same member (the leader), the same MB in $(fmt "$bb_secs" 2) s ($(awk -v m="$mb" -v s="$bb_secs" 'BEGIN { printf "%.1f", (s > 0) ? m / s : 0 }') MB/s; it copied $bb_mb MB, the whole data directory with its WAL: $(awk -v m="$bb_mb" -v s="$bb_secs" 'BEGIN { printf "%.1f", (s > 0) ? m / s : 0 }') MB/s of files)$([ "$SNAP_RUNS" -gt 1 ] && echo "; medians of $SNAP_RUNS runs")"
+	SNAP_RATIO="online / physical: $(awk -v a="$secs" -v b="$bb_secs" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')"
+	SNAP_DETAIL="raft_install_snapshot() returned log entry $idx (the last run); node $follower's server log: ${line:-(no line)}; afterwards it was ${state:-?} at last_applied ${applied:-?} (the leader's commit index ${commit:-?}); bench_snapshot on the leader: $sums_l, on node $follower: $sums_f$([ -n "$sums_l" ] && [ "$sums_l" = "$sums_f" ] && echo ' (equal)' || echo ' (DIFFERENT)'). Each run (online s, physical s): $(paste "$W/snapshot-online.tsv" "$W/snapshot-physical.tsv" | awk -F'\t' '{ printf "%s%s: %.2f, %.2f", (NR > 1 ? "; " : ""), $1, $2, $5 }')"
+	log "$SNAP_LINE"
+	log "$SNAP_RATIO"
+	log "$SNAP_DETAIL"
+	log_cluster_destroy "$X_DIR"
+	[ -n "$sums_l" ] && [ "$sums_l" = "$sums_f" ] && [ "${state:-}" = running/running ]
+}
+
 # ---------------------------------------------------------------------------
 # Report
 
@@ -1429,6 +1573,22 @@ write_compact_section() {
 			"$(awk -F'\t' -v r="$r" -v k="$COMPACT_KEEP" '$1 == k && $2 == r { print $3 }' "$W/compact.tsv")"
 	done | sed 's/; $//')"
 	echo
+}
+
+write_snapshot_section() {
+	echo "$SNAP_SECTION"
+	echo
+	if [ "$SNAP_STATE" = no-function ]; then
+		echo "Not measured: the installed raft_ext has no raft_install_snapshot()."
+		echo
+		return
+	fi
+	echo "A fresh three-node cluster whose replicated database holds a pgbench_accounts-like table of about $SNAP_MB MB (written through the log in entries of 50,000 rows, so every node built its own copy; then VACUUM and CHECKPOINT on every node). Timed, one after the other: SELECT raft_install_snapshot() on a follower (the leader's database copied online at the leader's applied index, inside the running server: pg_dump of the schema, COPY of every table, indexes built, in one transaction), then pg_basebackup of the same member (the leader) into a scratch directory (-X stream -c fast, as README's physical copy; fsynced). $SNAP_RUNS run(s) of both, alternating which goes first (after each install the follower catches up before the next copy); medians. MB/s over the same MB for both (the tables of the replicated database with their indexes and TOAST); the ratio is the online install's rate over the physical copy's (below 1: slower)."
+	echo
+	echo "${SNAP_LINE:-snapshot install: not measured (see the log)}"
+	echo
+	[ -n "$SNAP_RATIO" ] && echo "$SNAP_RATIO" && echo
+	[ -n "$SNAP_DETAIL" ] && echo "$SNAP_DETAIL" && echo
 }
 
 ADD_SECTION='## Throughput while a member is added'
@@ -1615,6 +1775,7 @@ write_report() {
 		[ -n "$LOG_ENTRIES" ] && [ -n "$LOG_KEEP" ] && write_log_section
 		[ "$COMPACT_DONE" = 1 ] && write_compact_section
 		[ "$ADD_STATE" != off ] && write_add_section
+		[ "$SNAP_STATE" != off ] && write_snapshot_section
 		if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then
 			echo "## Failures"
 			echo
@@ -1696,8 +1857,8 @@ done
 for v in $LOG_KEEP; do
 	case "$v" in '' | *[!0-9]*) err "BENCH_LOG_KEEP: $v is not a number (0: never compact)"; exit 2 ;; esac
 done
-for v in "${COMPACT_KEEP:-1}" "$COMPACT_RUNS" "$COMPACT_CLIENTS" "$ADD_HISTORY" "$ADD_RUN_S" "$ADD_QUIET_S" "$ADD_CLIENTS"; do
-	case "$v" in '' | *[!0-9]*) err "BENCH_COMPACT_* / BENCH_ADD_*: $v is not a number"; exit 2 ;; esac
+for v in "${COMPACT_KEEP:-1}" "$COMPACT_RUNS" "$COMPACT_CLIENTS" "$ADD_HISTORY" "$ADD_RUN_S" "$ADD_QUIET_S" "$ADD_CLIENTS" "$SNAP_MB" "$SNAP_RUNS" "$SNAP_TIMEOUT"; do
+	case "$v" in '' | *[!0-9]*) err "BENCH_COMPACT_* / BENCH_ADD_* / BENCH_SNAPSHOT_*: $v is not a number"; exit 2 ;; esac
 done
 RAFT_UP=0
 for cfg in $CONFIGS; do
@@ -1748,6 +1909,11 @@ if [ "$ADD" = 1 ]; then
 	fi
 fi
 
+# the snapshot install: its own cluster
+if [ "$SNAP_MB" -gt 0 ]; then
+	bench_snapshot || FAILED_PARTS+=("snapshot install")
+fi
+
 # stop every server before writing the report
 for d in "$W/plain" "$W/s1" "$W/s2" "$W/primary"; do stop_server "$d" >/dev/null 2>&1; done
 
@@ -1791,7 +1957,9 @@ if [ "$MODE" = smoke ]; then
 	[ -n "$COMPACT_KEEP" ] && need_cp=1
 	need_ad=0
 	[ "$ADD_STATE" = ran ] && need_ad=1
-	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" "$need_lg" "$need_cp" "$need_ad" || rc=1
+	need_sn=0
+	[ "$SNAP_STATE" = ran ] && need_sn=1
+	check_report "$BASE.md" "$CONFIGS" "$need_fo" "$need_cu" "$need_fw" "$need_ve" "$need_rd" "$need_lg" "$need_cp" "$need_ad" "$need_sn" || rc=1
 	[ "$PLOT" = 1 ] && [ -n "$CONFIGS" ] && [ -z "$PLOT_FILE" ] && { echo "check: no plot"; rc=1; }
 fi
 if [ "${#FAILED_PARTS[@]}" -gt 0 ]; then

@@ -26,8 +26,11 @@
  *     lacks): the same transaction makes it the log's new start and deletes
  *     the entries up to it; the Raft worker then tells the core
  *     (raft_snapshot_installed) and drops the rest of its stored log.  The
- *     core's condition for that case holds: the member copied from was in
- *     a term no higher than this node's.
+ *     core's condition for that case is checked: the member copied from
+ *     was in a term no higher than this node's;
+ *   - the node's Raft state was lost (identity.c refuses to run it): the
+ *     copy takes the member's Raft state too, and the Raft worker restarts
+ *     and adopts it as it adopts a physical copy (raft_snapshot_take_raft_state).
  *
  * Locking: raft_shared->snapshot under raft_shared->mutex (spinlock: only
  * copies inside); the Raft fields of the status under status_lock, shared.

@@ -592,9 +592,21 @@ raft_worker_process_ready(void)
 		rc = raft_ready_get(raft_worker_node, &rd);
 		raft_worker_check(rc, "raft_ready_get");
 		raft_worker_note_role(&rd);
-		/* said once per install: the leader repeats InstallSnapshot meanwhile */
+		/*
+		 * Said at most every 10 s and not during an install: the leader
+		 * repeats InstallSnapshot every heartbeat while it is needed.
+		 */
 		if (rd.snapshotNeeded && !raft_snapshot_installing())
-			raft_worker_snapshot_needed(&rd);
+		{
+			static TimestampTz warned_at = 0;
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (TimestampDifferenceExceeds(warned_at, now, 10000))
+			{
+				raft_worker_snapshot_needed(&rd);
+				warned_at = now;
+			}
+		}
 
 		/*
 		 * AppendEntries may go before our own flush (thesis 10.2.1): push

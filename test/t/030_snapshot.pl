@@ -76,7 +76,7 @@ $c->start_node($f);
 ok(wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '') eq 'needs snapshot' }, 30),
 	"node $fid says it needs a snapshot (raft_status.worker_state)")
   or diag explain $c->status($f);
-like($c->log_tail($f), qr/node $fid needs a snapshot: its leader, node \d+, no longer holds the log entries it lacks/,
+like($c->log_tail($f, 50000), qr/node $fid needs a snapshot: its leader, node \d+, no longer holds the log entries it lacks/,
 	'and says so in its server log, with what to do');
 is($c->query($f, q{SHOW raft_ext.auto_snapshot}), 'off', "node $fid runs with raft_ext.auto_snapshot = off");
 sleep 2;

@@ -998,8 +998,6 @@ raft_apply_worker_main(Datum main_arg)
 		raft_storage_check_extension(ext_oid, &ext_checked_at);
 
 		/* a snapshot replaces everything this worker holds: start again from it */
-		MemoryContextSwitchTo(raft_apply_cxt);
-		MemoryContextReset(raft_apply_cxt);
 		if (raft_snapshot_apply_step())
 		{
 			ereport(LOG,

@@ -479,31 +479,6 @@ raft_snapshot_drop_local(void)
 	}
 }
 
-static void
-raft_snapshot_progress(const char *fmt,...) pg_attribute_printf(1, 2);
-
-static void
-raft_snapshot_progress(const char *fmt,...)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	pgstat_report_activity(STATE_RUNNING, buf.data);
-	pfree(buf.data);
-}
-
 static char *
 raft_snapshot_value(PGresult *res, int row, int col)
 {
@@ -569,15 +544,7 @@ raft_snapshot_take_raft_state(uint64 term, uint64 voted_for, const char *incarna
 							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "raft_ext: could not take the member's Raft state");
 	if (incarnation != NULL)
-	{
-		Oid			ttypes[1] = {TEXTOID};
-		Datum		tvalues[1] = {CStringGetTextDatum(incarnation)};
-
-		if (SPI_execute("DELETE FROM raft_ext.identity", false, 0) != SPI_OK_DELETE ||
-			SPI_execute_with_args("INSERT INTO raft_ext.identity (incarnation) VALUES ($1)",
-								  1, ttypes, tvalues, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "raft_ext: could not take the member's incarnation");
-	}
+		raft_storage_write_incarnation(incarnation);
 }
 
 /*
@@ -614,7 +581,7 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 	uint64		rows = 0;
 
 	raft_snapshot_source = raft_snapshot_pick_source(job, &conninfo);
-	raft_snapshot_progress("raft_ext: installing a snapshot of node %d: connecting", raft_snapshot_source);
+	pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d: connecting", raft_snapshot_source));
 	raft_snapshot_conn = raft_remote_connect(conninfo, "raft_ext snapshot",
 											 TimestampTzPlusMilliseconds(started, RAFT_SNAPSHOT_STALL_MS),
 											 &error);
@@ -668,8 +635,8 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 						raft_snapshot_source, (unsigned long long) index, (unsigned long long) job->min_index),
 				 errhint("Copy the leader, or a member that is caught up.")));
 
-	raft_snapshot_progress("raft_ext: installing a snapshot of node %d at log entry %llu: reading its schema",
-						   raft_snapshot_source, (unsigned long long) index);
+	pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d at log entry %llu: reading its schema",
+						   raft_snapshot_source, (unsigned long long) index));
 	pre_data = raft_snapshot_pg_dump(conninfo, snapshot, "pre-data");
 	post_data = raft_snapshot_pg_dump(conninfo, snapshot, "post-data");
 	tables = raft_snapshot_res_tables = raft_snapshot_exec("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
@@ -716,12 +683,12 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 						raft_snapshot_source, (unsigned long long) index, (unsigned long long) log_start),
 				 errhint("Copy the leader, or a member that is caught up.")));
 
-	raft_snapshot_progress("raft_ext: installing a snapshot of node %d at log entry %llu: dropping this node's objects",
-						   raft_snapshot_source, (unsigned long long) index);
+	pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d at log entry %llu: dropping this node's objects",
+						   raft_snapshot_source, (unsigned long long) index));
 	raft_snapshot_drop_local();
 
-	raft_snapshot_progress("raft_ext: installing a snapshot of node %d at log entry %llu: creating its schema",
-						   raft_snapshot_source, (unsigned long long) index);
+	pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d at log entry %llu: creating its schema",
+						   raft_snapshot_source, (unsigned long long) index));
 	if (SPI_execute(pre_data, false, 0) < 0)
 		elog(ERROR, "raft_ext: the schema of node %d could not be created here", raft_snapshot_source);
 	CommandCounterIncrement();
@@ -731,10 +698,10 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 		char	   *nsp = PQgetvalue(tables, i, 0);
 		char	   *rel = PQgetvalue(tables, i, 1);
 
-		raft_snapshot_progress("raft_ext: installing a snapshot of node %d at log entry %llu: table %s (%d of %d), %.1f MB copied",
+		pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d at log entry %llu: table %s (%d of %d), %.1f MB copied",
 							   raft_snapshot_source, (unsigned long long) index,
 							   quote_qualified_identifier(nsp, rel), i + 1, ntables,
-							   raft_snapshot_bytes / 1048576.0);
+							   raft_snapshot_bytes / 1048576.0));
 		rows += raft_snapshot_copy_table(nsp, rel);
 	}
 
@@ -769,13 +736,13 @@ raft_snapshot_install(const RaftSnapshotJob *job, uint64 *index_out, uint64 *ter
 		if (!there || !OidIsValid(get_relname_relid(name, get_namespace_oid("raft_ext", false))))
 			continue;
 		SPI_execute(psprintf("DELETE FROM raft_ext.%s", name), false, 0);
-		raft_snapshot_progress("raft_ext: installing a snapshot of node %d at log entry %llu: raft_ext.%s",
-							   raft_snapshot_source, (unsigned long long) index, name);
+		pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d at log entry %llu: raft_ext.%s",
+							   raft_snapshot_source, (unsigned long long) index, name));
 		(void) raft_snapshot_copy_table("raft_ext", name);
 	}
 
-	raft_snapshot_progress("raft_ext: installing a snapshot of node %d at log entry %llu: indexes, constraints, triggers",
-						   raft_snapshot_source, (unsigned long long) index);
+	pgstat_report_activity(STATE_RUNNING, psprintf("raft_ext: installing a snapshot of node %d at log entry %llu: indexes, constraints, triggers",
+						   raft_snapshot_source, (unsigned long long) index));
 	if (SPI_execute(post_data, false, 0) < 0)
 		elog(ERROR, "raft_ext: the indexes and constraints of node %d could not be created here", raft_snapshot_source);
 
@@ -906,7 +873,8 @@ raft_snapshot_apply_step(void)
 {
 	RaftSnapshotShared *sn = &raft_shared->snapshot;
 	RaftSnapshotJob job;
-	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext cxt;
 	volatile uint64 index = 0;
 	volatile uint64 term = 0;
 	volatile bool restart_log = false;
@@ -923,6 +891,8 @@ raft_snapshot_apply_step(void)
 	job.min_index = sn->min_index;
 	SpinLockRelease(&raft_shared->mutex);
 
+	cxt = AllocSetContextCreate(caller, "raft_ext snapshot", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
 		uint64		i;
@@ -953,6 +923,8 @@ raft_snapshot_apply_step(void)
 		raft_snapshot_end(false, edata->sqlerrcode, edata->message);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	if (!ok)
 		return false;

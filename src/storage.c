@@ -495,21 +495,27 @@ raft_storage_peek(uint64 *current_term, bool *log_empty, char **incarnation)
 void
 raft_storage_set_incarnation(const char *incarnation)
 {
-	Datum		values[1];
-	Oid			types[1] = {TEXTOID};
-
 	raft_xact_begin();
 	if (!OidIsValid(get_relname_relid("identity", get_namespace_oid("raft_ext", false))))
 	{
 		raft_xact_commit();		/* 1.1: recorded once ALTER EXTENSION UPDATE ran */
 		return;
 	}
+	raft_storage_write_incarnation(incarnation);
+	raft_xact_commit();
+}
+
+void
+raft_storage_write_incarnation(const char *incarnation)
+{
+	Datum		values[1];
+	Oid			types[1] = {TEXTOID};
+
 	values[0] = CStringGetTextDatum(incarnation);
 	if (SPI_execute("DELETE FROM raft_ext.identity", false, 0) != SPI_OK_DELETE ||
 		SPI_execute_with_args("INSERT INTO raft_ext.identity (incarnation) VALUES ($1)",
 							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "raft_ext: could not write raft_ext.identity");
-	raft_xact_commit();
 }
 
 uint64

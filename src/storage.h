@@ -84,6 +84,8 @@ extern void raft_storage_peek(uint64 *current_term, bool *log_empty, char **inca
 
 /* Record the incarnation of the node these tables belong to. */
 extern void raft_storage_set_incarnation(const char *incarnation);
+/* The same inside the caller's transaction (SPI connected). */
+extern void raft_storage_write_incarnation(const char *incarnation);
 extern void raft_storage_set_last_applied(uint64 index);
 
 extern void raft_storage_record_outcomes(const RaftOutcome *const *o, int n);

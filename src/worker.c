@@ -658,8 +658,9 @@ raft_worker_process_ready(void)
 	}
 }
 
+/* Publish the status for raft_status / raft_peers; *out: the core's status. */
 static void
-raft_worker_publish_status(void)
+raft_worker_publish_status(raft_status *out)
 {
 	raft_status st;
 	RaftStatusSnapshot *s = &raft_shared->status;
@@ -770,6 +771,7 @@ raft_worker_publish_status(void)
 		}
 	}
 	LWLockRelease(raft_shared->status_lock);
+	*out = st;
 }
 
 void
@@ -813,6 +815,7 @@ raft_worker_main(Datum main_arg)
 		long		elapsed_us;
 		long		timeout_ms;
 		int			nticks;
+		raft_status st;
 
 		now = GetCurrentTimestamp();
 		elapsed_us = (long) (now - last_tick);
@@ -846,20 +849,16 @@ raft_worker_main(Datum main_arg)
 		raft_worker_take_requests();
 		raft_checks_drain_outbox(raft_worker_node);
 		raft_checks_maybe_verify(raft_worker_node);
-		{
-			raft_status st;
-
-			raft_get_status(raft_worker_node, &st);
-			raft_snapshot_raft_step(raft_worker_node, st.snapshotNeeded ? st.snapshotIndex : 0,
-									(int) st.leader,
-									&raft_worker_last_persisted, &raft_worker_committed);
-		}
 		raft_worker_process_ready();
 		raft_members_sync(raft_worker_node);
 		raft_compaction_in_memory(raft_worker_node);
 		raft_worker_publish_apply_target();
 		raft_transport_poll();
-		raft_worker_publish_status();
+		raft_worker_publish_status(&st);
+		/* no ready outstanding here, as raft_snapshot_installed requires */
+		raft_snapshot_raft_step(raft_worker_node, st.snapshotNeeded ? st.snapshotIndex : 0,
+								(int) st.leader,
+								&raft_worker_last_persisted, &raft_worker_committed);
 
 		MemoryContextSwitchTo(oldcxt);
 	}

@@ -759,6 +759,20 @@ sub table_contents_equal
 	return wantarray ? ($equal, $c{ $nodes[0]->name }, \%c) : $equal;
 }
 
+# Poll $cond->() until it holds or $timeout seconds (default 30) passed:
+# 1 if it held, 0 if not.
+sub wait_until
+{
+	my ($self, $cond, $timeout) = @_;
+	my $t0 = time;
+	while (time - $t0 < ($timeout // 30))
+	{
+		return 1 if $cond->();
+		usleep(100_000);
+	}
+	return 0;
+}
+
 # Poll table_contents_equal until equal (contents may lag on followers).
 sub wait_contents_equal
 {

@@ -34,22 +34,10 @@ sub write_rows
 sub log_start { my ($n) = @_; return $c->query($n, q{SELECT log_start_index FROM raft_ext.apply_state}); }
 sub log_rows  { my ($n) = @_; return $c->query($n, q{SELECT count(*) FROM raft_ext.log}); }
 
-# wait until $cond->() holds (bounded)
-sub wait_until
-{
-	my ($cond, $timeout) = @_;
-	my $t0 = time;
-	while (time - $t0 < ($timeout // 30))
-	{
-		return 1 if $cond->();
-		sleep 0.2;
-	}
-	return 0;
-}
 
 my $last = write_rows($leader, 1, 300);
 ok(defined $c->wait_applied_everywhere($last, timeout => 60), 'applied everywhere');
-ok(wait_until(sub { !grep { log_start($_) < $last - 2 * $KEEP } $c->nodes }, 30),
+ok($c->wait_until(sub { !grep { log_start($_) < $last - 2 * $KEEP } $c->nodes }, 30),
 	'every node removed the old entries') or diag join ', ', map { log_start($_) } $c->nodes;
 for my $n ($c->nodes)
 {
@@ -71,7 +59,7 @@ cmp_ok(log_start($f1), '<=', $f2_has, '... and so did the other follower');
 
 $c->start_node($f2);
 ok(defined $c->wait_applied_everywhere($last, timeout => 60), 'the follower came back and caught up from the log');
-ok(wait_until(sub { log_start($leader) > $f2_has }, 30), 'then removal went on');
+ok($c->wait_until(sub { log_start($leader) > $f2_has }, 30), 'then removal went on');
 ok(scalar $c->table_contents_equal(q{SELECT count(*), sum(k) FROM t}), 'the same rows everywhere');
 
 # A node restarts from its compacted log, and the cluster goes on.

@@ -89,17 +89,6 @@ sub leader_commit
 
 sub log_start { my ($n) = @_; return $c->query($n, q{SELECT log_start_index FROM raft_ext.apply_state}); }
 
-sub wait_until
-{
-	my ($cond, $timeout) = @_;
-	my $t0 = time;
-	while (time - $t0 < $timeout)
-	{
-		return 1 if $cond->();
-		sleep 0.2;
-	}
-	return 0;
-}
 
 # every node has applied the leader's commit index, and where each node's
 # log starts is within about 2 x keep of what it applied
@@ -110,7 +99,7 @@ sub settle
 	ok(defined $commit && defined $c->wait_applied_everywhere($commit, timeout => 60),
 		"$what: applied everywhere (commit index " . ($commit // '?') . ')');
 	my %last;
-	my $ok = wait_until(
+	my $ok = $c->wait_until(
 		sub {
 			my $all = 1;
 			for my $n ($c->nodes)
@@ -146,7 +135,7 @@ sub restart_follower
 	$c->start_node($f);
 	my $t_up = time;
 	my ($status, $commit);
-	my $serving = wait_until(
+	my $serving = $c->wait_until(
 		sub {
 			# the leader's commit index (whoever leads among the others)
 			$commit = undef;

@@ -42,17 +42,6 @@ sub write_rows
 	return (split /\n/, $out)[-1];
 }
 
-sub wait_until
-{
-	my ($cond, $timeout) = @_;
-	my $t0 = time;
-	while (time - $t0 < ($timeout // 30))
-	{
-		return 1 if $cond->();
-		sleep 0.2;
-	}
-	return 0;
-}
 
 my $last = write_rows($leader, 1, 100);
 ok(defined $c->wait_applied_everywhere($last, timeout => 60), 'applied everywhere');
@@ -67,13 +56,13 @@ $c->stop_node($f);
 my @up = ($leader, $other);
 $last = write_rows($leader, 101, 700);
 ok(defined $c->wait_applied_everywhere($last, timeout => 60, nodes => \@up), 'the other two applied it');
-ok(wait_until(sub { $c->query($leader, q{SELECT log_start_index FROM raft_ext.apply_state}) > $f_last + 1 }, 60),
+ok($c->wait_until(sub { $c->query($leader, q{SELECT log_start_index FROM raft_ext.apply_state}) > $f_last + 1 }, 60),
 	"compaction went past what node $fid holds (it was more than $HOLD entries behind)")
   or diag 'log start: ' . $c->query($leader, q{SELECT log_start_index FROM raft_ext.apply_state}) . ", node $fid at $f_last";
 
 # It comes back: told it needs a snapshot; nothing wrong applied.
 $c->start_node($f);
-ok(wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '') eq 'needs snapshot' }, 30),
+ok($c->wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '') eq 'needs snapshot' }, 30),
 	"node $fid says it needs a snapshot (raft_status.worker_state)")
   or diag explain $c->status($f);
 like($c->log_tail($f, 50000), qr/node $fid needs a snapshot: its leader, node \d+, no longer holds the log entries it lacks/,
@@ -112,7 +101,7 @@ copy("$keep/$_", $f->data_dir . "/$_") or die "restore $_: $!" for qw(postgresql
 unlink($f->data_dir . '/postmaster.pid');
 chmod 0700, $f->data_dir;
 $c->start_node($f);
-ok(wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '') eq 'running' }, 30),
+ok($c->wait_until(sub { ($c->query($f, q{SELECT worker_state FROM raft_status}) // '') eq 'running' }, 30),
 	'it no longer needs a snapshot');
 like($c->log_tail($f, 20000), qr/node $fid adopts the Raft state in this data directory/,
 	'it adopted the copy, as its own identity file says');

@@ -44,17 +44,6 @@ for my $n ($c->nodes)
 # Helpers
 # ---------------------------------------------------------------------
 
-sub wait_until
-{
-	my ($cond, $timeout) = @_;
-	my $t0 = time;
-	while (time - $t0 < ($timeout // 30))
-	{
-		return 1 if $cond->();
-		sleep 0.2;
-	}
-	return 0;
-}
 
 sub worker_state
 {
@@ -91,7 +80,7 @@ sub compact_past
 		write_filler($l, 120);
 		# (a margin: the node may have received an outcome check or two
 		# after its status was read)
-		return 1 if wait_until(sub { log_start($l) > $behind + 30 }, 3);
+		return 1 if $c->wait_until(sub { log_start($l) > $behind + 30 }, 3);
 	}
 	diag 'log start: ' . log_start($l) . ", $who at $behind";
 	return 0;
@@ -287,7 +276,7 @@ my $log_pos = -s $f->logfile;
 my $t_install = time;
 $c->start_node($f);
 my %seen;
-my $back = wait_until(sub {
+my $back = $c->wait_until(sub {
 	my $s = $c->status($f) // {};
 	$seen{ ($s->{worker_state} // '?') . '/' . ($s->{apply_worker_state} // '?') }++;
 	return ($s->{worker_state} // '') eq 'running' && ($s->{apply_worker_state} // '') eq 'running'
@@ -435,7 +424,7 @@ verify_consistent("after the repairs");
 note sprintf('%.1f s: part d. raft_ext.auto_snapshot = off', time - $t_start);
 $c->query($g, q{ALTER SYSTEM SET raft_ext.auto_snapshot = off});
 $c->query($g, q{SELECT pg_reload_conf()});
-ok(wait_until(sub { $c->query($g, q{SHOW raft_ext.auto_snapshot}) eq 'off' }, 10), "raft_ext.auto_snapshot = off on node $gid (reload)");
+ok($c->wait_until(sub { $c->query($g, q{SHOW raft_ext.auto_snapshot}) eq 'off' }, 10), "raft_ext.auto_snapshot = off on node $gid (reload)");
 sleep 1;	# the workers reload at their next loop
 my $gs = $c->status($g);
 my $g_has = $gs->{last_log_index} > $gs->{last_applied} ? $gs->{last_log_index} : $gs->{last_applied};
@@ -445,7 +434,7 @@ ok(compact_past($g_has, "node $gid"), "the log was compacted past what node $gid
 $w = submit($leader, q{INSERT INTO notes VALUES ('while node g was paused')});
 $log_pos = -s $g->logfile;
 $c->resume($g);
-ok(wait_until(sub { ($c->query($g, q{SELECT worker_state FROM raft_status}) // '') eq 'needs snapshot' }, 30),
+ok($c->wait_until(sub { ($c->query($g, q{SELECT worker_state FROM raft_status}) // '') eq 'needs snapshot' }, 30),
 	"node $gid says it needs a snapshot") or diag explain $c->status($g);
 my @states;
 for (1 .. 8)
@@ -461,7 +450,7 @@ is($c->query($g, q{SELECT count(*) FROM notes WHERE body = 'while node g was pau
 $t0 = time;
 $r = install($g);
 ok($r->{ok}, sprintf('a manual raft_install_snapshot() repairs it (%.1f s)', time - $t0)) or diag explain $r;
-ok(wait_until(sub { worker_state($g) eq 'running/running' }, 30), 'it no longer needs a snapshot')
+ok($c->wait_until(sub { worker_state($g) eq 'running/running' }, 30), 'it no longer needs a snapshot')
   or diag worker_state($g);
 $w = submit($g, q{INSERT INTO notes VALUES ('through node g at the end')});
 ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'it takes writes again, applied everywhere');
@@ -487,7 +476,7 @@ ok(defined $c->wait_membership(id => $id4, want => 'voter', timeout => 60),
 $c->set_member($n4, 1);
 like(substr(slurp_file($n4->logfile), $log_pos), qr/raft_ext: node $id4 installed a snapshot of node \d+ at log entry \d+/,
 	'it installed a snapshot by itself (its server log)');
-ok(wait_until(sub { worker_state($n4) eq 'running/running' }, 30), 'it is running (its apply worker restarted after the install)')
+ok($c->wait_until(sub { worker_state($n4) eq 'running/running' }, 30), 'it is running (its apply worker restarted after the install)')
   or diag worker_state($n4);
 $w = submit($n4, q{INSERT INTO notes VALUES ('through the new server')});
 ok(defined $c->wait_applied_everywhere($w->{log_index}, timeout => 30), 'it takes writes, applied on all four nodes');

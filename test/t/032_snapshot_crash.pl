@@ -17,17 +17,6 @@ my $c = RaftCluster->new(nodes => 3, conf => $conf);
 my ($leader) = $c->wait_for_leader(timeout => 30);
 ok($leader, 'a leader is elected') or RaftCluster::stop_here('no leader');
 
-sub wait_until
-{
-	my ($cond, $timeout) = @_;
-	my $t0 = time;
-	while (time - $t0 < ($timeout // 30))
-	{
-		return 1 if $cond->();
-		sleep 0.1;
-	}
-	return 0;
-}
 
 # Enough single entries that the leader compacts past HOLD (bounded: n rows).
 sub write_rows
@@ -59,7 +48,7 @@ my $fid = $c->id_of($f);
 $c->stop_node($f);
 $last = write_rows($leader, 2 * $HOLD + 1, 4 * $HOLD);
 $c->start_node($f);
-my $installing = wait_until(sub {
+my $installing = $c->wait_until(sub {
 	my ($rt, $out) = $c->psql($f, q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'raft_ext: installing a snapshot%table public.big%'});
 	$rt == 0 && $out eq '1' }, 30);
 ok($installing, "node $fid is copying the big table");
@@ -67,10 +56,10 @@ $c->kill9($f);
 like($c->log_tail($f, 30000), qr/installs a snapshot of its leader/, 'it had started an install');
 unlike($c->log_tail($f, 30000), qr/node $fid installed a snapshot/, 'and had not finished it when it was killed');
 $c->start_node($f);
-ok(wait_until(sub { $c->log_tail($f, 60000) =~ /node $fid installed a snapshot of node \d+/ }, 90),
+ok($c->wait_until(sub { $c->log_tail($f, 60000) =~ /node $fid installed a snapshot of node \d+/ }, 90),
 	'restarted, it installs the snapshot again');
 $want = $c->query($leader, $contents);
-ok(wait_until(sub { my ($rt, $out) = $c->psql($f, $contents); $rt == 0 && $out eq $want }, 60),
+ok($c->wait_until(sub { my ($rt, $out) = $c->psql($f, $contents); $rt == 0 && $out eq $want }, 60),
 	'and holds the same tables as the leader');
 $last = write_rows($leader, 4 * $HOLD + 1, 4 * $HOLD + 10);
 ok(defined $c->wait_applied_everywhere($last, timeout => 60), 'the writes after it are applied on every node');

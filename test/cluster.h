@@ -433,6 +433,27 @@ cl_start_all(cluster *c)
 		cl_rc(c, cl_start(c, (raft_node_id) i), "raft_node_create", (raft_node_id) i);
 }
 
+/*
+ * n nodes started: 1..3 the voters of the configuration {1, 2, 3}, the
+ * others with no configuration (servers to be added).
+ */
+static cluster *
+cl_new_three_voters(size_t n, bool preVote, bool checkQuorum)
+{
+	static const raft_node_id three[] = {1, 2, 3};
+	cluster    *c = cl_new(n);
+	size_t		i;
+
+	cl_set_options(c, preVote, checkQuorum);
+	for (i = 1; i <= n; i++)
+	{
+		c->node[i].cfg.voters = i <= 3 ? three : NULL;
+		c->node[i].cfg.nVoters = i <= 3 ? 3 : 0;
+	}
+	cl_start_all(c);
+	return c;
+}
+
 /* A crash loses everything but the disk. */
 static void
 cl_crash(cluster *c, raft_node_id id)

@@ -14,35 +14,11 @@
 #include "cluster.h"
 #include "testlib.h"
 
+static const raft_node_id three[] = {1, 2, 3};
+
 /* the core's grace (raft_int.h, RAFT_REMOVED_GRACE_HEARTBEATS) */
 #define RAFT_REMOVED_GRACE_HEARTBEATS_FOR_TEST 20
 
-static const raft_node_id three[] = {1, 2, 3};
-
-/* n nodes: 1..3 voters of {1, 2, 3}, the others empty. */
-static cluster *
-mk(size_t n, bool preVote, bool checkQuorum)
-{
-	cluster    *c = cl_new(n);
-	size_t		i;
-
-	cl_set_options(c, preVote, checkQuorum);
-	for (i = 1; i <= n; i++)
-	{
-		if (i <= 3)
-		{
-			c->node[i].cfg.voters = three;
-			c->node[i].cfg.nVoters = 3;
-		}
-		else
-		{
-			c->node[i].cfg.voters = NULL;
-			c->node[i].cfg.nVoters = 0;
-		}
-	}
-	cl_start_all(c);
-	return c;
-}
 
 static int
 change(cluster *c, raft_node_id on, raft_change_type type, raft_node_id id, raft_index *index)
@@ -79,7 +55,7 @@ has_member(cluster *c, raft_node_id on, raft_node_id id, bool voter)
 static cluster *
 with_learner(bool preVote, bool checkQuorum)
 {
-	cluster    *c = mk(4, preVote, checkQuorum);
+	cluster    *c = cl_new_three_voters(4, preVote, checkQuorum);
 
 	cl_elect(c, 1);
 	CHECK(change(c, 1, RAFT_CHANGE_ADD_LEARNER, 4, NULL) == RAFT_OK);
@@ -210,7 +186,7 @@ test_restore_with_configuration_entries(void)
 static void
 test_change_refused_before_first_commit_of_term(void)
 {
-	cluster    *c = mk(4, false, false);
+	cluster    *c = cl_new_three_voters(4, false, false);
 	raft_index	idx = 0;
 
 	cl_campaign(c, 1);
@@ -234,7 +210,7 @@ test_change_refused_before_first_commit_of_term(void)
 static void
 test_one_change_at_a_time(void)
 {
-	cluster    *c = mk(5, false, false);
+	cluster    *c = cl_new_three_voters(5, false, false);
 	raft_index	idx = 0;
 	raft_status st;
 
@@ -259,7 +235,7 @@ test_one_change_at_a_time(void)
 static void
 test_change_refusals(void)
 {
-	cluster    *c = mk(4, false, false);
+	cluster    *c = cl_new_three_voters(4, false, false);
 	char		big[RAFT_MAX_ADDRESS_BYTES + 1];
 
 	memset(big, 'x', sizeof(big));
@@ -487,7 +463,7 @@ test_read_index_needs_voters(void)
 static void
 test_removed_voter(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	idx = 0;
 	raft_status s1,
 				s2;
@@ -541,7 +517,7 @@ test_removed_voter(void)
 static void
 test_removed_node_learns_its_removal(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	idx = 0;
 	raft_status s1,
 				s3;
@@ -641,7 +617,7 @@ test_removed_node_not_counted(void)
 static void
 test_removed_node_down_is_given_up(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	idx = 0;
 	raft_message m;
 	unsigned	t,
@@ -669,7 +645,7 @@ test_removed_node_down_is_given_up(void)
 
 	/* a new removal: 2's answer at a higher term after its removal is not heard */
 	cl_free(c);
-	c = mk(3, false, false);
+	c = cl_new_three_voters(3, false, false);
 	cl_elect(c, 1);
 	CHECK(change(c, 1, RAFT_CHANGE_REMOVE, 3, &idx) == RAFT_OK);
 	cl_drop_all(c);
@@ -701,7 +677,7 @@ test_removed_node_down_is_given_up(void)
 static void
 test_removed_node_that_lost_state(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	idx = 0;
 	unsigned	t;
 
@@ -739,7 +715,7 @@ test_removed_node_that_lost_state(void)
 static void
 test_removed_node_that_knows_never_campaigns(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	idx = 0;
 	raft_term	term;
 	size_t		k;
@@ -845,7 +821,7 @@ test_removed_leader_stands_again_until_committed(void)
 static void
 test_leader_removal_hands_over(void)
 {
-	cluster    *c = mk(3, true, true);
+	cluster    *c = cl_new_three_voters(3, true, true);
 	raft_index	idx = 0;
 	raft_status s;
 	raft_term	t0;
@@ -964,7 +940,7 @@ test_compaction_keeps_configuration(void)
 static void
 test_forced_configuration_lone_survivor(void)
 {
-	cluster    *c = mk(3, true, true);
+	cluster    *c = cl_new_three_voters(3, true, true);
 	raft_member alone;
 	raft_member other;
 	raft_index	idx = 0;
@@ -1008,7 +984,7 @@ test_forced_configuration_lone_survivor(void)
 static void
 test_forced_configuration_on_leader(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_member alone;
 
 	cl_elect(c, 1);
@@ -1031,7 +1007,7 @@ test_forced_configuration_on_leader(void)
 static void
 test_non_member_messages(void)
 {
-	cluster    *c = mk(4, false, false);
+	cluster    *c = cl_new_three_voters(4, false, false);
 	raft_message m;
 	raft_status before;
 
@@ -1093,7 +1069,7 @@ test_non_member_messages(void)
 static void
 test_non_member_vote_requests(void)
 {
-	cluster    *c = mk(5, false, false);
+	cluster    *c = cl_new_three_voters(5, false, false);
 	raft_index	idx = 0;
 	raft_term	t;
 	raft_message m;

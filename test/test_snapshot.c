@@ -18,29 +18,6 @@
 
 static const raft_node_id three[] = {1, 2, 3};
 
-static cluster *
-mk(size_t n, bool preVote, bool checkQuorum)
-{
-	cluster    *c = cl_new(n);
-	size_t		i;
-
-	cl_set_options(c, preVote, checkQuorum);
-	for (i = 1; i <= n; i++)
-	{
-		if (i <= 3)
-		{
-			c->node[i].cfg.voters = three;
-			c->node[i].cfg.nVoters = 3;
-		}
-		else
-		{
-			c->node[i].cfg.voters = NULL;
-			c->node[i].cfg.nVoters = 0;
-		}
-	}
-	cl_start_all(c);
-	return c;
-}
 
 /* members {1, 2, 3} voters, then the given learners */
 static size_t
@@ -248,7 +225,7 @@ leave_behind(cluster *c, raft_node_id behind, unsigned more)
 static void
 test_leader_sends_snapshot_when_next_is_compacted(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	upto;
 	raft_progress pr;
 	raft_term	term;
@@ -310,7 +287,7 @@ test_leader_sends_snapshot_when_next_is_compacted(void)
 static void
 test_follower_reports_once_and_answers_when_it_holds(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	upto;
 	snap_seen	seen;
 	cl_msg		msg;
@@ -464,7 +441,7 @@ test_follower_with_other_term_at_index_reports(void)
 static void
 test_snapshot_installed_semantics_and_refusals(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	upto;
 	raft_member m[3];
 	size_t		n = config_of(m, NULL, 0);
@@ -568,7 +545,7 @@ test_snapshot_installed_semantics_and_refusals(void)
 static void
 test_install_without_known_leader(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	upto;
 	raft_member m[3];
 	size_t		n = config_of(m, NULL, 0);
@@ -602,7 +579,7 @@ test_install_without_known_leader(void)
 static void
 test_learner_needs_snapshot(void)
 {
-	cluster    *c = mk(4, false, false);
+	cluster    *c = cl_new_three_voters(4, false, false);
 	raft_index	upto,
 				idx = 0;
 	raft_member m[3];
@@ -653,7 +630,7 @@ test_learner_needs_snapshot(void)
 static void
 test_snapshot_across_membership_change(void)
 {
-	cluster    *c = mk(5, false, false);
+	cluster    *c = cl_new_three_voters(5, false, false);
 	raft_index	upto,
 				add4 = 0,
 				add5 = 0;
@@ -700,7 +677,7 @@ test_snapshot_across_membership_change(void)
 static void
 test_snapshot_lifts_vote_floor(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	upto;
 	raft_member m[3];
 	size_t		n = config_of(m, NULL, 0);
@@ -757,7 +734,7 @@ test_snapshot_lifts_vote_floor(void)
 static void
 test_snapshot_below_floor_keeps_it(void)
 {
-	cluster    *c = mk(3, false, false);
+	cluster    *c = cl_new_three_voters(3, false, false);
 	raft_index	upto;
 	raft_member m[3];
 	size_t		n = config_of(m, NULL, 0);

@@ -648,21 +648,6 @@ raft_members_term_at(uint64 index)
 	return term;
 }
 
-static uint64
-raft_members_log_start(void)
-{
-	bool		isnull;
-	uint64		start;
-
-	SPI_connect();
-	if (SPI_execute("SELECT log_start_index FROM raft_ext.apply_state", true, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "raft_ext: could not read raft_ext.apply_state");
-	start = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return start;
-}
-
 RaftOutcome *
 raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 						  char **retry_problem, int *leader_hint)
@@ -675,6 +660,7 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 	char	   *req;
 	bool		voter = false;
 	bool		is_member;
+	uint64		log_start;
 	RaftStatusSnapshot *st = palloc(sizeof(RaftStatusSnapshot));
 	RaftRequestResult r;
 	bool		done = false;
@@ -719,10 +705,12 @@ raft_members_submit_local(const char *payload, Size len, TimestampTz deadline,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("raft_add_node: the cluster already has %d members, the most raft_ext supports",
 							st->npeers)));
-		if (raft_members_log_start() > 0)
+		/* where this node's log starts (compaction.c keeps it in shared memory) */
+		log_start = pg_atomic_read_u64(&raft_shared->compact_to);
+		if (log_start > 0)
 			ereport(NOTICE,
 					(errmsg("raft_add_node: the leader's log starts after entry %llu: node %d starts from a snapshot, unless it was started on a copy of a member's data directory",
-							(unsigned long long) raft_members_log_start(), node_id),
+							(unsigned long long) log_start, node_id),
 					 errhint("With raft_ext.auto_snapshot on (the default) it installs a copy of its leader's database by itself (README, \"Adding a server\").")));
 	}
 	else

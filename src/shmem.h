@@ -201,8 +201,10 @@ typedef struct RaftShared
 	pg_atomic_uint64 apply_target;
 	pg_atomic_uint64 last_applied;
 	pg_atomic_uint64 next_request_id;
-	pg_atomic_uint64 compact_to;	/* log compacted up to here (compaction.c):
-									 * written by the apply worker */
+	pg_atomic_uint64 compact_to;	/* where this node's log starts (entries up
+									 * to it removed): written by the Raft
+									 * worker at start and after a snapshot,
+									 * by the apply worker as it compacts */
 
 	RaftStatusSnapshot status;
 
